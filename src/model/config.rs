@@ -1,0 +1,239 @@
+//! A validated, complete description of one run: what the scenario loader produces and the
+//! world is built from. Nothing here knows of files or YAML.
+
+use crate::engine::SimTime;
+use crate::net::{Latency, LinkClass, NetConfig, NodeIdx};
+
+use super::timing::{LatencyFaultTable, Timing};
+
+#[derive(Clone, Debug)]
+pub struct WorldConfig {
+    pub name: String,
+    pub seed: u64,
+    pub duration_us: SimTime,
+    pub timing: Timing,
+    pub layout: Layout,
+    /// How long a healthy broker takes to store a message and answer.
+    pub broker_service_time: Latency,
+    pub topics: Vec<TopicConfig>,
+    pub producers: Vec<ProducerGroup>,
+    pub net: NetConfig,
+    pub faults: Vec<FaultSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TopicConfig {
+    pub name: String,
+    /// Write queues on each broker group hosting the topic (`writeQueueNums`).
+    pub queues_per_broker: u16,
+    /// Broker groups hosting the topic, ascending.
+    pub groups: Vec<u16>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendMode {
+    /// The calling thread blocks until the send returns: at most `threads` in flight.
+    Sync { threads: u32 },
+    /// Sends do not block (bounded by `clientAsyncSemaphoreValue`).
+    Async,
+}
+
+/// `clientAsyncSemaphoreValue`: the async send permits of a producer.
+pub const CLIENT_ASYNC_SEMAPHORE_VALUE: u32 = 65_535;
+
+#[derive(Clone, Debug)]
+pub struct ProducerGroup {
+    pub name: String,
+    pub count: u32,
+    pub topic: u16,
+    pub rate_per_s: f64,
+    pub mode: SendMode,
+    /// `retryTimesWhenSendFailed`.
+    pub retries: u32,
+    /// `sendMsgTimeout`.
+    pub send_timeout_us: SimTime,
+    /// `sendLatencyFaultEnable`.
+    pub latency_fault: Option<LatencyFaultTable>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashMode {
+    /// The process dies; its host's OS closes its connections and refuses new ones.
+    Kill,
+    /// The host goes silent: nothing is closed, nothing answers.
+    PowerOff,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultAction {
+    Crash { node: NodeIdx, mode: CrashMode },
+    Shutdown { node: NodeIdx },
+    Restart { node: NodeIdx },
+    Pause { node: NodeIdx },
+    Resume { node: NodeIdx },
+    /// `side[node]`: 0 not involved, 1 first group, 2 second group.
+    Partition { partition: u32, side: Vec<u8>, one_way: bool },
+    /// `None` heals every partition.
+    Heal { partition: Option<u32> },
+    Loss { class: Option<LinkClass>, probability: f64 },
+}
+
+#[derive(Clone, Debug)]
+pub struct FaultSpec {
+    pub id: String,
+    pub at_us: SimTime,
+    pub action: FaultAction,
+    /// The node, partition or link class the user named.
+    pub target: String,
+}
+
+impl FaultAction {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultAction::Crash { .. } => "crash",
+            FaultAction::Shutdown { .. } => "shutdown",
+            FaultAction::Restart { .. } => "restart",
+            FaultAction::Pause { .. } => "pause",
+            FaultAction::Resume { .. } => "resume",
+            FaultAction::Partition { .. } => "partition",
+            FaultAction::Heal { .. } => "heal",
+            FaultAction::Loss { .. } => "loss",
+        }
+    }
+
+    pub fn mode(&self) -> Option<&'static str> {
+        match self {
+            FaultAction::Crash { mode: CrashMode::Kill, .. } => Some("kill"),
+            FaultAction::Crash { mode: CrashMode::PowerOff, .. } => Some("power-off"),
+            _ => None,
+        }
+    }
+}
+
+/// Which node index is which process, and their names. Node indices are NameServers first,
+/// then brokers (group by group, master first), then producers (group by group).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub nameservers: u32,
+    pub broker_groups: Vec<String>,
+    pub slaves_per_group: u32,
+    /// (name prefix, count) per producer group.
+    pub producer_groups: Vec<(String, u32)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    NameServer { index: u32 },
+    Broker { index: u32 },
+    Producer { index: u32 },
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::NameServer { .. } => "nameserver",
+            Role::Broker { .. } => "broker",
+            Role::Producer { .. } => "producer",
+        }
+    }
+}
+
+impl Layout {
+    pub fn brokers_per_group(&self) -> u32 {
+        1 + self.slaves_per_group
+    }
+
+    pub fn brokers(&self) -> u32 {
+        self.broker_groups.len() as u32 * self.brokers_per_group()
+    }
+
+    pub fn producers(&self) -> u32 {
+        self.producer_groups.iter().map(|(_, count)| count).sum()
+    }
+
+    pub fn nodes(&self) -> u32 {
+        self.nameservers + self.brokers() + self.producers()
+    }
+
+    pub fn first_broker(&self) -> NodeIdx {
+        self.nameservers
+    }
+
+    pub fn first_producer(&self) -> NodeIdx {
+        self.nameservers + self.brokers()
+    }
+
+    pub fn role(&self, node: NodeIdx) -> Role {
+        assert!(node < self.nodes());
+        if node < self.nameservers {
+            Role::NameServer { index: node }
+        } else if node < self.first_producer() {
+            Role::Broker { index: node - self.first_broker() }
+        } else {
+            Role::Producer { index: node - self.first_producer() }
+        }
+    }
+
+    /// (group, member id) of broker `index`; member 0 is the master.
+    pub fn broker_position(&self, index: u32) -> (u16, u8) {
+        let per_group = self.brokers_per_group();
+        ((index / per_group) as u16, (index % per_group) as u8)
+    }
+
+    pub fn node_name(&self, node: NodeIdx) -> String {
+        match self.role(node) {
+            Role::NameServer { index } => format!("ns-{index}"),
+            Role::Broker { index } => {
+                let (group, member) = self.broker_position(index);
+                let group_name = &self.broker_groups[usize::from(group)];
+                if member == 0 { group_name.clone() } else { format!("{group_name}-s{member}") }
+            }
+            Role::Producer { mut index } => {
+                for (prefix, count) in &self.producer_groups {
+                    if index < *count {
+                        return format!("{prefix}-{index}");
+                    }
+                    index -= count;
+                }
+                unreachable!("role() checked the index")
+            }
+        }
+    }
+
+    /// Every node's name, in node order.
+    pub fn node_names(&self) -> Vec<String> {
+        (0..self.nodes()).map(|node| self.node_name(node)).collect()
+    }
+}
+
+/// Default broker group names: `broker-a` … `broker-z`, then zero-padded numbers so that
+/// name order is index order (RocketMQ sorts a route's queues by broker name).
+pub fn default_group_names(groups: u32) -> Vec<String> {
+    if groups <= 26 {
+        (0..groups).map(|g| format!("broker-{}", char::from(b'a' + g as u8))).collect()
+    } else {
+        let width = groups.to_string().len();
+        (0..groups).map(|g| format!("broker-{g:0width$}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_roles() {
+        let layout = Layout {
+            nameservers: 2,
+            broker_groups: default_group_names(2),
+            slaves_per_group: 1,
+            producer_groups: vec![("p".into(), 2), ("q".into(), 1)],
+        };
+        assert_eq!(
+            layout.node_names(),
+            ["ns-0", "ns-1", "broker-a", "broker-a-s1", "broker-b", "broker-b-s1", "p-0", "p-1", "q-0"]
+        );
+        assert_eq!(layout.broker_position(3), (1, 1));
+        assert_eq!(layout.role(8), Role::Producer { index: 2 });
+    }
+}

@@ -1,0 +1,190 @@
+//! RocketMQ's timing settings, with the defaults of 4.x and 5.x (MODEL.md section 9).
+//!
+//! Every field is named after what it means here; its doc names RocketMQ's key. Scenario YAML
+//! uses the same names without the `_us` suffix (`broker_heartbeat: 30s`).
+
+use crate::engine::{SimTime, US_PER_MS, US_PER_S};
+
+/// Which RocketMQ release's defaults to start from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    RocketMq4,
+    RocketMq5,
+}
+
+impl Preset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::RocketMq4 => "rocketmq-4",
+            Preset::RocketMq5 => "rocketmq-5",
+        }
+    }
+}
+
+/// `registerNameServerPeriod` (BrokerConfig): 30 s, clamped by RocketMQ to [10 s, 60 s].
+pub const REGISTER_NAME_SERVER_PERIOD_US: SimTime = 30 * US_PER_S;
+pub const REGISTER_NAME_SERVER_PERIOD_US_MIN: SimTime = 10 * US_PER_S;
+pub const REGISTER_NAME_SERVER_PERIOD_US_MAX: SimTime = 60 * US_PER_S;
+/// BrokerController schedules the periodic registration with a fixed 10 s initial delay.
+pub const REGISTER_INITIAL_DELAY_US: SimTime = 10 * US_PER_S;
+/// `registerBrokerTimeoutMills` (BrokerConfig).
+pub const REGISTER_BROKER_TIMEOUT_US_4X: SimTime = 6 * US_PER_S;
+pub const REGISTER_BROKER_TIMEOUT_US_5X: SimTime = 24 * US_PER_S;
+/// UNREGISTER_BROKER is sent to each NameServer in turn with about this timeout.
+pub const UNREGISTER_BROKER_TIMEOUT_US: SimTime = 3 * US_PER_S;
+/// `scanNotActiveBrokerInterval`: fixed 10 s in 4.x, configurable 5 s in 5.x.
+pub const SCAN_NOT_ACTIVE_BROKER_INTERVAL_US_4X: SimTime = 10 * US_PER_S;
+pub const SCAN_NOT_ACTIVE_BROKER_INTERVAL_US_5X: SimTime = 5 * US_PER_S;
+/// The scan's initial delay: 5 s in 4.x; 5 *ms* in 5.0–5.3.3 (a unit slip in NamesrvController).
+pub const SCAN_INITIAL_DELAY_US_4X: SimTime = 5 * US_PER_S;
+pub const SCAN_INITIAL_DELAY_US_5X: SimTime = 5 * US_PER_MS;
+/// `BROKER_CHANNEL_EXPIRED_TIME` (4.x constant) / `heartbeatTimeoutMillis` (5.x): 120 s.
+pub const BROKER_CHANNEL_EXPIRED_TIME_US: SimTime = 120 * US_PER_S;
+/// `serverChannelMaxIdleTimeSeconds` (NettyServerConfig): 120 s.
+pub const SERVER_CHANNEL_MAX_IDLE_TIME_US: SimTime = 120 * US_PER_S;
+/// `pollNameServerInterval` (ClientConfig): 30 s; the first poll runs 10 ms after start.
+pub const POLL_NAME_SERVER_INTERVAL_US: SimTime = 30 * US_PER_S;
+pub const POLL_NAME_SERVER_INITIAL_DELAY_US: SimTime = 10 * US_PER_MS;
+/// `mqClientApiTimeout` (ClientConfig): route queries.
+pub const MQ_CLIENT_API_TIMEOUT_US: SimTime = 3 * US_PER_S;
+/// `connectTimeoutMillis` (NettyClientConfig).
+pub const CONNECT_TIMEOUT_US: SimTime = 3 * US_PER_S;
+/// `sendMsgTimeout` (DefaultMQProducer): one budget for all attempts of a send.
+pub const SEND_MSG_TIMEOUT_US: SimTime = 3 * US_PER_S;
+/// `retryTimesWhenSendFailed` (DefaultMQProducer).
+pub const RETRY_TIMES_WHEN_SEND_FAILED: u32 = 2;
+/// Not a RocketMQ setting: real fleets do not start all processes at the same instant.
+pub const START_WINDOW_US: SimTime = 30 * US_PER_S;
+
+/// The timing of one run. All durations in microseconds of virtual time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timing {
+    pub preset: Preset,
+    /// `registerNameServerPeriod`.
+    pub broker_heartbeat_us: SimTime,
+    pub broker_register_initial_delay_us: SimTime,
+    /// `registerBrokerTimeoutMills`.
+    pub broker_register_timeout_us: SimTime,
+    pub broker_unregister_timeout_us: SimTime,
+    /// `scanNotActiveBrokerInterval`.
+    pub nameserver_scan_us: SimTime,
+    pub nameserver_scan_initial_delay_us: SimTime,
+    /// `BROKER_CHANNEL_EXPIRED_TIME` / `heartbeatTimeoutMillis`.
+    pub broker_expiry_us: SimTime,
+    /// `serverChannelMaxIdleTimeSeconds` on the NameServer; 0 disables the idle close.
+    pub nameserver_channel_idle_us: SimTime,
+    /// `pollNameServerInterval`.
+    pub client_route_poll_us: SimTime,
+    pub client_route_poll_initial_delay_us: SimTime,
+    /// `mqClientApiTimeout`.
+    pub client_api_timeout_us: SimTime,
+    /// `connectTimeoutMillis`.
+    pub connect_timeout_us: SimTime,
+    /// Each process starts at a time drawn uniformly from [0, start_window].
+    pub start_window_us: SimTime,
+}
+
+impl Timing {
+    pub fn preset(preset: Preset) -> Timing {
+        let v5 = preset == Preset::RocketMq5;
+        Timing {
+            preset,
+            broker_heartbeat_us: REGISTER_NAME_SERVER_PERIOD_US,
+            broker_register_initial_delay_us: REGISTER_INITIAL_DELAY_US,
+            broker_register_timeout_us: if v5 { REGISTER_BROKER_TIMEOUT_US_5X } else { REGISTER_BROKER_TIMEOUT_US_4X },
+            broker_unregister_timeout_us: UNREGISTER_BROKER_TIMEOUT_US,
+            nameserver_scan_us: if v5 {
+                SCAN_NOT_ACTIVE_BROKER_INTERVAL_US_5X
+            } else {
+                SCAN_NOT_ACTIVE_BROKER_INTERVAL_US_4X
+            },
+            nameserver_scan_initial_delay_us: if v5 { SCAN_INITIAL_DELAY_US_5X } else { SCAN_INITIAL_DELAY_US_4X },
+            broker_expiry_us: BROKER_CHANNEL_EXPIRED_TIME_US,
+            nameserver_channel_idle_us: SERVER_CHANNEL_MAX_IDLE_TIME_US,
+            client_route_poll_us: POLL_NAME_SERVER_INTERVAL_US,
+            client_route_poll_initial_delay_us: POLL_NAME_SERVER_INITIAL_DELAY_US,
+            client_api_timeout_us: MQ_CLIENT_API_TIMEOUT_US,
+            connect_timeout_us: CONNECT_TIMEOUT_US,
+            start_window_us: START_WINDOW_US,
+        }
+    }
+
+    /// MODEL.md's closed form for how long after a broker falls silent a NameServer removes
+    /// it, network delay excluded: the last registration reached the NameServer up to one
+    /// heartbeat before the fault; the idle close fires `idle` after it, the scan first sees
+    /// it expired within one scan period after `expiry`.
+    pub fn silent_detection_window_us(&self) -> (SimTime, SimTime) {
+        let scan_hi_us = self.broker_expiry_us + self.nameserver_scan_us;
+        let (first_us, hi_us) = match self.nameserver_channel_idle_us {
+            0 => (self.broker_expiry_us, scan_hi_us),
+            idle_us => (idle_us.min(self.broker_expiry_us), idle_us.min(scan_hi_us)),
+        };
+        (first_us.saturating_sub(self.broker_heartbeat_us), hi_us)
+    }
+}
+
+/// The latency-fault table of `MQFaultStrategy`: attempt latency thresholds → isolation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatencyFaultTable {
+    /// 4.x and ≤ 5.1.3.
+    Classic,
+    /// 5.1.4+.
+    Modern,
+}
+
+impl LatencyFaultTable {
+    /// `latencyMax` (ms) → `notAvailableDuration` (ms); a failed attempt counts as
+    /// `FAILED_ATTEMPT_LATENCY_MS` (4.x: 30 000 ms → 10 min; 5.1.4+: isolates 10 s).
+    fn table(self) -> ([u64; 7], [u64; 7]) {
+        match self {
+            LatencyFaultTable::Classic => (
+                [50, 100, 550, 1_000, 2_000, 3_000, 15_000],
+                [0, 0, 30_000, 60_000, 120_000, 180_000, 600_000],
+            ),
+            LatencyFaultTable::Modern => (
+                [50, 100, 550, 1_800, 3_000, 5_000, 15_000],
+                [0, 0, 2_000, 5_000, 6_000, 10_000, 30_000],
+            ),
+        }
+    }
+
+    pub fn isolation_us(self, attempt_latency_us: SimTime, failed: bool) -> SimTime {
+        if failed {
+            return match self {
+                LatencyFaultTable::Classic => 600_000 * US_PER_MS,
+                LatencyFaultTable::Modern => 10_000 * US_PER_MS,
+            };
+        }
+        let (latency_max_ms, not_available_ms) = self.table();
+        let latency_ms = attempt_latency_us / US_PER_MS;
+        // MQFaultStrategy walks the table from the largest threshold down.
+        (0..7)
+            .rev()
+            .find(|&i| latency_ms >= latency_max_ms[i])
+            .map_or(0, |i| not_available_ms[i] * US_PER_MS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silent_detection_windows_match_model_md() {
+        let v4 = Timing::preset(Preset::RocketMq4);
+        assert_eq!(v4.silent_detection_window_us(), (90 * US_PER_S, 120 * US_PER_S));
+        let v4_scan = Timing { nameserver_channel_idle_us: 0, ..v4.clone() };
+        assert_eq!(v4_scan.silent_detection_window_us(), (90 * US_PER_S, 130 * US_PER_S));
+        let v5_scan = Timing { nameserver_channel_idle_us: 0, ..Timing::preset(Preset::RocketMq5) };
+        assert_eq!(v5_scan.silent_detection_window_us(), (90 * US_PER_S, 125 * US_PER_S));
+    }
+
+    #[test]
+    fn latency_fault_isolation() {
+        let t = LatencyFaultTable::Classic;
+        assert_eq!(t.isolation_us(10 * US_PER_MS, false), 0);
+        assert_eq!(t.isolation_us(600 * US_PER_MS, false), 30 * US_PER_S);
+        assert_eq!(t.isolation_us(0, true), 600 * US_PER_S);
+        assert_eq!(LatencyFaultTable::Modern.isolation_us(0, true), 10 * US_PER_S);
+    }
+}

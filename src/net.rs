@@ -1,0 +1,469 @@
+//! The simulated network: long-lived TCP-like channels between nodes (MODEL.md section 2a).
+//!
+//! It owns latency, loss, partitions, host state and the open/closed state of each channel's
+//! two ends. It never schedules anything itself: each call returns when a message or close
+//! signal arrives (or that it never does) and the caller turns that into an event. It knows
+//! nothing of RocketMQ; link classes are just labels the model chooses.
+//!
+//! Invariants:
+//! - a channel delivers in order in each direction: arrival times never decrease;
+//! - a live channel loses nothing: loss shows as retransmission delay (RTO doubling);
+//! - only a partition or a powered-off host drops a message;
+//! - a close signal (FIN) travels like data, after what was sent before it; one blocked by a
+//!   partition is held and released when the partition heals.
+
+use rand::Rng;
+use rand_distr::{Distribution, LogNormal};
+
+use crate::engine::{RngStream, SimTime, US_PER_MS};
+
+pub type NodeIdx = u32;
+pub type ChanId = u32;
+
+/// Labels for groups of links that share latency and loss settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LinkClass {
+    BrokerNs = 0,
+    ClientNs = 1,
+    ClientBroker = 2,
+}
+
+impl LinkClass {
+    pub const ALL: [LinkClass; 3] = [LinkClass::BrokerNs, LinkClass::ClientNs, LinkClass::ClientBroker];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkClass::BrokerNs => "broker_ns",
+            LinkClass::ClientNs => "client_ns",
+            LinkClass::ClientBroker => "client_broker",
+        }
+    }
+}
+
+/// One-way latency of a message, before any retransmission.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Latency {
+    Constant { us: u64 },
+    Uniform { min_us: u64, max_us: u64 },
+    /// Parameterised by median and 99th percentile, as people describe real links.
+    LogNormal { median_us: u64, p99_us: u64 },
+}
+
+/// z such that P(Z <= z) = 0.99 for a standard normal Z.
+const Z_P99: f64 = 2.326_347_874;
+/// No single delay exceeds this, whatever the distribution's tail says.
+const LATENCY_US_MAX: u64 = 60_000_000;
+
+/// Draws latencies from a `Latency`; built once, sampled on the hot path without allocation.
+#[derive(Clone, Debug)]
+pub enum LatencySampler {
+    Constant(u64),
+    Uniform(u64, u64),
+    LogNormal(LogNormal<f64>),
+}
+
+impl LatencySampler {
+    pub fn new(latency: &Latency) -> LatencySampler {
+        match *latency {
+            Latency::Constant { us } => LatencySampler::Constant(us),
+            Latency::Uniform { min_us, max_us } => {
+                assert!(min_us <= max_us);
+                LatencySampler::Uniform(min_us, max_us)
+            }
+            Latency::LogNormal { median_us, p99_us } => {
+                assert!(median_us > 0 && p99_us >= median_us);
+                let mu = (median_us as f64).ln();
+                let sigma = ((p99_us as f64).ln() - mu) / Z_P99;
+                LatencySampler::LogNormal(LogNormal::new(mu, sigma.max(1e-9)).expect("finite parameters"))
+            }
+        }
+    }
+
+    pub fn sample(&self, rng: &mut RngStream) -> u64 {
+        let us = match *self {
+            LatencySampler::Constant(us) => us,
+            LatencySampler::Uniform(lo, hi) => rng.gen_range(lo..=hi),
+            LatencySampler::LogNormal(ref d) => d.sample(rng).round() as u64,
+        };
+        us.min(LATENCY_US_MAX)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkConfig {
+    pub latency: Latency,
+    /// Probability that one transmission of a segment is lost (then retransmitted).
+    pub loss: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetConfig {
+    /// Indexed by `LinkClass as usize`.
+    pub links: [LinkConfig; 3],
+    /// Linux's minimum retransmission timeout; it doubles for each consecutive loss.
+    pub rto_min_us: u64,
+}
+
+/// Linux `tcp_retries2` = 15: past that many retransmissions the kernel gives up.
+const RETRANSMITS_MAX: u32 = 15;
+pub const RTO_MIN_US_LINUX: u64 = 200 * US_PER_MS;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// Not started yet, or started and running.
+    Up,
+    /// Stop-the-world: the kernel still accepts and buffers; the process reads nothing.
+    Paused,
+    /// The process is gone but the host answers: connects are refused at once.
+    ProcessDead,
+    /// Nothing answers.
+    PoweredOff,
+}
+
+/// The end of a channel a message travels towards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Client = 0,
+    Server = 1,
+}
+
+impl End {
+    pub fn other(self) -> End {
+        match self {
+            End::Client => End::Server,
+            End::Server => End::Client,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub client: NodeIdx,
+    pub server: NodeIdx,
+    pub class: LinkClass,
+    open: [bool; 2],
+    last_arrival_us: [SimTime; 2],
+    /// Last read or write at the server end, for its idle timeout.
+    pub server_activity_us: SimTime,
+}
+
+impl Channel {
+    pub fn node(&self, end: End) -> NodeIdx {
+        match end {
+            End::Client => self.client,
+            End::Server => self.server,
+        }
+    }
+
+    pub fn is_open(&self, end: End) -> bool {
+        self.open[end as usize]
+    }
+}
+
+/// What happens to something put on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transit {
+    Arrives(SimTime),
+    /// Dropped: the path is partitioned or the destination host is off.
+    Lost,
+    /// A close signal blocked by a partition: released by `heal`.
+    Held,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connect {
+    Open(ChanId),
+    /// The host answered with a reset: known after one round trip.
+    Refused { after_us: u64 },
+    /// Nothing answered: known after the caller's connect timeout.
+    TimedOut,
+}
+
+struct Partition {
+    id: u32,
+    /// Per node: 0 = not in the partition, 1 = first group, 2 = second group.
+    side: Vec<u8>,
+    one_way: bool,
+}
+
+pub struct Net {
+    samplers: [LatencySampler; 3],
+    loss: [f64; 3],
+    rto_min_us: u64,
+    hosts: Vec<Host>,
+    /// One stream per sending node, so one node's traffic does not shift another's delays.
+    rngs: Vec<RngStream>,
+    channels: Vec<Channel>,
+    node_channels: Vec<Vec<ChanId>>,
+    partitions: Vec<Partition>,
+    held_closes: Vec<(ChanId, End)>,
+    pub messages_sent: u64,
+    pub messages_lost: u64,
+}
+
+impl Net {
+    pub fn new(config: &NetConfig, rngs: Vec<RngStream>) -> Net {
+        let nodes = rngs.len();
+        Net {
+            samplers: std::array::from_fn(|i| LatencySampler::new(&config.links[i].latency)),
+            loss: std::array::from_fn(|i| config.links[i].loss),
+            rto_min_us: config.rto_min_us,
+            hosts: vec![Host::Up; nodes],
+            rngs,
+            channels: Vec::new(),
+            node_channels: vec![Vec::new(); nodes],
+            partitions: Vec::new(),
+            held_closes: Vec::new(),
+            messages_sent: 0,
+            messages_lost: 0,
+        }
+    }
+
+    pub fn channel(&self, chan: ChanId) -> &Channel {
+        &self.channels[chan as usize]
+    }
+
+    pub fn host(&self, node: NodeIdx) -> Host {
+        self.hosts[node as usize]
+    }
+
+    pub fn set_host(&mut self, node: NodeIdx, host: Host) {
+        self.hosts[node as usize] = host;
+    }
+
+    pub fn set_loss(&mut self, class: Option<LinkClass>, loss: f64) {
+        assert!((0.0..1.0).contains(&loss), "loss must be in [0, 1)");
+        match class {
+            Some(class) => self.loss[class as usize] = loss,
+            None => self.loss = [loss; 3],
+        }
+    }
+
+    /// True when no active partition cuts messages from `from` to `to`.
+    pub fn reachable(&self, from: NodeIdx, to: NodeIdx) -> bool {
+        self.partitions.iter().all(|p| {
+            let (a, b) = (p.side[from as usize], p.side[to as usize]);
+            !((a == 1 && b == 2) || (!p.one_way && a == 2 && b == 1))
+        })
+    }
+
+    /// True when `node` is cut off from at least one peer by an active partition.
+    pub fn partitioned(&self, node: NodeIdx) -> bool {
+        self.partitions.iter().any(|p| p.side[node as usize] != 0)
+    }
+
+    /// One network delay from `from` to `to` on a link of `class`, retransmissions included.
+    pub fn delay_us(&mut self, from: NodeIdx, class: LinkClass) -> u64 {
+        let rng = &mut self.rngs[from as usize];
+        let mut us = self.samplers[class as usize].sample(rng);
+        let loss = self.loss[class as usize];
+        if loss > 0.0 {
+            let mut rto_us = self.rto_min_us;
+            let mut retransmits = 0;
+            while retransmits < RETRANSMITS_MAX && rng.gen_bool(loss) {
+                us += rto_us;
+                rto_us *= 2;
+                retransmits += 1;
+            }
+        }
+        us
+    }
+
+    /// Opens a channel from `client` to `server`, as a TCP handshake would end.
+    pub fn connect(&mut self, now_us: SimTime, client: NodeIdx, server: NodeIdx, class: LinkClass) -> Connect {
+        let both_ways = self.reachable(client, server) && self.reachable(server, client);
+        match self.hosts[server as usize] {
+            _ if !both_ways => Connect::TimedOut,
+            Host::PoweredOff => Connect::TimedOut,
+            Host::ProcessDead => {
+                let rtt_us = self.delay_us(client, class) + self.delay_us(server, class);
+                Connect::Refused { after_us: rtt_us }
+            }
+            // A paused process's kernel still completes the handshake (the listen backlog).
+            Host::Up | Host::Paused => {
+                let chan = ChanId::try_from(self.channels.len()).expect("fewer than 2^32 channels");
+                self.channels.push(Channel {
+                    client,
+                    server,
+                    class,
+                    open: [true, true],
+                    last_arrival_us: [now_us, now_us],
+                    server_activity_us: now_us,
+                });
+                self.node_channels[client as usize].push(chan);
+                self.node_channels[server as usize].push(chan);
+                Connect::Open(chan)
+            }
+        }
+    }
+
+    /// Puts a message on `chan` towards end `to`. The sending end must be open.
+    pub fn transmit(&mut self, now_us: SimTime, chan: ChanId, to: End) -> Transit {
+        let c = &self.channels[chan as usize];
+        assert!(c.open[to.other() as usize], "send on a channel closed at the sender");
+        let (from, dest, class) = (c.node(to.other()), c.node(to), c.class);
+        self.messages_sent += 1;
+        if !self.reachable(from, dest) || self.hosts[dest as usize] == Host::PoweredOff {
+            self.messages_lost += 1;
+            return Transit::Lost;
+        }
+        Transit::Arrives(self.arrival(now_us, chan, to, from, class))
+    }
+
+    fn arrival(&mut self, now_us: SimTime, chan: ChanId, to: End, from: NodeIdx, class: LinkClass) -> SimTime {
+        let delay_us = self.delay_us(from, class);
+        let last = &mut self.channels[chan as usize].last_arrival_us[to as usize];
+        *last = (*last).max(now_us + delay_us);
+        *last
+    }
+
+    /// Closes `chan` at end `at` and sends the close signal to the other end.
+    /// Returns `None` when that end was already closed.
+    pub fn close(&mut self, now_us: SimTime, chan: ChanId, at: End) -> Option<Transit> {
+        let c = &mut self.channels[chan as usize];
+        if !c.open[at as usize] {
+            return None;
+        }
+        c.open[at as usize] = false;
+        let to = at.other();
+        let (from, dest, class) = (c.node(at), c.node(to), c.class);
+        if !c.open[to as usize] || self.hosts[dest as usize] == Host::PoweredOff {
+            return Some(Transit::Lost);
+        }
+        if !self.reachable(from, dest) {
+            self.held_closes.push((chan, to));
+            return Some(Transit::Held);
+        }
+        Some(Transit::Arrives(self.arrival(now_us, chan, to, from, class)))
+    }
+
+    /// Marks end `at` closed without telling anyone: a powered-off host, or the receiving end
+    /// of a close signal.
+    pub fn close_silently(&mut self, chan: ChanId, at: End) {
+        self.channels[chan as usize].open[at as usize] = false;
+    }
+
+    /// The channels with an open end at `node`, in creation order. Forgets fully closed ones.
+    pub fn open_channels(&mut self, node: NodeIdx) -> Vec<(ChanId, End)> {
+        let channels = &self.channels;
+        let list = &mut self.node_channels[node as usize];
+        list.retain(|&chan| channels[chan as usize].open.iter().any(|&open| open));
+        list.iter()
+            .filter_map(|&chan| {
+                let c = &channels[chan as usize];
+                let end = if c.client == node { End::Client } else { End::Server };
+                c.open[end as usize].then_some((chan, end))
+            })
+            .collect()
+    }
+
+    pub fn touch_server(&mut self, chan: ChanId, now_us: SimTime) {
+        self.channels[chan as usize].server_activity_us = now_us;
+    }
+
+    /// Cuts the links between two groups of nodes (`side`: 0 none, 1 first, 2 second).
+    pub fn partition(&mut self, id: u32, side: Vec<u8>, one_way: bool) {
+        assert_eq!(side.len(), self.hosts.len());
+        self.partitions.push(Partition { id, side, one_way });
+    }
+
+    /// Ends partition `id` and releases the close signals it held that can now pass.
+    /// Returns (channel, end, arrival time) for each released signal.
+    pub fn heal(&mut self, now_us: SimTime, id: u32) -> Vec<(ChanId, End, SimTime)> {
+        self.partitions.retain(|p| p.id != id);
+        let held = std::mem::take(&mut self.held_closes);
+        let mut released = Vec::new();
+        for (chan, to) in held {
+            let c = &self.channels[chan as usize];
+            let (from, dest, class) = (c.node(to.other()), c.node(to), c.class);
+            if !c.open[to as usize] || self.hosts[dest as usize] == Host::PoweredOff {
+                continue;
+            }
+            if self.reachable(from, dest) {
+                released.push((chan, to, self.arrival(now_us, chan, to, from, class)));
+            } else {
+                self.held_closes.push((chan, to));
+            }
+        }
+        released
+    }
+
+    pub fn active_partitions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.partitions.iter().map(|p| p.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stream_rng;
+
+    fn net(nodes: u32, latency: Latency, loss: f64) -> Net {
+        let link = LinkConfig { latency, loss };
+        let config = NetConfig { links: [link.clone(), link.clone(), link], rto_min_us: RTO_MIN_US_LINUX };
+        Net::new(&config, (0..nodes).map(|n| stream_rng(1, n as u64)).collect())
+    }
+
+    #[test]
+    fn a_channel_keeps_order_under_loss() {
+        let mut n = net(2, Latency::Uniform { min_us: 100, max_us: 5_000 }, 0.3);
+        let Connect::Open(chan) = n.connect(0, 0, 1, LinkClass::BrokerNs) else { panic!() };
+        let mut last = 0;
+        for t in 0..10_000 {
+            let Transit::Arrives(at) = n.transmit(t * 10, chan, End::Server) else { panic!() };
+            assert!(at >= last);
+            assert!(at >= t * 10 + 100);
+            last = at;
+        }
+    }
+
+    #[test]
+    fn loss_adds_doubling_retransmission_delays() {
+        let mut n = net(2, Latency::Constant { us: 1_000 }, 0.5);
+        let mut extra = std::collections::BTreeMap::new();
+        for _ in 0..20_000 {
+            *extra.entry(n.delay_us(0, LinkClass::ClientNs) - 1_000).or_insert(0u32) += 1;
+        }
+        // 0, 200, 600, 1400 ms of retransmission with probabilities 1/2, 1/4, 1/8, ...
+        let share = |us: u64| f64::from(extra[&us]) / 20_000.0;
+        assert!((share(0) - 0.5).abs() < 0.02);
+        assert!((share(200_000) - 0.25).abs() < 0.02);
+        assert!((share(600_000) - 0.125).abs() < 0.02);
+        assert!(extra.keys().all(|us| [0, 200_000, 600_000].contains(us) || *us >= 1_400_000));
+    }
+
+    #[test]
+    fn lognormal_has_the_requested_median_and_p99() {
+        let mut n = net(1, Latency::LogNormal { median_us: 1_000, p99_us: 10_000 }, 0.0);
+        let mut v: Vec<u64> = (0..100_000).map(|_| n.delay_us(0, LinkClass::ClientBroker)).collect();
+        v.sort_unstable();
+        let (median, p99) = (v[50_000] as f64, v[99_000] as f64);
+        assert!((median / 1_000.0 - 1.0).abs() < 0.05, "median {median}");
+        assert!((p99 / 10_000.0 - 1.0).abs() < 0.1, "p99 {p99}");
+    }
+
+    #[test]
+    fn connect_outcomes_follow_the_host() {
+        let mut n = net(2, Latency::Constant { us: 500 }, 0.0);
+        n.set_host(1, Host::ProcessDead);
+        assert_eq!(n.connect(0, 0, 1, LinkClass::BrokerNs), Connect::Refused { after_us: 1_000 });
+        n.set_host(1, Host::PoweredOff);
+        assert_eq!(n.connect(0, 0, 1, LinkClass::BrokerNs), Connect::TimedOut);
+        n.set_host(1, Host::Paused);
+        assert!(matches!(n.connect(0, 0, 1, LinkClass::BrokerNs), Connect::Open(_)));
+    }
+
+    #[test]
+    fn partitions_drop_data_and_hold_closes_until_healed() {
+        let mut n = net(3, Latency::Constant { us: 500 }, 0.0);
+        let Connect::Open(chan) = n.connect(0, 0, 1, LinkClass::BrokerNs) else { panic!() };
+        n.partition(7, vec![1, 2, 0], true);
+        assert!(!n.reachable(0, 1));
+        assert!(n.reachable(1, 0), "one-way partition lets the reverse direction through");
+        assert!(n.reachable(0, 2));
+        assert_eq!(n.transmit(10, chan, End::Server), Transit::Lost);
+        assert_eq!(n.close(20, chan, End::Client), Some(Transit::Held));
+        assert_eq!(n.heal(1_000, 7), vec![(chan, End::Server, 1_500)]);
+        assert!(n.reachable(0, 1));
+    }
+}

@@ -1,0 +1,173 @@
+//! What a run reports: `summary.json`'s schema and the rows behind the CSV files and charts
+//! (docs/OUTPUT.md). Plain data, serialisable both ways so `check`, `sweep` and `chart` can
+//! read a finished run back.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub routesim_version: String,
+    pub duration_s: f64,
+    pub preset: String,
+    pub nameservers: Vec<String>,
+    pub faults: Vec<FaultSummary>,
+    pub false_removals: Vec<FalseRemoval>,
+    pub nameserver_load: BTreeMap<String, NameServerLoad>,
+    pub totals: Totals,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSummary {
+    pub id: String,
+    pub kind: String,
+    pub mode: Option<String>,
+    pub target: String,
+    pub at_s: f64,
+    pub subjects: Vec<String>,
+    pub detection_s: BTreeMap<String, Option<f64>>,
+    pub detection_window_s: Option<Window>,
+    pub convergence_s: Convergence,
+    pub stale_window_s: Option<f64>,
+    pub stale_attempts: u64,
+    pub failed_attempts: u64,
+    pub failed_sends: u64,
+    pub recovered_by_retry: u64,
+    pub added_latency_ms: Percentiles,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub lo: f64,
+    pub hi: f64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Percentiles {
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Convergence {
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+    /// Clients whose route held a subject when the fault struck.
+    pub clients: u64,
+    /// Of those, clients still holding a subject at the end of the run.
+    pub never: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FalseRemoval {
+    pub nameserver: String,
+    pub broker: String,
+    pub at_s: f64,
+    /// Until the NameServer listed the broker again, or the end of the run.
+    pub missing_s: f64,
+    pub relisted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameServerLoad {
+    pub requests: u64,
+    pub requests_per_s: f64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Totals {
+    pub events: u64,
+    pub sends: u64,
+    pub attempts: u64,
+    pub failed_attempts: u64,
+    pub failed_sends: u64,
+    pub false_removals: u64,
+    pub false_removal_missing_s_max: Option<f64>,
+    pub messages: u64,
+    pub messages_lost: u64,
+}
+
+/// One second of `timeseries.csv`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondCounts {
+    pub second: u64,
+    pub attempts: u64,
+    pub failed_attempts: u64,
+    pub sends: u64,
+    pub failed_sends: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DetectionRow {
+    pub fault_id: String,
+    pub nameserver: String,
+    pub detection_s: Option<f64>,
+    pub window_lo_s: Option<f64>,
+    pub window_hi_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConvergenceRow {
+    pub fault_id: String,
+    pub client: String,
+    pub convergence_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineRow {
+    pub node: String,
+    pub role: String,
+    pub layer: String,
+    pub state: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// Everything one run produces, before it is written anywhere.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunReport {
+    pub summary: Summary,
+    pub timeseries: Vec<SecondCounts>,
+    pub detection: Vec<DetectionRow>,
+    pub convergence: Vec<ConvergenceRow>,
+    pub timeline: Vec<TimelineRow>,
+}
+
+/// Nearest-rank percentile of sorted values: the smallest value with at least `q` of the
+/// values at or below it.
+pub fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
+    debug_assert!(sorted.windows(2).all(|w| w[0] <= w[1]));
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(nearest_rank(&v, 0.5), Some(50.0));
+        assert_eq!(nearest_rank(&v, 0.99), Some(99.0));
+        assert_eq!(nearest_rank(&v, 1.0), Some(100.0));
+        assert_eq!(nearest_rank(&[3.0], 0.01), Some(3.0));
+        assert_eq!(nearest_rank(&[], 0.5), None);
+    }
+}
