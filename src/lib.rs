@@ -8,4 +8,11 @@ pub mod engine;
 pub mod metrics;
 pub mod model;
 pub mod net;
+pub mod output;
 pub mod report;
+pub mod scenario;
+
+/// Runs one simulation of `config` to its end.
+pub fn simulate(config: model::config::WorldConfig) -> report::RunReport {
+    model::World::new(config).run()
+}

@@ -267,7 +267,18 @@ impl Metrics {
     }
 
     pub fn report(self, run: RunInfo<'_>) -> RunReport {
-        let RunInfo { scenario, seed, preset, layout, faults, detection_windows, end_us, events, messages, messages_lost } = run;
+        let RunInfo {
+            scenario,
+            seed,
+            preset,
+            layout,
+            faults,
+            detection_windows,
+            end_us,
+            events,
+            messages,
+            messages_lost,
+        } = run;
         let names = layout.node_names();
         let ns_names = &names[..layout.nameservers as usize];
         let broker_name = |b: u32| names[(layout.first_broker() + b) as usize].clone();
@@ -296,7 +307,11 @@ impl Metrics {
             for (&p, &c) in f.clients.iter().zip(&f.convergence_us) {
                 let c = (c != PENDING).then(|| secs(c));
                 converged.extend(c);
-                convergence_rows.push(ConvergenceRow { fault_id: spec.id.clone(), client: producer_name(p), convergence_s: c });
+                convergence_rows.push(ConvergenceRow {
+                    fault_id: spec.id.clone(),
+                    client: producer_name(p),
+                    convergence_s: c,
+                });
             }
             converged.sort_by(f64::total_cmp);
             let latency = &f.added_latency_us;

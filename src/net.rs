@@ -43,10 +43,18 @@ impl LinkClass {
 /// One-way latency of a message, before any retransmission.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Latency {
-    Constant { us: u64 },
-    Uniform { min_us: u64, max_us: u64 },
+    Constant {
+        us: u64,
+    },
+    Uniform {
+        min_us: u64,
+        max_us: u64,
+    },
     /// Parameterised by median and 99th percentile, as people describe real links.
-    LogNormal { median_us: u64, p99_us: u64 },
+    LogNormal {
+        median_us: u64,
+        p99_us: u64,
+    },
 }
 
 /// z such that P(Z <= z) = 0.99 for a standard normal Z.
@@ -174,7 +182,9 @@ pub enum Transit {
 pub enum Connect {
     Open(ChanId),
     /// The host answered with a reset: known after one round trip.
-    Refused { after_us: u64 },
+    Refused {
+        after_us: u64,
+    },
     /// Nothing answered: known after the caller's connect timeout.
     TimedOut,
 }

@@ -66,16 +66,36 @@ pub enum CrashMode {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultAction {
-    Crash { node: NodeIdx, mode: CrashMode },
-    Shutdown { node: NodeIdx },
-    Restart { node: NodeIdx },
-    Pause { node: NodeIdx },
-    Resume { node: NodeIdx },
+    Crash {
+        node: NodeIdx,
+        mode: CrashMode,
+    },
+    Shutdown {
+        node: NodeIdx,
+    },
+    Restart {
+        node: NodeIdx,
+    },
+    Pause {
+        node: NodeIdx,
+    },
+    Resume {
+        node: NodeIdx,
+    },
     /// `side[node]`: 0 not involved, 1 first group, 2 second group.
-    Partition { partition: u32, side: Vec<u8>, one_way: bool },
+    Partition {
+        partition: u32,
+        side: Vec<u8>,
+        one_way: bool,
+    },
     /// `None` heals every partition.
-    Heal { partition: Option<u32> },
-    Loss { class: Option<LinkClass>, probability: f64 },
+    Heal {
+        partition: Option<u32>,
+    },
+    Loss {
+        class: Option<LinkClass>,
+        probability: f64,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -11,9 +11,9 @@ use super::{Event, Life, Msg, World};
 /// MODEL.md section 3's closed-form detection window for a fault, network delay excluded.
 pub fn detection_window_us(spec: &FaultSpec, timing: &Timing) -> Option<(SimTime, SimTime)> {
     match spec.action {
-        FaultAction::Crash { mode: CrashMode::PowerOff, .. } | FaultAction::Pause { .. } | FaultAction::Partition { .. } => {
-            Some(timing.silent_detection_window_us())
-        }
+        FaultAction::Crash { mode: CrashMode::PowerOff, .. }
+        | FaultAction::Pause { .. }
+        | FaultAction::Partition { .. } => Some(timing.silent_detection_window_us()),
         // The close (or the unregistration) reaches each NameServer one network delay later.
         FaultAction::Crash { mode: CrashMode::Kill, .. } | FaultAction::Shutdown { .. } => Some((0, 0)),
         _ => None,
@@ -29,10 +29,12 @@ impl World {
             _ => Vec::new(),
         };
         match action {
-            FaultAction::Crash { node, .. } | FaultAction::Shutdown { node } | FaultAction::Pause { node } => broker(*node),
-            FaultAction::Partition { side, .. } => (0..layout.brokers())
-                .filter(|&b| side[(layout.first_broker() + b) as usize] != 0)
-                .collect(),
+            FaultAction::Crash { node, .. } | FaultAction::Shutdown { node } | FaultAction::Pause { node } => {
+                broker(*node)
+            }
+            FaultAction::Partition { side, .. } => {
+                (0..layout.brokers()).filter(|&b| side[(layout.first_broker() + b) as usize] != 0).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -47,7 +49,14 @@ impl World {
                 self.nameservers.iter().map(|ns| self.procs[ns.node as usize].life == Life::Running).collect();
             let holders = self.producers_holding(&subjects);
             let nameservers = &self.nameservers;
-            self.metrics.fault_struck(index as u16, now_us, &subjects, |ns, b| nameservers[ns as usize].lists(b), &ns_running, &holders);
+            self.metrics.fault_struck(
+                index as u16,
+                now_us,
+                &subjects,
+                |ns, b| nameservers[ns as usize].lists(b),
+                &ns_running,
+                &holders,
+            );
         }
         match action {
             FaultAction::Crash { node, mode } => self.stop(node, mode == CrashMode::Kill),
@@ -98,4 +107,3 @@ impl World {
         }
     }
 }
-

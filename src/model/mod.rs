@@ -36,15 +36,34 @@ use route::{RouteId, RouteStore};
 /// What travels on a channel. Request ids let a caller match answers and ignore late ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Msg {
-    Register { req: u32 },
-    RegisterAck { req: u32 },
-    Unregister { req: u32 },
-    UnregisterAck { req: u32 },
-    RouteQuery { req: u32 },
+    Register {
+        req: u32,
+    },
+    RegisterAck {
+        req: u32,
+    },
+    Unregister {
+        req: u32,
+    },
+    UnregisterAck {
+        req: u32,
+    },
+    RouteQuery {
+        req: u32,
+    },
     /// `route` = `NO_ROUTE` for TOPIC_NOT_EXIST.
-    RouteReply { req: u32, route: RouteId },
-    Send { slot: u32, attempt: u32 },
-    SendAck { slot: u32, attempt: u32 },
+    RouteReply {
+        req: u32,
+        route: RouteId,
+    },
+    Send {
+        slot: u32,
+        attempt: u32,
+    },
+    SendAck {
+        slot: u32,
+        attempt: u32,
+    },
     /// The other end closed the channel (FIN or RST).
     Close,
 }
@@ -175,7 +194,8 @@ impl World {
     }
 
     fn report(self) -> RunReport {
-        let windows: Vec<_> = self.config.faults.iter().map(|f| fault::detection_window_us(f, &self.config.timing)).collect();
+        let windows: Vec<_> =
+            self.config.faults.iter().map(|f| fault::detection_window_us(f, &self.config.timing)).collect();
         let info = RunInfo {
             scenario: &self.config.name,
             seed: self.config.seed,

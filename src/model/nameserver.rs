@@ -32,7 +32,10 @@ impl NameServer {
     pub fn new(index: u32, config: &WorldConfig) -> NameServer {
         NameServer {
             node: index,
-            table: vec![BrokerLive { listed: false, last_update_us: 0, chan: ChanId::MAX }; config.layout.brokers() as usize],
+            table: vec![
+                BrokerLive { listed: false, last_update_us: 0, chan: ChanId::MAX };
+                config.layout.brokers() as usize
+            ],
             topic_routes: vec![NO_ROUTE; config.topics.len()],
             next_scan_us: 0,
         }

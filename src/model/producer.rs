@@ -104,7 +104,12 @@ impl Producer {
 /// `TopicPublishInfo.selectOneMessageQueue` and `MQFaultStrategy`: round-robin from one
 /// counter; on a retry, skip the broker that failed last; with the latency fault strategy,
 /// prefer available brokers. Skipped positions advance the same counter.
-pub fn select_queue(queues: &[u16], counter: &mut u32, last_failed: Option<u16>, available: impl Fn(u16) -> bool) -> u16 {
+pub fn select_queue(
+    queues: &[u16],
+    counter: &mut u32,
+    last_failed: Option<u16>,
+    available: impl Fn(u16) -> bool,
+) -> u16 {
     assert!(!queues.is_empty());
     let n = queues.len() as u32;
     let mut next = || {

@@ -137,14 +137,12 @@ impl LatencyFaultTable {
     /// `FAILED_ATTEMPT_LATENCY_MS` (4.x: 30 000 ms → 10 min; 5.1.4+: isolates 10 s).
     fn table(self) -> ([u64; 7], [u64; 7]) {
         match self {
-            LatencyFaultTable::Classic => (
-                [50, 100, 550, 1_000, 2_000, 3_000, 15_000],
-                [0, 0, 30_000, 60_000, 120_000, 180_000, 600_000],
-            ),
-            LatencyFaultTable::Modern => (
-                [50, 100, 550, 1_800, 3_000, 5_000, 15_000],
-                [0, 0, 2_000, 5_000, 6_000, 10_000, 30_000],
-            ),
+            LatencyFaultTable::Classic => {
+                ([50, 100, 550, 1_000, 2_000, 3_000, 15_000], [0, 0, 30_000, 60_000, 120_000, 180_000, 600_000])
+            }
+            LatencyFaultTable::Modern => {
+                ([50, 100, 550, 1_800, 3_000, 5_000, 15_000], [0, 0, 2_000, 5_000, 6_000, 10_000, 30_000])
+            }
         }
     }
 
@@ -158,10 +156,7 @@ impl LatencyFaultTable {
         let (latency_max_ms, not_available_ms) = self.table();
         let latency_ms = attempt_latency_us / US_PER_MS;
         // MQFaultStrategy walks the table from the largest threshold down.
-        (0..7)
-            .rev()
-            .find(|&i| latency_ms >= latency_max_ms[i])
-            .map_or(0, |i| not_available_ms[i] * US_PER_MS)
+        (0..7).rev().find(|&i| latency_ms >= latency_max_ms[i]).map_or(0, |i| not_available_ms[i] * US_PER_MS)
     }
 }
 

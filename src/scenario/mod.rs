@@ -1,0 +1,675 @@
+//! Scenarios: YAML files describing a cluster, its traffic, its network and its faults.
+//!
+//! Two stages, as the engine never sees YAML: `raw` mirrors the file (serde, unknown fields
+//! rejected), then `validate` checks every value and name and builds the model's
+//! `WorldConfig`. Every error names the file, the line when it can be found, and the field,
+//! and says how to fix it.
+
+pub mod raw;
+pub mod units;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::engine::{SimTime, US_PER_MS, US_PER_S};
+use crate::model::config::{
+    CrashMode, FaultAction, FaultSpec, Layout, ProducerGroup, SendMode, TopicConfig, WorldConfig, default_group_names,
+};
+use crate::model::timing::{
+    LatencyFaultTable, Preset, REGISTER_NAME_SERVER_PERIOD_US_MAX, REGISTER_NAME_SERVER_PERIOD_US_MIN,
+    RETRY_TIMES_WHEN_SEND_FAILED, SEND_MSG_TIMEOUT_US, Timing,
+};
+use crate::net::{Latency, LinkClass, LinkConfig, NetConfig, RTO_MIN_US_LINUX};
+
+use raw::{RawCrashMode, RawFault, RawFaultKind, RawLatency, RawLinkClass, RawPreset, RawScenario, RawSendMode};
+use units::SeedRange;
+
+/// Limits on what one scenario may ask for, so a typo cannot ask for the impossible.
+pub const DURATION_US_MAX: SimTime = 30 * 24 * 3_600 * US_PER_S;
+pub const NAMESERVERS_MAX: u32 = 64;
+pub const BROKER_GROUPS_MAX: u32 = 1_000;
+pub const SLAVES_PER_GROUP_MAX: u32 = 7;
+pub const PRODUCERS_MAX: u32 = 1_000_000;
+pub const QUEUES_PER_BROKER_MAX: u32 = 1_024;
+pub const RATE_PER_S_MAX: f64 = 1_000_000.0;
+pub const LOSS_MAX: f64 = 0.99;
+pub const RETRIES_MAX: u32 = 100;
+pub const THREADS_MAX: u32 = 10_000;
+const DEFAULT_SEED: u64 = 1;
+const DEFAULT_SYNC_THREADS: u32 = 8;
+
+/// A scenario error, pointing into the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The field path (`faults[2].target`); empty for the whole document.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        if self.field.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": field `{}`: {}", self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A loaded, validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub file: PathBuf,
+    pub description: Option<String>,
+    pub world: WorldConfig,
+    pub expect: Vec<String>,
+    pub sweep: Option<SweepSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SweepSpec {
+    pub seeds: Option<SeedRange>,
+    /// Field path → values, in path order.
+    pub vary: BTreeMap<String, Vec<yaml::Value>>,
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        field: String::new(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    from_text(path, &text)
+}
+
+/// Validates scenario text; `path` names it in errors and gives the default name.
+pub fn from_text(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let raw: RawScenario = yaml::parse(text).map_err(|f| parse_error(path, f))?;
+    validate(path, raw).map_err(|(field, message)| ScenarioError {
+        file: path.to_path_buf(),
+        line: yaml::locate(text, &field),
+        column: None,
+        field,
+        message,
+    })
+}
+
+/// The scenario with `overrides` (field path → value) applied, as a sweep point runs it.
+pub fn with_overrides(path: &Path, text: &str, overrides: &[(String, yaml::Value)]) -> Result<Scenario, ScenarioError> {
+    let mut doc = yaml::parse_value(text).map_err(|f| parse_error(path, f))?;
+    for (field, value) in overrides {
+        yaml::set_path(&mut doc, field, value).map_err(|message| ScenarioError {
+            file: path.to_path_buf(),
+            line: yaml::locate(text, "sweep.vary"),
+            column: None,
+            field: format!("sweep.vary.{field}"),
+            message,
+        })?;
+    }
+    let describe = |field: String, message: String| {
+        let value = overrides.iter().map(|(p, v)| format!("{p} = {}", yaml::to_string(v).trim())).collect::<Vec<_>>();
+        ScenarioError {
+            file: path.to_path_buf(),
+            line: yaml::locate(text, "sweep.vary"),
+            column: None,
+            field,
+            message: format!("{message} (with sweep values {})", value.join(", ")),
+        }
+    };
+    let raw: RawScenario = yaml::from_value(doc).map_err(|f| describe(f.field, with_hint(f.message)))?;
+    validate(path, raw).map_err(|(field, message)| describe(field, message))
+}
+
+fn parse_error(path: &Path, f: yaml::ParseFailure) -> ScenarioError {
+    ScenarioError {
+        file: path.to_path_buf(),
+        line: f.line,
+        column: f.column,
+        field: f.field,
+        message: with_hint(f.message),
+    }
+}
+
+/// Adds a "did you mean" to serde's unknown-field and unknown-variant messages.
+fn with_hint(message: String) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))
+    else {
+        return message;
+    };
+    let Some((given, expected)) = rest.split_once('`') else { return message };
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match closest(given, &candidates) {
+        Some(best) => format!("{message}; did you mean `{best}`?"),
+        None => message,
+    }
+}
+
+/// The candidate nearest `given` by edit distance, if near enough to be a typo.
+pub fn closest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|&c| (edit_distance(given, c), c))
+        .filter(|&(d, c)| d <= (c.len().max(given.len()) / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+type Invalid = (String, String);
+
+fn invalid<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Invalid> {
+    Err((field.into(), message.into()))
+}
+
+fn check(ok: bool, field: &str, message: impl FnOnce() -> String) -> Result<(), Invalid> {
+    if ok { Ok(()) } else { invalid(field, message()) }
+}
+
+fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
+    let name = match raw.name {
+        Some(name) => name,
+        None => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into()),
+    };
+    check(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "name", || {
+        format!("`{name}` must be letters, digits, `-`, `_` or `.` (it names the output directory)")
+    })?;
+    let duration_us = raw.duration.0;
+    check(duration_us > 0 && duration_us <= DURATION_US_MAX, "duration", || "must be between 1us and 30 days".into())?;
+    let timing = validate_timing(&raw.timing)?;
+    let cluster = &raw.cluster;
+    check((1..=NAMESERVERS_MAX).contains(&cluster.nameservers), "cluster.nameservers", || {
+        format!("must be 1 to {NAMESERVERS_MAX}")
+    })?;
+    check((1..=BROKER_GROUPS_MAX).contains(&cluster.broker_groups), "cluster.broker_groups", || {
+        format!("must be 1 to {BROKER_GROUPS_MAX}")
+    })?;
+    check(cluster.slaves_per_group <= SLAVES_PER_GROUP_MAX, "cluster.slaves_per_group", || {
+        format!("must be 0 to {SLAVES_PER_GROUP_MAX}")
+    })?;
+    let group_names = default_group_names(cluster.broker_groups);
+    let broker_service_time = match &cluster.broker_service_time {
+        Some(l) => latency(l, "cluster.broker_service_time")?,
+        None => Latency::Uniform { min_us: 200, max_us: 2 * US_PER_MS },
+    };
+    check(!raw.topics.is_empty(), "topics", || "name at least one topic".into())?;
+    let mut topics: Vec<TopicConfig> = Vec::new();
+    for (i, t) in raw.topics.iter().enumerate() {
+        let field = format!("topics[{i}]");
+        check(!topics.iter().any(|o| o.name == t.name), &format!("{field}.name"), || {
+            format!("topic `{}` is named twice", t.name)
+        })?;
+        check(
+            (1..=QUEUES_PER_BROKER_MAX).contains(&t.queues_per_broker),
+            &format!("{field}.queues_per_broker"),
+            || format!("must be 1 to {QUEUES_PER_BROKER_MAX}"),
+        )?;
+        let groups = match &t.brokers {
+            None => (0..cluster.broker_groups as u16).collect(),
+            Some(names) => {
+                let mut groups = Vec::new();
+                for (j, n) in names.iter().enumerate() {
+                    let Some(g) = group_names.iter().position(|g| g == n) else {
+                        return invalid(format!("{field}.brokers[{j}]"), unknown_name("broker group", n, &group_names));
+                    };
+                    groups.push(g as u16);
+                }
+                groups.sort_unstable();
+                groups.dedup();
+                groups
+            }
+        };
+        topics.push(TopicConfig { name: t.name.clone(), queues_per_broker: t.queues_per_broker as u16, groups });
+    }
+    let topic_names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+    check(!raw.producers.is_empty(), "producers", || "name at least one producer group".into())?;
+    let mut producers: Vec<ProducerGroup> = Vec::new();
+    for (i, p) in raw.producers.iter().enumerate() {
+        producers.push(validate_producer(i, p, &topic_names, timing.preset, &producers)?);
+    }
+    let total_producers: u64 = producers.iter().map(|p| u64::from(p.count)).sum();
+    check(total_producers <= u64::from(PRODUCERS_MAX), "producers", || {
+        format!("{total_producers} producers in all; at most {PRODUCERS_MAX}")
+    })?;
+    let layout = Layout {
+        nameservers: cluster.nameservers,
+        broker_groups: group_names,
+        slaves_per_group: cluster.slaves_per_group,
+        producer_groups: producers.iter().map(|p| (p.name.clone(), p.count)).collect(),
+    };
+    let net = validate_network(&raw.network)?;
+    let base_loss = net.links.clone().map(|l| l.loss);
+    let faults = validate_faults(&raw.faults, &layout, duration_us, base_loss)?;
+    let sweep = raw.sweep.map(|s| SweepSpec { seeds: s.seeds, vary: s.vary });
+    Ok(Scenario {
+        file: path.to_path_buf(),
+        description: raw.description,
+        world: WorldConfig {
+            name,
+            seed: raw.seed.unwrap_or(DEFAULT_SEED),
+            duration_us,
+            timing,
+            layout,
+            broker_service_time,
+            topics,
+            producers,
+            net,
+            faults,
+        },
+        expect: raw.expect,
+        sweep,
+    })
+}
+
+fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
+    let preset = match raw.preset {
+        None | Some(RawPreset::RocketMq4) => Preset::RocketMq4,
+        Some(RawPreset::RocketMq5) => Preset::RocketMq5,
+    };
+    let mut t = Timing::preset(preset);
+    let set = |slot: &mut SimTime, value: Option<units::Dur>| {
+        if let Some(v) = value {
+            *slot = v.0;
+        }
+    };
+    set(&mut t.broker_heartbeat_us, raw.broker_heartbeat);
+    set(&mut t.broker_register_initial_delay_us, raw.broker_register_initial_delay);
+    set(&mut t.broker_register_timeout_us, raw.broker_register_timeout);
+    set(&mut t.broker_unregister_timeout_us, raw.broker_unregister_timeout);
+    set(&mut t.nameserver_scan_us, raw.nameserver_scan);
+    set(&mut t.nameserver_scan_initial_delay_us, raw.nameserver_scan_initial_delay);
+    set(&mut t.broker_expiry_us, raw.broker_expiry);
+    set(&mut t.client_route_poll_us, raw.client_route_poll);
+    set(&mut t.client_route_poll_initial_delay_us, raw.client_route_poll_initial_delay);
+    set(&mut t.client_api_timeout_us, raw.client_api_timeout);
+    set(&mut t.connect_timeout_us, raw.connect_timeout);
+    set(&mut t.start_window_us, raw.start_window);
+    if let Some(idle) = raw.nameserver_channel_idle {
+        t.nameserver_channel_idle_us = idle.0;
+    }
+    check(
+        (REGISTER_NAME_SERVER_PERIOD_US_MIN..=REGISTER_NAME_SERVER_PERIOD_US_MAX).contains(&t.broker_heartbeat_us),
+        "timing.broker_heartbeat",
+        || "must be 10s to 60s: RocketMQ clamps registerNameServerPeriod to that range".into(),
+    )?;
+    for (field, value) in [
+        ("timing.broker_register_timeout", t.broker_register_timeout_us),
+        ("timing.broker_unregister_timeout", t.broker_unregister_timeout_us),
+        ("timing.nameserver_scan", t.nameserver_scan_us),
+        ("timing.broker_expiry", t.broker_expiry_us),
+        ("timing.client_route_poll", t.client_route_poll_us),
+        ("timing.client_api_timeout", t.client_api_timeout_us),
+        ("timing.connect_timeout", t.connect_timeout_us),
+    ] {
+        check(value > 0, field, || "must be longer than 0s".into())?;
+    }
+    Ok(t)
+}
+
+fn latency(raw: &RawLatency, field: &str) -> Result<Latency, Invalid> {
+    match *raw {
+        RawLatency::Constant(d) => Ok(Latency::Constant { us: d.0 }),
+        RawLatency::Uniform { min, max } => {
+            check(min.0 <= max.0, field, || "uniform: `min` must not exceed `max`".into())?;
+            Ok(Latency::Uniform { min_us: min.0, max_us: max.0 })
+        }
+        RawLatency::Lognormal { median, p99 } => {
+            check(median.0 > 0 && p99.0 >= median.0, field, || {
+                "lognormal: need 0 < median <= p99 (e.g. `{median: 1ms, p99: 10ms}`)".into()
+            })?;
+            Ok(Latency::LogNormal { median_us: median.0, p99_us: p99.0 })
+        }
+    }
+}
+
+fn loss(value: f64, field: &str) -> Result<f64, Invalid> {
+    check(value.is_finite() && (0.0..=LOSS_MAX).contains(&value), field, || {
+        format!("`{value}` must be a probability from 0 to {LOSS_MAX}")
+    })?;
+    Ok(value)
+}
+
+/// Default link: a data centre network, median 0.5 ms, p99 5 ms one way.
+fn default_latency() -> Latency {
+    Latency::LogNormal { median_us: 500, p99_us: 5 * US_PER_MS }
+}
+
+fn validate_network(raw: &raw::RawNetwork) -> Result<NetConfig, Invalid> {
+    let base_latency = match &raw.latency {
+        Some(l) => latency(l, "network.latency")?,
+        None => default_latency(),
+    };
+    let base_loss = loss(raw.loss.unwrap_or(0.0), "network.loss")?;
+    let mut links = std::array::from_fn(|_| LinkConfig { latency: base_latency.clone(), loss: base_loss });
+    for (class, link) in &raw.links {
+        let class = link_class(*class);
+        let field = format!("network.links.{}", class.name());
+        let slot = &mut links[class as usize];
+        if let Some(l) = &link.latency {
+            slot.latency = latency(l, &format!("{field}.latency"))?;
+        }
+        if let Some(p) = link.loss {
+            slot.loss = loss(p, &format!("{field}.loss"))?;
+        }
+    }
+    Ok(NetConfig { links, rto_min_us: RTO_MIN_US_LINUX })
+}
+
+fn link_class(raw: RawLinkClass) -> LinkClass {
+    match raw {
+        RawLinkClass::BrokerNs => LinkClass::BrokerNs,
+        RawLinkClass::ClientNs => LinkClass::ClientNs,
+        RawLinkClass::ClientBroker => LinkClass::ClientBroker,
+    }
+}
+
+fn validate_producer(
+    i: usize,
+    p: &raw::RawProducer,
+    topics: &[String],
+    preset: Preset,
+    before: &[ProducerGroup],
+) -> Result<ProducerGroup, Invalid> {
+    let field = format!("producers[{i}]");
+    check(
+        !p.name.is_empty() && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        &format!("{field}.name"),
+        || {
+            format!(
+                "`{}` must be letters, digits or `_` (clients are named `{}-0`, `{}-1`, ...)",
+                p.name, p.name, p.name
+            )
+        },
+    )?;
+    check(!p.name.starts_with("broker") && !p.name.starts_with("ns"), &format!("{field}.name"), || {
+        format!("`{}` would clash with NameServer or broker names", p.name)
+    })?;
+    check(!before.iter().any(|o| o.name == p.name), &format!("{field}.name"), || {
+        format!("producer group `{}` is named twice", p.name)
+    })?;
+    check(p.count >= 1, &format!("{field}.count"), || "must be at least 1".into())?;
+    let Some(topic) = topics.iter().position(|t| *t == p.topic) else {
+        return invalid(format!("{field}.topic"), unknown_name("topic", &p.topic, topics));
+    };
+    check(p.rate.is_finite() && (0.0..=RATE_PER_S_MAX).contains(&p.rate), &format!("{field}.rate"), || {
+        format!("sends per second per producer, from 0 to {RATE_PER_S_MAX}")
+    })?;
+    let mode = match (p.mode.unwrap_or(RawSendMode::Sync), p.threads) {
+        (RawSendMode::Async, Some(_)) => {
+            return invalid(format!("{field}.threads"), "only sync producers have sending threads; remove `threads`");
+        }
+        (RawSendMode::Async, None) => SendMode::Async,
+        (RawSendMode::Sync, threads) => {
+            let threads = threads.unwrap_or(DEFAULT_SYNC_THREADS);
+            check((1..=THREADS_MAX).contains(&threads), &format!("{field}.threads"), || {
+                format!("must be 1 to {THREADS_MAX}")
+            })?;
+            SendMode::Sync { threads }
+        }
+    };
+    let retries = p.retries.unwrap_or(RETRY_TIMES_WHEN_SEND_FAILED);
+    check(retries <= RETRIES_MAX, &format!("{field}.retries"), || format!("must be 0 to {RETRIES_MAX}"))?;
+    let send_timeout_us = p.send_timeout.map_or(SEND_MSG_TIMEOUT_US, |d| d.0);
+    check(send_timeout_us > 0, &format!("{field}.send_timeout"), || "must be longer than 0s".into())?;
+    let table = match preset {
+        Preset::RocketMq4 => LatencyFaultTable::Classic,
+        Preset::RocketMq5 => LatencyFaultTable::Modern,
+    };
+    Ok(ProducerGroup {
+        name: p.name.clone(),
+        count: p.count,
+        topic: topic as u16,
+        rate_per_s: p.rate,
+        mode,
+        retries,
+        send_timeout_us,
+        latency_fault: p.latency_fault.then_some(table),
+    })
+}
+
+fn unknown_name(what: &str, given: &str, known: &[String]) -> String {
+    let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+    let hint = closest(given, &refs).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
+    let listed = if known.len() <= 12 {
+        known.join(", ")
+    } else {
+        format!("{}, ... {} in all", known[..10].join(", "), known.len())
+    };
+    format!("no {what} named `{given}`; {hint}known: {listed}")
+}
+
+/// Names a fault may target: every node, plus group aliases for partitions.
+struct Names<'a> {
+    layout: &'a Layout,
+    nodes: Vec<String>,
+}
+
+impl Names<'_> {
+    fn node(&self, name: &str, field: &str) -> Result<u32, Invalid> {
+        match self.nodes.iter().position(|n| n == name) {
+            Some(i) => Ok(i as u32),
+            None => invalid(field, unknown_name("node", name, &self.nodes)),
+        }
+    }
+
+    /// A node name, `nameservers`, `brokers`, `producers`, or a producer group's name.
+    fn group(&self, name: &str, field: &str) -> Result<Vec<u32>, Invalid> {
+        let l = self.layout;
+        let range = |a: u32, b: u32| (a..b).collect::<Vec<u32>>();
+        match name {
+            "nameservers" => return Ok(range(0, l.nameservers)),
+            "brokers" => return Ok(range(l.first_broker(), l.first_producer())),
+            "producers" => return Ok(range(l.first_producer(), l.nodes())),
+            _ => {}
+        }
+        let mut first = l.first_producer();
+        for (prefix, count) in &l.producer_groups {
+            if prefix == name {
+                return Ok(range(first, first + count));
+            }
+            first += count;
+        }
+        self.node(name, field).map(|n| vec![n]).map_err(|(f, m)| {
+            (f, format!("{m}; or a group: nameservers, brokers, producers, or a producer group's name"))
+        })
+    }
+}
+
+fn validate_faults(
+    raw: &[RawFault],
+    layout: &Layout,
+    duration_us: SimTime,
+    base_loss: [f64; 3],
+) -> Result<Vec<FaultSpec>, Invalid> {
+    let names = Names { layout, nodes: layout.node_names() };
+    let mut faults: Vec<FaultSpec> = Vec::new();
+    let mut partition_ids: Vec<(String, u32)> = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let field = format!("faults[{i}]");
+        check(f.at.0 <= duration_us, &format!("{field}.at"), || "is after the end of the run (`duration`)".into())?;
+        let kind = f.kind;
+        let allowed: &[&str] = match kind {
+            RawFaultKind::Crash => &["target", "mode", "duration"],
+            RawFaultKind::Shutdown | RawFaultKind::Pause => &["target", "duration"],
+            RawFaultKind::Restart | RawFaultKind::Resume => &["target"],
+            RawFaultKind::Partition => &["groups", "one_way", "duration"],
+            RawFaultKind::Heal => &["target"],
+            RawFaultKind::Loss => &["probability", "class", "duration"],
+        };
+        for (name, present) in [
+            ("target", f.target.is_some()),
+            ("mode", f.mode.is_some()),
+            ("duration", f.duration.is_some()),
+            ("groups", f.groups.is_some()),
+            ("one_way", f.one_way.is_some()),
+            ("probability", f.probability.is_some()),
+            ("class", f.class.is_some()),
+        ] {
+            check(!present || allowed.contains(&name), &format!("{field}.{name}"), || {
+                format!("a `{kind:?}` fault takes only: {}", allowed.join(", ")).to_lowercase()
+            })?;
+        }
+        let target_node = |f: &RawFault| -> Result<(u32, String), Invalid> {
+            let Some(t) = &f.target else {
+                return invalid(format!("{field}.target"), "name the node this fault hits, e.g. `target: broker-a`");
+            };
+            Ok((names.node(t, &format!("{field}.target"))?, t.clone()))
+        };
+        let mut end: Option<FaultAction> = None;
+        let (action, target) = match kind {
+            RawFaultKind::Crash => {
+                let (node, t) = target_node(f)?;
+                let Some(mode) = f.mode else {
+                    return invalid(format!("{field}.mode"), "say how it crashes: `mode: kill` or `mode: power-off`");
+                };
+                let mode = match mode {
+                    RawCrashMode::Kill => CrashMode::Kill,
+                    RawCrashMode::PowerOff => CrashMode::PowerOff,
+                };
+                end = Some(FaultAction::Restart { node });
+                (FaultAction::Crash { node, mode }, t)
+            }
+            RawFaultKind::Shutdown => {
+                let (node, t) = target_node(f)?;
+                end = Some(FaultAction::Restart { node });
+                (FaultAction::Shutdown { node }, t)
+            }
+            RawFaultKind::Restart => {
+                let (node, t) = target_node(f)?;
+                (FaultAction::Restart { node }, t)
+            }
+            RawFaultKind::Pause => {
+                let (node, t) = target_node(f)?;
+                end = Some(FaultAction::Resume { node });
+                (FaultAction::Pause { node }, t)
+            }
+            RawFaultKind::Resume => {
+                let (node, t) = target_node(f)?;
+                (FaultAction::Resume { node }, t)
+            }
+            RawFaultKind::Partition => {
+                let Some(groups) = &f.groups else {
+                    return invalid(
+                        format!("{field}.groups"),
+                        "list the two sides, e.g. `groups: [[broker-a], [nameservers]]`",
+                    );
+                };
+                check(groups.len() == 2, &format!("{field}.groups"), || {
+                    format!("a partition has exactly two sides; got {}", groups.len())
+                })?;
+                let mut side = vec![0u8; layout.nodes() as usize];
+                for (g, members) in groups.iter().enumerate() {
+                    check(!members.is_empty(), &format!("{field}.groups[{g}]"), || {
+                        "a side needs at least one node".into()
+                    })?;
+                    for (m, name) in members.iter().enumerate() {
+                        for node in names.group(name, &format!("{field}.groups[{g}][{m}]"))? {
+                            check(side[node as usize] == 0, &format!("{field}.groups[{g}][{m}]"), || {
+                                format!("`{}` is on both sides", names.nodes[node as usize])
+                            })?;
+                            side[node as usize] = g as u8 + 1;
+                        }
+                    }
+                }
+                let partition = i as u32;
+                let id = f.id.clone().unwrap_or_else(|| format!("partition-{i}"));
+                partition_ids.push((id.clone(), partition));
+                end = Some(FaultAction::Heal { partition: Some(partition) });
+                (FaultAction::Partition { partition, side, one_way: f.one_way.unwrap_or(false) }, id)
+            }
+            RawFaultKind::Heal => match &f.target {
+                None => (FaultAction::Heal { partition: None }, "all".to_string()),
+                Some(t) => match partition_ids.iter().find(|(id, _)| id == t) {
+                    Some(&(_, partition)) => (FaultAction::Heal { partition: Some(partition) }, t.clone()),
+                    None => {
+                        let known: Vec<String> = partition_ids.iter().map(|(id, _)| id.clone()).collect();
+                        return invalid(format!("{field}.target"), unknown_name("earlier partition", t, &known));
+                    }
+                },
+            },
+            RawFaultKind::Loss => {
+                let Some(p) = f.probability else {
+                    return invalid(
+                        format!("{field}.probability"),
+                        "give the loss probability, e.g. `probability: 0.1`",
+                    );
+                };
+                let probability = loss(p, &format!("{field}.probability"))?;
+                let class = f.class.map(link_class);
+                let restore = match class {
+                    Some(c) => base_loss[c as usize],
+                    None => base_loss[0],
+                };
+                end = Some(FaultAction::Loss { class, probability: restore });
+                (FaultAction::Loss { class, probability }, class.map_or("all", |c| c.name()).to_string())
+            }
+        };
+        let id = f.id.clone().unwrap_or_else(|| default_fault_id(&action, &target));
+        check(!faults.iter().any(|o| o.id == id), &format!("{field}.id"), || {
+            format!("fault id `{id}` is used twice; give this fault its own `id:`")
+        })?;
+        let at_us = f.at.0;
+        faults.push(FaultSpec { id: id.clone(), at_us, action, target: target.clone() });
+        if let (Some(d), Some(end)) = (f.duration, end) {
+            check(at_us + d.0 <= duration_us, &format!("{field}.duration"), || {
+                "the fault would end after the run does; shorten it or lengthen `duration`".into()
+            })?;
+            faults.push(FaultSpec { id: format!("{id}-end"), at_us: at_us + d.0, action: end, target });
+        }
+    }
+    Ok(faults)
+}
+
+/// A fault that takes something out of service is named after its target (`broker-a`), so
+/// expectations read `faults[broker-a]`; the others after their kind and target.
+fn default_fault_id(action: &FaultAction, target: &str) -> String {
+    match action {
+        FaultAction::Crash { .. } | FaultAction::Shutdown { .. } | FaultAction::Pause { .. } => target.to_string(),
+        other => format!("{}-{target}", other.kind()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("durtion", &["duration", "seed"]), Some("duration"));
+        assert_eq!(closest("zzz", &["duration", "seed"]), None);
+        assert!(
+            with_hint("unknown field `durtion`, expected one of `name`, `duration`".into())
+                .ends_with("did you mean `duration`?")
+        );
+    }
+}

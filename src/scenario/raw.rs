@@ -1,0 +1,184 @@
+//! The scenario file as written: serde types mirroring the YAML, before any validation.
+//! Every struct rejects unknown fields so a typo is an error, not a silently ignored line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::units::{Dur, IdleDur};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    pub duration: Dur,
+    #[serde(default)]
+    pub timing: RawTiming,
+    pub cluster: RawCluster,
+    pub topics: Vec<RawTopic>,
+    pub producers: Vec<RawProducer>,
+    #[serde(default)]
+    pub network: RawNetwork,
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+    #[serde(default)]
+    pub expect: Vec<String>,
+    pub sweep: Option<RawSweep>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTiming {
+    pub preset: Option<RawPreset>,
+    pub broker_heartbeat: Option<Dur>,
+    pub broker_register_initial_delay: Option<Dur>,
+    pub broker_register_timeout: Option<Dur>,
+    pub broker_unregister_timeout: Option<Dur>,
+    pub nameserver_scan: Option<Dur>,
+    pub nameserver_scan_initial_delay: Option<Dur>,
+    pub broker_expiry: Option<Dur>,
+    pub nameserver_channel_idle: Option<IdleDur>,
+    pub client_route_poll: Option<Dur>,
+    pub client_route_poll_initial_delay: Option<Dur>,
+    pub client_api_timeout: Option<Dur>,
+    pub connect_timeout: Option<Dur>,
+    pub start_window: Option<Dur>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub enum RawPreset {
+    #[serde(rename = "rocketmq-4")]
+    RocketMq4,
+    #[serde(rename = "rocketmq-5")]
+    RocketMq5,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub nameservers: u32,
+    pub broker_groups: u32,
+    #[serde(default)]
+    pub slaves_per_group: u32,
+    pub broker_service_time: Option<RawLatency>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawLatency {
+    Constant(Dur),
+    Uniform { min: Dur, max: Dur },
+    Lognormal { median: Dur, p99: Dur },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopic {
+    pub name: String,
+    #[serde(default = "default_queues")]
+    pub queues_per_broker: u32,
+    /// Broker groups hosting the topic; all when absent.
+    pub brokers: Option<Vec<String>>,
+}
+
+fn default_queues() -> u32 {
+    4
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawSendMode {
+    Sync,
+    Async,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProducer {
+    pub name: String,
+    #[serde(default = "default_count")]
+    pub count: u32,
+    pub topic: String,
+    /// Sends per second per producer (Poisson).
+    pub rate: f64,
+    pub mode: Option<RawSendMode>,
+    pub threads: Option<u32>,
+    pub retries: Option<u32>,
+    pub send_timeout: Option<Dur>,
+    #[serde(default)]
+    pub latency_fault: bool,
+}
+
+fn default_count() -> u32 {
+    1
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    pub latency: Option<RawLatency>,
+    pub loss: Option<f64>,
+    #[serde(default)]
+    pub links: BTreeMap<RawLinkClass, RawLink>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum RawLinkClass {
+    BrokerNs,
+    ClientNs,
+    ClientBroker,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub latency: Option<RawLatency>,
+    pub loss: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawFaultKind {
+    Crash,
+    Shutdown,
+    Restart,
+    Pause,
+    Resume,
+    Partition,
+    Heal,
+    Loss,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawCrashMode {
+    Kill,
+    PowerOff,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub at: Dur,
+    pub kind: RawFaultKind,
+    pub id: Option<String>,
+    pub target: Option<String>,
+    pub mode: Option<RawCrashMode>,
+    /// Ends the fault after this long: restart, resume, heal, or the loss set back.
+    pub duration: Option<Dur>,
+    pub groups: Option<Vec<Vec<String>>>,
+    pub one_way: Option<bool>,
+    pub probability: Option<f64>,
+    pub class: Option<RawLinkClass>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    pub seeds: Option<super::units::SeedRange>,
+    #[serde(default)]
+    pub vary: BTreeMap<String, Vec<serde_yaml::Value>>,
+}
