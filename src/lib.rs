@@ -5,6 +5,7 @@
 //! `output`. See ARCHITECTURE.md.
 
 pub mod engine;
+pub mod expect;
 pub mod metrics;
 pub mod model;
 pub mod net;
