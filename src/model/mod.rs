@@ -149,8 +149,11 @@ impl World {
             .map(|(node, &role)| {
                 // Before its start, a host is up but nothing listens: connects are refused.
                 net.set_host(node as NodeIdx, Host::ProcessDead);
-                let start_us = stream_rng(config.seed, stream_id(role, PURPOSE_START))
-                    .gen_range(0..=config.timing.start_window_us);
+                let window_us = match role {
+                    Role::NameServer { .. } => config.timing.nameserver_start_window_us,
+                    _ => config.timing.start_window_us,
+                };
+                let start_us = stream_rng(config.seed, stream_id(role, PURPOSE_START)).gen_range(0..=window_us);
                 sim.schedule_at(start_us, Event::Start { node: node as NodeIdx });
                 Proc {
                     life: Life::NotStarted,

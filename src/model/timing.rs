@@ -55,6 +55,8 @@ pub const SEND_MSG_TIMEOUT_US: SimTime = 3 * US_PER_S;
 pub const RETRY_TIMES_WHEN_SEND_FAILED: u32 = 2;
 /// Not a RocketMQ setting: real fleets do not start all processes at the same instant.
 pub const START_WINDOW_US: SimTime = 30 * US_PER_S;
+/// NameServers are up before the fleet that registers with them; they start within this.
+pub const NAMESERVER_START_WINDOW_US: SimTime = US_PER_S;
 
 /// The timing of one run. All durations in microseconds of virtual time.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,8 +82,10 @@ pub struct Timing {
     pub client_api_timeout_us: SimTime,
     /// `connectTimeoutMillis`.
     pub connect_timeout_us: SimTime,
-    /// Each process starts at a time drawn uniformly from [0, start_window].
+    /// Each broker and client starts at a time drawn uniformly from [0, start_window].
     pub start_window_us: SimTime,
+    /// Each NameServer starts at a time drawn uniformly from [0, nameserver_start_window].
+    pub nameserver_start_window_us: SimTime,
 }
 
 impl Timing {
@@ -106,6 +110,7 @@ impl Timing {
             client_api_timeout_us: MQ_CLIENT_API_TIMEOUT_US,
             connect_timeout_us: CONNECT_TIMEOUT_US,
             start_window_us: START_WINDOW_US,
+            nameserver_start_window_us: NAMESERVER_START_WINDOW_US,
         }
     }
 

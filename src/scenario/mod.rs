@@ -314,6 +314,7 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
     set(&mut t.client_api_timeout_us, raw.client_api_timeout);
     set(&mut t.connect_timeout_us, raw.connect_timeout);
     set(&mut t.start_window_us, raw.start_window);
+    set(&mut t.nameserver_start_window_us, raw.nameserver_start_window);
     if let Some(idle) = raw.nameserver_channel_idle {
         t.nameserver_channel_idle_us = idle.0;
     }

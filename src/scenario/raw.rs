@@ -45,6 +45,7 @@ pub struct RawTiming {
     pub client_api_timeout: Option<Dur>,
     pub connect_timeout: Option<Dur>,
     pub start_window: Option<Dur>,
+    pub nameserver_start_window: Option<Dur>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
