@@ -118,8 +118,9 @@ fn stream_id(role: Role, purpose: u64) -> u64 {
     (role_tag << 48) | (purpose << 40) | u64::from(index)
 }
 const PURPOSE_BEHAVIOUR: u64 = 1;
-const PURPOSE_NETWORK: u64 = 2;
-const PURPOSE_START: u64 = 3;
+const PURPOSE_START: u64 = 2;
+/// Network streams take `PURPOSE_NETWORK + link class` (three purposes).
+const PURPOSE_NETWORK: u64 = 3;
 
 pub struct World {
     pub config: WorldConfig,
@@ -140,7 +141,12 @@ impl World {
     pub fn new(config: WorldConfig) -> World {
         let layout = &config.layout;
         let roles: Vec<Role> = (0..layout.nodes()).map(|n| layout.role(n)).collect();
-        let net_rngs = roles.iter().map(|&r| stream_rng(config.seed, stream_id(r, PURPOSE_NETWORK))).collect();
+        let net_rngs = roles
+            .iter()
+            .map(|&r| {
+                std::array::from_fn(|class| stream_rng(config.seed, stream_id(r, PURPOSE_NETWORK + class as u64)))
+            })
+            .collect();
         let mut net = Net::new(&config.net, net_rngs);
         let mut sim = Sim::new();
         let procs = roles
