@@ -8,6 +8,7 @@ use crate::net::{ChanId, Connect, End, LinkClass, NodeIdx};
 
 use super::config::WorldConfig;
 use super::nameserver::next_on_grid;
+use super::trace::TraceKind;
 use super::{Msg, Timer, World};
 
 pub struct Broker {
@@ -81,6 +82,9 @@ impl World {
                 let broker = &mut self.brokers[b as usize];
                 if broker.pending_register[ns as usize] == Some(req) {
                     broker.pending_register[ns as usize] = None;
+                    let ns_node = self.nameservers[ns as usize].node;
+                    self.trace(TraceKind::RegisterTimeout, node, Some(ns_node), "closed");
+                    let broker = &mut self.brokers[b as usize];
                     // clientCloseSocketIfTimeout: a timed-out request closes the channel.
                     if let Some(chan) = broker.ns_chan[ns as usize].take() {
                         self.close_channel(chan, End::Client);
@@ -110,6 +114,7 @@ impl World {
             let req = broker.take_req();
             broker.pending_register[ns as usize] = Some(req);
             let node = broker.node;
+            self.trace(TraceKind::Register, node, Some(self.nameservers[ns as usize].node), "sent");
             self.transmit(chan, End::Server, Msg::Register { req }, 0);
             self.schedule_timer_in(node, timeout_us, Timer::RegisterTimeout { ns, req });
         }

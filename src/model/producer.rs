@@ -15,6 +15,7 @@ use crate::net::{ChanId, Connect, End, LinkClass, NodeIdx};
 use super::config::{CLIENT_ASYNC_SEMAPHORE_VALUE, SendMode, WorldConfig};
 use super::nameserver::next_on_grid;
 use super::route::{NO_ROUTE, RouteId};
+use super::trace::TraceKind;
 use super::{Msg, Timer, World};
 
 /// Sends waiting for a free thread of a sync producer, at most.
@@ -265,6 +266,7 @@ impl World {
                 }
             };
             self.producers[p as usize].poll_req = Some(req);
+            self.trace(TraceKind::RoutePoll, node, Some(self.net.channel(chan).server), "sent");
             self.transmit(chan, End::Server, Msg::RouteQuery { req }, 0);
             self.schedule_timer_in(node, api_timeout_us, Timer::RouteQueryFailed { req });
             return;
@@ -272,10 +274,14 @@ impl World {
     }
 
     fn producer_route_changed(&mut self, p: u32) {
+        let node = self.producers[p as usize].node;
+        let ns = self.producers[p as usize].ns_chan.map(|chan| self.net.channel(chan).server);
+        self.trace(TraceKind::RouteChanged, node, ns, "changed");
         let now_us = self.sim.now();
         let route = self.routes.get(self.producers[p as usize].route);
         let layout = &self.config.layout;
-        self.metrics.route_changed(now_us, p, |subjects| route_holds_any(route, layout, subjects));
+        let ns_index = ns.map(|n| self.nameservers.iter().position(|x| x.node == n).unwrap_or(0) as u32);
+        self.metrics.route_changed(now_us, p, ns_index, |subjects| route_holds_any(route, layout, subjects));
     }
 
     fn producer_schedule_arrival(&mut self, p: u32) {
@@ -357,29 +363,28 @@ impl World {
         producer.next_attempt = producer.next_attempt.wrapping_add(1);
         let attempt = producer.next_attempt;
         let master = u32::from(group) * self.config.layout.brokers_per_group();
-        let stale_fault = self.metrics.attempt_started(now_us, master);
+        let stale_fault = self.metrics.attempt_started(now_us, master, p);
         let node = producer.node;
+        let broker_node = self.brokers[master as usize].node;
+        self.trace(TraceKind::Attempt, node, Some(broker_node), if stale_fault.is_some() { "stale" } else { "ok" });
         let budget_us = timeout_us - elapsed_us;
-        let chan = match producer.broker_chans[usize::from(group)] {
+        let chan = match self.producers[p as usize].broker_chans[usize::from(group)] {
             Some(chan) => Some(chan),
-            None => {
-                let broker_node = self.brokers[master as usize].node;
-                match self.net.connect(now_us, node, broker_node, LinkClass::ClientBroker) {
-                    Connect::Open(chan) => {
-                        self.producers[p as usize].broker_chans[usize::from(group)] = Some(chan);
-                        Some(chan)
-                    }
-                    Connect::Refused { after_us } => {
-                        self.schedule_timer_in(node, after_us.min(budget_us), Timer::AttemptFailed { slot, attempt });
-                        None
-                    }
-                    Connect::TimedOut => {
-                        let wait_us = connect_timeout_us.min(budget_us);
-                        self.schedule_timer_in(node, wait_us, Timer::AttemptFailed { slot, attempt });
-                        None
-                    }
+            None => match self.net.connect(now_us, node, broker_node, LinkClass::ClientBroker) {
+                Connect::Open(chan) => {
+                    self.producers[p as usize].broker_chans[usize::from(group)] = Some(chan);
+                    Some(chan)
                 }
-            }
+                Connect::Refused { after_us } => {
+                    self.schedule_timer_in(node, after_us.min(budget_us), Timer::AttemptFailed { slot, attempt });
+                    None
+                }
+                Connect::TimedOut => {
+                    let wait_us = connect_timeout_us.min(budget_us);
+                    self.schedule_timer_in(node, wait_us, Timer::AttemptFailed { slot, attempt });
+                    None
+                }
+            },
         };
         let send = self.producers[p as usize].sends[slot as usize].as_mut().expect("live send");
         *send = SendState {
@@ -404,6 +409,14 @@ impl World {
         send.last_failed_group = Some(send.group);
         send.chan = None;
         let (stale_fault, group, attempt_start_us) = (send.stale_fault, send.group, send.attempt_start_us);
+        let node = self.producers[p as usize].node;
+        let broker_node = self.brokers[(u32::from(group) * self.config.layout.brokers_per_group()) as usize].node;
+        self.trace(
+            TraceKind::AttemptFailed,
+            node,
+            Some(broker_node),
+            if stale_fault.is_some() { "stale" } else { "other" },
+        );
         self.metrics.attempt_failed(now_us, stale_fault);
         self.producer_note_latency(p, group, now_us - attempt_start_us, true);
         self.producer_attempt(p, slot);
@@ -424,6 +437,7 @@ impl World {
         producer.free_slots.push(slot);
         producer.in_flight -= 1;
         let start_next = producer.waiting > 0;
+        let node = producer.node;
         if start_next {
             producer.waiting -= 1;
         }
@@ -436,6 +450,7 @@ impl World {
                 touched: send.touched,
             },
         );
+        self.trace(TraceKind::Send, node, None, if ok { "ok" } else { "failed" });
         if start_next {
             self.producer_begin_send(p);
         }

@@ -3,6 +3,7 @@
 //! leaves a half-written directory and never damages the previous one.
 
 pub mod table;
+pub mod trace;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
