@@ -5,3 +5,4 @@
 //! See ARCHITECTURE.md.
 
 pub mod engine;
+pub mod output;
