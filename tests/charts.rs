@@ -388,9 +388,9 @@ fn a_malformed_input_is_named() {
     }
 }
 
-#[test]
-fn runs_without_faults_still_draw() {
-    let (_tmp, dir) = fixture("quiet");
+/// A run with no faults and no traffic: every chart must still come out, with notes.
+fn write_quiet_run_dir(dir: &Path) {
+    fs::create_dir_all(dir).expect("create run dir");
     let summary = r#"{"scenario":"quiet","seed":3,"duration_s":30,"nameservers":["ns-0"],
         "faults":[],"false_removals":[],"totals":{"events":10,"sends":0,"attempts":0,
         "failed_attempts":0,"failed_sends":0,"false_removals":0,
@@ -416,11 +416,24 @@ fn runs_without_faults_still_draw() {
         "node,role,layer,state,start_s,end_s\nns-0,nameserver,process,up,0,30\n",
     )
     .expect("timeline");
+}
+
+#[test]
+fn runs_without_faults_still_draw() {
+    let (_tmp, dir) = fixture("quiet");
+    write_quiet_run_dir(&dir);
     draw_all(&dir, &ChartOptions::default()).expect("draw");
     let detection = fs::read_to_string(dir.join("detection.svg")).expect("svg");
     assert!(detection.contains("no detection data"));
     let html = fs::read_to_string(write_index_html(&dir).expect("index")).expect("read");
     assert!(html.contains("no faults"));
+
+    if let Some(keep) = std::env::var_os("ROUTESIM_CHARTS_KEEP") {
+        let keep = PathBuf::from(keep).join("quiet");
+        write_quiet_run_dir(&keep);
+        draw_all(&keep, &ChartOptions::default()).expect("draw into keep dir");
+        write_index_html(&keep).expect("index into keep dir");
+    }
 }
 
 #[test]

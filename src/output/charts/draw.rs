@@ -16,6 +16,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::data::{DetectionRow, Layer, Role, RunData, TimeseriesRow};
 use super::numfmt::{linear_ticks, num, symlog, symlog_ticks};
+use super::typeset::SIZE_PER_EM;
 use super::{Chart, FONT_FAMILY};
 
 type Root<DB> = DrawingArea<DB, Shift>;
@@ -57,12 +58,12 @@ const NS_COLORS: [RGBColor; 6] = [
     RGBColor(90, 90, 90),
 ];
 
-const TITLE_PT: f64 = 19.0;
-const LABEL_PT: f64 = 13.0;
-const DESC_PT: f64 = 14.0;
-const LEGEND_PT: f64 = 13.0;
-const NOTE_PT: f64 = 15.0;
-const FAULT_LABEL_PT: f64 = 12.0;
+const TITLE_EM_PX: f64 = 22.0;
+const LABEL_EM_PX: f64 = 15.0;
+const DESC_EM_PX: f64 = 16.0;
+const LEGEND_EM_PX: f64 = 15.0;
+const NOTE_EM_PX: f64 = 17.0;
+const FAULT_LABEL_EM_PX: f64 = 14.0;
 
 const MARGIN_PX: u32 = 14;
 const X_LABEL_AREA_PX: u32 = 58;
@@ -124,8 +125,9 @@ impl Ranged for Axis {
     }
 }
 
-fn text(size: f64) -> TextStyle<'static> {
-    TextStyle::from((FONT_FAMILY, size).into_font()).color(&INK)
+/// Text whose em is `em_px` pixels (the SVG's `font-size`).
+fn text(em_px: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT_FAMILY, em_px * SIZE_PER_EM).into_font()).color(&INK)
 }
 
 fn anchored(size: f64, h: HPos, v: VPos) -> TextStyle<'static> {
@@ -182,14 +184,14 @@ fn frame<DB: DrawingBackend>(
         run.summary.scenario,
         run.summary.seed
     );
-    let (_, title_h) = root.estimate_text_size(&title, &text(TITLE_PT)).why()?;
+    let (_, title_h) = root.estimate_text_size(&title, &text(TITLE_EM_PX)).why()?;
     let title_band_px = title_h as i32 + 16;
     let (title_area, body) = root.split_vertically(title_band_px);
     let (title_w, _) = title_area.dim_in_pixel();
     title_area
         .draw_text(
             &title,
-            &anchored(TITLE_PT, HPos::Center, VPos::Center),
+            &anchored(TITLE_EM_PX, HPos::Center, VPos::Center),
             (title_w as i32 / 2, title_band_px / 2 + 2),
         )
         .why()?;
@@ -200,7 +202,7 @@ fn frame<DB: DrawingBackend>(
     let (mut x, mut row) = (left, 0i32);
     for item in legend {
         let (label_w, _) = body
-            .estimate_text_size(&item.label, &text(LEGEND_PT))
+            .estimate_text_size(&item.label, &text(LEGEND_EM_PX))
             .why()?;
         let w = SWATCH_W + SWATCH_GAP + label_w as i32;
         if x > left && x + w > right {
@@ -219,7 +221,7 @@ fn frame<DB: DrawingBackend>(
         legend_area
             .draw_text(
                 &item.label,
-                &anchored(LEGEND_PT, HPos::Left, VPos::Center),
+                &anchored(LEGEND_EM_PX, HPos::Left, VPos::Center),
                 (x + SWATCH_W + SWATCH_GAP, cy),
             )
             .why()?;
@@ -267,7 +269,7 @@ fn note<DB: DrawingBackend>(area: &Root<DB>, message: &str) -> Drawn {
     let (w, h) = area.dim_in_pixel();
     area.draw_text(
         message,
-        &anchored(NOTE_PT, HPos::Center, VPos::Center).color(&MUTED),
+        &anchored(NOTE_EM_PX, HPos::Center, VPos::Center).color(&MUTED),
         (w as i32 / 2, h as i32 / 2),
     )
     .why()
@@ -321,7 +323,7 @@ fn place_fault_labels<DB: DrawingBackend>(
     for mark in marks {
         let line_x = x_px(mark.at_s);
         let (w, _) = area
-            .estimate_text_size(&mark.label, &text(FAULT_LABEL_PT))
+            .estimate_text_size(&mark.label, &text(FAULT_LABEL_EM_PX))
             .why()?;
         let w = w as i32;
         let text_x = if line_x + 4 + w > right_edge - 4 {
@@ -391,7 +393,7 @@ fn draw_fault_labels<DB: DrawingBackend>(
         .why()?;
         root.draw_text(
             &p.label,
-            &anchored(FAULT_LABEL_PT, HPos::Left, VPos::Center),
+            &anchored(FAULT_LABEL_EM_PX, HPos::Left, VPos::Center),
             (p.text_x, cy),
         )
         .why()?;
@@ -496,8 +498,10 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         entry(Swatch::Line(BLUE, 2), "attempts"),
         entry(Swatch::Line(ORANGE, 2), "failed attempts"),
         entry(Swatch::Line(VERMILLION, 3), "failed sends (after retries)"),
-        entry(Swatch::Line(INK, 2), "fault"),
     ];
+    if !s.faults.is_empty() {
+        legend.push(entry(Swatch::Line(INK, 2), "fault"));
+    }
     for ns in &detected_ns {
         legend.push(entry(
             Swatch::Line(ns_color(run, ns), 1),
@@ -554,8 +558,8 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         .y_desc("per second (log scale)")
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_PT))
-        .axis_desc_style(text(DESC_PT))
+        .label_style(text(LABEL_EM_PX))
+        .axis_desc_style(text(DESC_EM_PX))
         .bold_line_style(GRID.stroke_width(1))
         .light_line_style(TRANSPARENT)
         .draw()
@@ -713,8 +717,8 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         .y_desc("time from fault to removal (s)")
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_PT))
-        .axis_desc_style(text(DESC_PT))
+        .label_style(text(LABEL_EM_PX))
+        .axis_desc_style(text(DESC_EM_PX))
         .bold_line_style(GRID.stroke_width(1))
         .light_line_style(TRANSPARENT)
         .disable_x_mesh()
@@ -746,7 +750,7 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
                 .why()?;
         }
     }
-    let value_style = anchored(LABEL_PT, HPos::Left, VPos::Center);
+    let value_style = anchored(LABEL_EM_PX, HPos::Left, VPos::Center);
     for row in rows {
         let Some((f, n)) = index_of(row) else {
             continue;
@@ -774,7 +778,7 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
                 let (px, py) = chart.backend_coord(&(cx, y));
                 root.draw_text(
                     &format!("{}: not removed", row.nameserver),
-                    &anchored(LABEL_PT, HPos::Center, VPos::Top).color(&MUTED),
+                    &anchored(LABEL_EM_PX, HPos::Center, VPos::Top).color(&MUTED),
                     (px, py + 10),
                 )
                 .why()?;
@@ -862,8 +866,8 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
         .y_desc("fraction of clients whose route dropped the subject")
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_PT))
-        .axis_desc_style(text(DESC_PT))
+        .label_style(text(LABEL_EM_PX))
+        .axis_desc_style(text(DESC_EM_PX))
         .bold_line_style(GRID.stroke_width(1))
         .light_line_style(TRANSPARENT)
         .draw()
@@ -955,7 +959,9 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     {
         legend.push(entry(Swatch::Line(MUTED, 5), "other route state"));
     }
-    legend.push(entry(Swatch::Line(INK, 2), "fault"));
+    if !run.summary.faults.is_empty() {
+        legend.push(entry(Swatch::Line(INK, 2), "fault"));
+    }
     let body = frame(root, Chart::Timeline, run, &legend)?;
 
     // Row r (0 = first node) spans y in [n - r - 1, n - r]; its label sits at the centre.
@@ -974,7 +980,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let mut widest_name_px = 0u32;
     for (node, _) in &nodes {
         widest_name_px =
-            widest_name_px.max(body.estimate_text_size(node, &text(LABEL_PT)).why()?.0);
+            widest_name_px.max(body.estimate_text_size(node, &text(LABEL_EM_PX)).why()?.0);
     }
     let y_label_area_px = widest_name_px + 20;
 
@@ -1003,8 +1009,8 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         .x_desc("time since start of run (s)")
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_PT))
-        .axis_desc_style(text(DESC_PT))
+        .label_style(text(LABEL_EM_PX))
+        .axis_desc_style(text(DESC_EM_PX))
         .bold_line_style(GRID.stroke_width(1))
         .light_line_style(TRANSPARENT)
         .disable_y_mesh()

@@ -40,7 +40,7 @@ table{border-collapse:collapse;margin:0.5em 0 1.5em}\
 th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right}\
 th{background:#f2f2f2}td.t,th.t{text-align:left}\
 figure{margin:1em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\
-.note{color:#555;font-size:0.9em}";
+.note{color:#555;font-size:0.9em}.wide{overflow-x:auto}";
 
 /// The whole page. Output depends only on `summary`, so it is as reproducible as the run.
 pub(crate) fn index_page(summary: &Summary) -> String {
@@ -128,7 +128,7 @@ fn faults_table(page: &mut String, s: &Summary) {
         return;
     }
     let ns_columns = detection_columns(s);
-    page.push_str("<table>\n<tr><th class=\"t\">id</th><th class=\"t\">kind</th><th class=\"t\">target</th><th class=\"t\">subjects</th><th>at (s)</th>");
+    page.push_str("<div class=\"wide\"><table>\n<tr><th class=\"t\">id</th><th class=\"t\">kind</th><th class=\"t\">target</th><th class=\"t\">subjects</th><th>at (s)</th>");
     for ns in &ns_columns {
         let _ = write!(page, "<th>detection at {} (s)</th>", escape(ns));
     }
@@ -189,7 +189,7 @@ fn faults_table(page: &mut String, s: &Summary) {
             secs(latency.max),
         );
     }
-    page.push_str("</table>\n");
+    page.push_str("</table></div>\n");
     page.push_str(
         "<p class=\"note\">Detection and convergence are seconds after the fault. \
          “not removed”: that NameServer still listed the broker at the end of the run; \

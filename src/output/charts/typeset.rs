@@ -2,11 +2,11 @@
 //!
 //! Why not plotters' own `ab_glyph` text path: it drops each glyph's left side bearing and
 //! truncates the pen position to whole pixels, so narrow letters collide ("client" reads as
-//! "dient"); it also sizes text by the font's full height where SVG/CSS size it by the em, so
-//! PNG text came out ~15 % smaller than the SVG's, and it puts the baseline half a size below the
-//! anchor whatever the requested vertical alignment. This wrapper measures every string with em
-//! sizing (the same for the SVG and the PNG, so layouts agree), and for raster output draws the
-//! glyphs itself at sub-pixel pen positions. Everything else is passed to the inner backend.
+//! "dient"); its glyph size does not match the `font-size` the SVG backend writes; and it puts
+//! the baseline half a size below the anchor whatever the requested vertical alignment. This
+//! wrapper measures every string with the SVG's em (so SVG and PNG layouts agree), and for raster
+//! output draws the glyphs itself at sub-pixel pen positions. Everything else is passed to the
+//! inner backend.
 
 use std::sync::OnceLock;
 
@@ -30,10 +30,20 @@ pub(crate) fn font_ok() -> bool {
     font().is_some()
 }
 
-/// `size` is the em size in pixels, as in SVG's `font-size`.
+/// plotters' text sizes are 1.24 × the em: its SVG backend writes `font-size` = size / 1.24.
+pub(crate) const SIZE_PER_EM: f64 = 1.24;
+
+/// The glyph scale for a plotters text `size`, so that the em matches the SVG's `font-size`.
 fn scale_for(font: &FontRef<'static>, size: f64) -> PxScale {
-    let size = size as f32;
-    font.pt_to_px_scale(size).unwrap_or(PxScale::from(size))
+    let em_px = (size / SIZE_PER_EM) as f32;
+    // ab_glyph scales by the font's height (ascent − descent), not by the em; its own
+    // `pt_to_px_scale` also assumes 96 dpi points, which is not what SVG's px means.
+    match font.units_per_em() {
+        Some(units_per_em) if units_per_em > 0.0 => {
+            PxScale::from(em_px * font.height_unscaled() / units_per_em)
+        }
+        _ => PxScale::from(em_px),
+    }
 }
 
 /// Advance width of `text` (with kerning), and the line height (ascent − descent), in pixels.
