@@ -264,6 +264,33 @@ fn draw_swatch<DB: DrawingBackend>(area: &Root<DB>, swatch: &Swatch, x: i32, cy:
     }
 }
 
+/// `label` shortened in the middle ("fault-with-…name-7") until it is at most `max_px` wide, so
+/// that both the common prefix and the distinguishing suffix of ids stay visible.
+fn fit_text<DB: DrawingBackend>(
+    area: &Root<DB>,
+    label: &str,
+    max_px: i32,
+    style: &TextStyle,
+) -> Result<String, String> {
+    let fits = |s: &str| -> Result<bool, String> {
+        let (w, _) = area.estimate_text_size(s, style).why()?;
+        Ok(w as i32 <= max_px)
+    };
+    if fits(label)? {
+        return Ok(label.to_string());
+    }
+    let chars: Vec<char> = label.chars().collect();
+    for keep in (1..chars.len()).rev() {
+        let head: String = chars[..keep.div_ceil(2)].iter().collect();
+        let tail: String = chars[chars.len() - keep / 2..].iter().collect();
+        let candidate = format!("{head}…{tail}");
+        if fits(&candidate)? {
+            return Ok(candidate);
+        }
+    }
+    Ok("…".to_string())
+}
+
 /// A message in the middle of an otherwise empty plot.
 fn note<DB: DrawingBackend>(area: &Root<DB>, message: &str) -> Drawn {
     let (w, h) = area.dim_in_pixel();
@@ -352,8 +379,9 @@ fn place_fault_labels<DB: DrawingBackend>(
                 rows.push(Vec::new());
                 rows.len() - 1
             }
-            // Out of rows (many faults close together): overlap in the emptiest row.
-            None => (0..rows.len()).min_by_key(|r| rows[*r].len()).unwrap_or(0),
+            // Out of rows (many faults close together): the fault keeps its line in the plot
+            // but loses its label, rather than printing labels over each other.
+            None => continue,
         };
         rows[row].push(span);
         placed.push(PlacedLabel {
@@ -374,13 +402,26 @@ fn fault_strip_px(placed: &[PlacedLabel]) -> i32 {
 }
 
 /// Draws the labels in the strip above the plot and a leader from each label down to the plot,
-/// where the fault's own vertical line continues. Coordinates are the root's (absolute).
+/// where the fault's own vertical line continues. Coordinates are the root's (absolute). Labels
+/// that found no room are counted in the top right corner, beside the title.
 fn draw_fault_labels<DB: DrawingBackend>(
     root: &Root<DB>,
+    marks: &[FaultMark],
     placed: &[PlacedLabel],
     strip_top_px: i32,
     plot_top_px: i32,
 ) -> Drawn {
+    let omitted = marks.len() - placed.len();
+    if omitted > 0 {
+        let (width_px, _) = root.dim_in_pixel();
+        let noun = if omitted == 1 { "label" } else { "labels" };
+        root.draw_text(
+            &format!("{omitted} fault {noun} omitted for space"),
+            &anchored(FAULT_LABEL_EM_PX, HPos::Right, VPos::Top).color(&MUTED),
+            (width_px as i32 - 10, 6),
+        )
+        .why()?;
+    }
     for p in placed {
         let cy = strip_top_px + p.row as i32 * FAULT_ROW_PX + FAULT_ROW_PX / 2;
         root.draw(&PathElement::new(
@@ -415,41 +456,33 @@ fn lookup(labels: &[(f64, String)], v: f64) -> String {
         .unwrap_or_default()
 }
 
-fn ns_color(run: &RunData, ns: &str) -> RGBColor {
-    let index = run
-        .summary
-        .nameservers
-        .iter()
-        .position(|n| n == ns)
-        .unwrap_or_else(|| {
-            // NameServers missing from summary.json's list follow it, in name order.
-            let mut extra: Vec<&str> = run
-                .detection
-                .iter()
-                .map(|r| r.nameserver.as_str())
-                .chain(
-                    run.summary
-                        .faults
-                        .iter()
-                        .flat_map(|f| f.detection_s.keys().map(String::as_str)),
-                )
-                .filter(|n| !run.summary.nameservers.iter().any(|k| k == n))
-                .collect();
-            extra.sort_unstable();
-            extra.dedup();
-            run.summary.nameservers.len() + extra.iter().position(|n| *n == ns).unwrap_or(0)
-        });
-    NS_COLORS[index % NS_COLORS.len()]
-}
-
-/// NameServers in display order: summary.json's list, then any others seen, by name.
-fn nameserver_order<'a>(run: &'a RunData, seen: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+/// Every NameServer the run mentions, in one fixed order: summary.json's list, then any other
+/// name found in detection data, sorted. Colours are assigned by this order so that a
+/// NameServer has the same colour in every chart.
+fn all_nameservers(run: &RunData) -> Vec<&str> {
     let mut order: Vec<&str> = run.summary.nameservers.iter().map(String::as_str).collect();
-    let mut extra: Vec<&str> = seen.filter(|n| !order.contains(n)).collect();
+    let mut extra: Vec<&str> = run
+        .detection
+        .iter()
+        .map(|r| r.nameserver.as_str())
+        .chain(
+            run.summary
+                .faults
+                .iter()
+                .flat_map(|f| f.detection_s.keys().map(String::as_str)),
+        )
+        .filter(|n| !order.contains(n))
+        .collect();
     extra.sort_unstable();
     extra.dedup();
     order.extend(extra);
     order
+}
+
+fn ns_color(run: &RunData, ns: &str) -> RGBColor {
+    let order = all_nameservers(run);
+    let index = order.iter().position(|n| *n == ns).unwrap_or(order.len());
+    NS_COLORS[index % NS_COLORS.len()]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,21 +503,15 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         .unwrap_or(0)
         .max(1) as f64;
 
-    let detected_ns: Vec<&str> = nameserver_order(
-        run,
-        s.faults
-            .iter()
-            .flat_map(|f| f.detection_s.iter())
-            .filter(|(_, d)| d.is_some())
-            .map(|(ns, _)| ns.as_str()),
-    )
-    .into_iter()
-    .filter(|ns| {
-        s.faults
-            .iter()
-            .any(|f| f.detection_s.get(*ns).is_some_and(|d| d.is_some()))
-    })
-    .collect();
+    // NameServers that removed a subject of some fault: each gets a marker colour.
+    let detected_ns: Vec<&str> = all_nameservers(run)
+        .into_iter()
+        .filter(|ns| {
+            s.faults
+                .iter()
+                .any(|f| f.detection_s.get(*ns).is_some_and(|d| d.is_some()))
+        })
+        .collect();
     let any_convergence = s
         .faults
         .iter()
@@ -639,7 +666,13 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         )?;
     }
     let plot_top_px = chart.plotting_area().get_pixel_range().1.start;
-    draw_fault_labels(root, &placed, strip.get_pixel_range().1.start, plot_top_px)
+    draw_fault_labels(
+        root,
+        &marks,
+        &placed,
+        strip.get_pixel_range().1.start,
+        plot_top_px,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -653,10 +686,10 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
             fault_ids.push(&row.fault_id);
         }
     }
-    let nameservers = nameserver_order(run, rows.iter().map(|r| r.nameserver.as_str()))
+    let nameservers: Vec<&str> = all_nameservers(run)
         .into_iter()
         .filter(|ns| rows.iter().any(|r| r.nameserver == *ns))
-        .collect::<Vec<_>>();
+        .collect();
     let any_detection = rows.iter().any(|r| r.detection_s.is_some());
     let any_window = rows
         .iter()
@@ -692,13 +725,7 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let (y_ticks, y_decimals) = linear_ticks(0.0, y_top, 8);
     let y_labels = tick_labels(&y_ticks, y_decimals);
     let categories = fault_ids.len().max(1) as f64;
-    let x_labels: Vec<(f64, String)> = fault_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (i as f64 + 0.5, (*id).to_string()))
-        .collect();
-    let x_keys: Vec<f64> = x_labels.iter().map(|(x, _)| *x).collect();
-    let x_fmt = |v: &f64| lookup(&x_labels, *v);
+    let x_keys: Vec<f64> = (0..fault_ids.len()).map(|i| i as f64 + 0.5).collect();
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
 
     let mut chart = ChartBuilder::on(&body)
@@ -707,10 +734,21 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         .x_label_area_size(X_LABEL_AREA_PX)
         .y_label_area_size(70)
         .build_cartesian_2d(
-            Axis::new(0.0..categories, x_keys),
+            Axis::new(0.0..categories, x_keys.clone()),
             Axis::new(0.0..y_top, y_ticks.clone()),
         )
         .why()?;
+    // Widths on screen decide which texts fit: one column per fault, one slot per NameServer.
+    let column_px =
+        f64::from(chart.backend_coord(&(1.0, 0.0)).0 - chart.backend_coord(&(0.0, 0.0)).0);
+    let slot_w = 0.8 / nameservers.len().max(1) as f64;
+    let slot_px = (column_px * slot_w) as i32;
+    let mut x_labels: Vec<(f64, String)> = Vec::with_capacity(fault_ids.len());
+    for (x, id) in x_keys.iter().zip(&fault_ids) {
+        let label = fit_text(&body, id, column_px as i32 - 8, &text(LABEL_EM_PX))?;
+        x_labels.push((*x, label));
+    }
+    let x_fmt = |v: &f64| lookup(&x_labels, *v);
     chart
         .configure_mesh()
         .x_desc("fault")
@@ -727,7 +765,6 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
 
     // Each fault's column is split into one slot per NameServer; bands of equal windows in
     // neighbouring slots join into one band across the column.
-    let slot_w = 0.8 / nameservers.len().max(1) as f64;
     let slot = |fault_index: usize, ns_index: usize| {
         let x0 = fault_index as f64 + 0.1 + ns_index as f64 * slot_w;
         (x0, x0 + slot_w / 2.0, x0 + slot_w)
@@ -762,9 +799,14 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
                 chart
                     .draw_series(std::iter::once(Circle::new((cx, d), 6, color.filled())))
                     .why()?;
-                let (px, py) = chart.backend_coord(&(cx, d));
-                root.draw_text(&format!("{} s", num(d, 1)), &value_style, (px + 10, py))
-                    .why()?;
+                // The value goes right of the dot, up to the next slot's dot; when slots are
+                // too narrow the y axis has to do.
+                let value = format!("{} s", num(d, 1));
+                let (value_w, _) = body.estimate_text_size(&value, &value_style).why()?;
+                if value_w as i32 <= slot_px - 20 {
+                    let (px, py) = chart.backend_coord(&(cx, d));
+                    root.draw_text(&value, &value_style, (px + 10, py)).why()?;
+                }
             }
             None => {
                 let y = y_top * 0.96;
@@ -775,13 +817,13 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
                         color.stroke_width(2),
                     )))
                     .why()?;
-                let (px, py) = chart.backend_coord(&(cx, y));
-                root.draw_text(
-                    &format!("{}: not removed", row.nameserver),
-                    &anchored(LABEL_EM_PX, HPos::Center, VPos::Top).color(&MUTED),
-                    (px, py + 10),
-                )
-                .why()?;
+                let label = format!("{}: not removed", row.nameserver);
+                let style = anchored(LABEL_EM_PX, HPos::Center, VPos::Top).color(&MUTED);
+                let (label_w, _) = body.estimate_text_size(&label, &style).why()?;
+                if label_w as i32 <= slot_px - 4 {
+                    let (px, py) = chart.backend_coord(&(cx, y));
+                    root.draw_text(&label, &style, (px, py + 10)).why()?;
+                }
             }
         }
     }
@@ -967,9 +1009,14 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     // Row r (0 = first node) spans y in [n - r - 1, n - r]; its label sits at the centre.
     let row_of = |node: &str| nodes.iter().position(|(n, _)| *n == node);
     let row_bottom = |r: usize| n_rows - r as f64 - 1.0;
+    // With many nodes the rows get thinner than a line of text; then only every k-th row is
+    // named (the plot height is estimated; the exact value is only known once built).
+    let approx_row_px = (f64::from(body.dim_in_pixel().1) - 160.0).max(50.0) / n_rows;
+    let label_every = ((LABEL_EM_PX * 1.2) / approx_row_px).ceil().max(1.0) as usize;
     let y_labels: Vec<(f64, String)> = nodes
         .iter()
         .enumerate()
+        .filter(|(r, _)| r % label_every == 0)
         .map(|(r, (node, _))| (row_bottom(r) + 0.5, (*node).to_string()))
         .collect();
     let y_keys: Vec<f64> = y_labels.iter().map(|(y, _)| *y).collect();
@@ -1069,5 +1116,11 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         )?;
     }
     let plot_top_px = chart.plotting_area().get_pixel_range().1.start;
-    draw_fault_labels(root, &placed, strip.get_pixel_range().1.start, plot_top_px)
+    draw_fault_labels(
+        root,
+        &marks,
+        &placed,
+        strip.get_pixel_range().1.start,
+        plot_top_px,
+    )
 }

@@ -5,8 +5,9 @@
 //! "dient"); its glyph size does not match the `font-size` the SVG backend writes; and it puts
 //! the baseline half a size below the anchor whatever the requested vertical alignment. This
 //! wrapper measures every string with the SVG's em (so SVG and PNG layouts agree), and for raster
-//! output draws the glyphs itself at sub-pixel pen positions. Everything else is passed to the
-//! inner backend.
+//! output draws the glyphs itself at sub-pixel pen positions. For raster output it also strokes
+//! wide polylines segment by segment (see `draw_path`). Everything else is passed to the inner
+//! backend.
 
 use std::sync::OnceLock;
 
@@ -131,7 +132,22 @@ impl<B: DrawingBackend> DrawingBackend for Typeset<B> {
         path: I,
         style: &S,
     ) -> Drawn<B::ErrorType> {
-        self.inner.draw_path(path, style)
+        if !self.raster || style.stroke_width() <= 1 {
+            return self.inner.draw_path(path, style);
+        }
+        // plotters outlines a wide polyline with unlimited miter joins, so a noisy series
+        // (sharp up-down zigzags) grows spikes far outside the plot. Stroking each segment on
+        // its own has no joins, hence no spikes; at these widths the seams do not show.
+        let points: Vec<BackendCoord> = path.into_iter().collect();
+        if points.len() < 2 {
+            return self.inner.draw_path(points, style);
+        }
+        for pair in points.windows(2) {
+            if pair[0] != pair[1] {
+                self.inner.draw_path([pair[0], pair[1]], style)?;
+            }
+        }
+        Ok(())
     }
 
     fn draw_circle<S: BackendStyle>(
