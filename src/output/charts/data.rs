@@ -263,18 +263,38 @@ pub(crate) fn read_summary(run_dir: &Path) -> Result<Summary, ChartError> {
 }
 
 fn check_summary(path: &Path, summary: &Summary) -> Result<(), ChartError> {
-    if !(summary.duration_s.is_finite() && summary.duration_s > 0.0) {
-        return Err(malformed(path, "duration_s must be a positive number"));
+    if !(finite_non_negative(summary.duration_s) && summary.duration_s > 0.0) {
+        return Err(malformed(
+            path,
+            "duration_s must be a positive number of seconds",
+        ));
     }
     for (i, fault) in summary.faults.iter().enumerate() {
-        if !(fault.at_s.is_finite() && fault.at_s >= 0.0) {
-            return Err(malformed(path, format!("faults[{i}].at_s must be ≥ 0")));
+        if !finite_non_negative(fault.at_s) {
+            return Err(malformed(
+                path,
+                format!("faults[{i}].at_s must be a time ≥ 0"),
+            ));
         }
-        for (ns, detection_s) in &fault.detection_s {
-            if detection_s.is_some_and(|d| d < 0.0) {
+        let times = [
+            ("stale_window_s", fault.stale_window_s),
+            ("convergence_s.p50", fault.convergence_s.and_then(|c| c.p50)),
+            ("convergence_s.p99", fault.convergence_s.and_then(|c| c.p99)),
+            ("convergence_s.max", fault.convergence_s.and_then(|c| c.max)),
+        ];
+        let detections = fault
+            .detection_s
+            .iter()
+            .map(|(ns, d)| (format!("detection_s.{ns}"), *d));
+        for (name, v) in times
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .chain(detections)
+        {
+            if v.is_some_and(|v| !finite_non_negative(v)) {
                 return Err(malformed(
                     path,
-                    format!("faults[{i}].detection_s.{ns} is negative"),
+                    format!("faults[{i}].{name} must be a time ≥ 0"),
                 ));
             }
         }
@@ -333,8 +353,12 @@ fn csv_reason(e: &csv::Error, headers: Option<&csv::StringRecord>) -> String {
     }
 }
 
+/// Virtual times beyond this (about 31 years) can only be a broken file; rejecting them keeps
+/// axis arithmetic far from overflow.
+const MAX_TIME_S: f64 = 1e9;
+
 fn finite_non_negative(v: f64) -> bool {
-    v.is_finite() && v >= 0.0
+    v.is_finite() && (0.0..=MAX_TIME_S).contains(&v)
 }
 
 /// Data lines start at line 2 (line 1 is the header).

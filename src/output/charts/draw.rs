@@ -59,9 +59,9 @@ const NS_COLORS: [RGBColor; 6] = [
 ];
 
 const TITLE_EM_PX: f64 = 22.0;
-const LABEL_EM_PX: f64 = 15.0;
+const LABEL_EM_PX: f64 = 15.5;
 const DESC_EM_PX: f64 = 16.0;
-const LEGEND_EM_PX: f64 = 15.0;
+const LEGEND_EM_PX: f64 = 15.5;
 const NOTE_EM_PX: f64 = 17.0;
 const FAULT_LABEL_EM_PX: f64 = 14.0;
 
@@ -127,7 +127,17 @@ impl Ranged for Axis {
 
 /// Text whose em is `em_px` pixels (the SVG's `font-size`).
 fn text(em_px: f64) -> TextStyle<'static> {
-    TextStyle::from((FONT_FAMILY, em_px * SIZE_PER_EM).into_font()).color(&INK)
+    TextStyle::from((FONT_FAMILY, plotters_size(em_px)).into_font()).color(&INK)
+}
+
+/// The plotters size whose division by 1.24 (done by the SVG backend) gives back exactly
+/// `em_px`, so the SVG says `font-size="15"` and not `15.000000000000002`.
+fn plotters_size(em_px: f64) -> f64 {
+    let size = em_px * SIZE_PER_EM;
+    [size, size.next_up(), size.next_down()]
+        .into_iter()
+        .find(|s| s / SIZE_PER_EM == em_px)
+        .unwrap_or(size)
 }
 
 fn anchored(size: f64, h: HPos, v: VPos) -> TextStyle<'static> {
@@ -494,7 +504,11 @@ type CountOf = fn(&TimeseriesRow) -> u64;
 fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let s = &run.summary;
     let rows = &run.timeseries;
-    let last_second_end = rows.iter().map(|r| r.second + 1).max().unwrap_or(0) as f64;
+    let last_second_end = rows
+        .iter()
+        .map(|r| r.second.saturating_add(1))
+        .max()
+        .unwrap_or(0) as f64;
     let duration_s = s.duration_s.max(last_second_end);
     let max_count = rows
         .iter()

@@ -89,6 +89,11 @@ impl<B> Typeset<B> {
 
 type Drawn<E> = Result<(), DrawingErrorKind<E>>;
 
+/// Whether `b` lies on the way from `a` to `c` (so dropping `b` leaves the path's shape alone).
+fn between(a: i32, b: i32, c: i32) -> bool {
+    (a <= b && b <= c) || (a >= b && b >= c)
+}
+
 impl<B: DrawingBackend> DrawingBackend for Typeset<B> {
     type ErrorType = B::ErrorType;
 
@@ -138,14 +143,25 @@ impl<B: DrawingBackend> DrawingBackend for Typeset<B> {
         // plotters outlines a wide polyline with unlimited miter joins, so a noisy series
         // (sharp up-down zigzags) grows spikes far outside the plot. Stroking each segment on
         // its own has no joins, hence no spikes; at these widths the seams do not show.
-        let points: Vec<BackendCoord> = path.into_iter().collect();
+        let mut points: Vec<BackendCoord> = Vec::new();
+        for p in path {
+            // Merge runs along one pixel row or column into a single segment, so flat stretches
+            // have no seams at all.
+            if let [.., a, b] = points[..]
+                && ((a.1 == b.1 && b.1 == p.1 && between(a.0, b.0, p.0))
+                    || (a.0 == b.0 && b.0 == p.0 && between(a.1, b.1, p.1)))
+            {
+                points.pop();
+            }
+            if points.last() != Some(&p) {
+                points.push(p);
+            }
+        }
         if points.len() < 2 {
             return self.inner.draw_path(points, style);
         }
         for pair in points.windows(2) {
-            if pair[0] != pair[1] {
-                self.inner.draw_path([pair[0], pair[1]], style)?;
-            }
+            self.inner.draw_path([pair[0], pair[1]], style)?;
         }
         Ok(())
     }
