@@ -131,7 +131,8 @@ fn text(em_px: f64) -> TextStyle<'static> {
 }
 
 /// The plotters size whose division by 1.24 (done by the SVG backend) gives back exactly
-/// `em_px`, so the SVG says `font-size="15"` and not `15.000000000000002`.
+/// `em_px`, so the SVG says `font-size="15.5"` and not `15.500000000000002`. Not every size has
+/// one (15 has not), which is why the sizes below are what they are.
 fn plotters_size(em_px: f64) -> f64 {
     let size = em_px * SIZE_PER_EM;
     [size, size.next_up(), size.next_down()]
