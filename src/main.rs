@@ -39,6 +39,9 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Skip the charts and index.html (they are drawn by default).
+        #[arg(long)]
+        no_charts: bool,
         /// Write a JSON-lines trace of registrations, removals, polls, sends, faults... to FILE.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
@@ -46,6 +49,11 @@ enum Command {
         /// repeatable (e.g. `--trace-filter node=broker-a,kind=removed`).
         #[arg(long, value_name = "ITEMS", requires = "trace")]
         trace_filter: Vec<String>,
+    },
+    /// Redraw the charts and index.html of a finished run from its data files.
+    Chart {
+        /// A run's output directory.
+        dir: PathBuf,
     },
     /// Print, for each fault of a finished run, the chain of events behind its stale window.
     Explain {
@@ -77,9 +85,10 @@ enum Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { scenario, seed, out, quiet, trace, trace_filter } => {
-            run(&scenario, seed, out, quiet, trace.map(|file| (file, trace_filter)))
+        Command::Run { scenario, seed, out, quiet, no_charts, trace, trace_filter } => {
+            run(&scenario, seed, out, quiet, !no_charts, trace.map(|file| (file, trace_filter)))
         }
+        Command::Chart { dir } => chart(&dir),
         Command::Explain { dir } => explain(&dir),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Bench { scenarios, events } => bench(&scenarios, events),
@@ -106,6 +115,7 @@ fn run(
     seed: Option<u64>,
     out: Option<PathBuf>,
     quiet: bool,
+    charts: bool,
     trace: Option<(PathBuf, Vec<String>)>,
 ) -> Result<(), Failure> {
     let mut scenario = load(path)?;
@@ -122,8 +132,14 @@ fn run(
         Some((file, filter)) => run_traced(&scenario, &file, &filter)?,
     };
     let wall_s = started.elapsed().as_secs_f64();
-    output::write_dir_atomically(&out, |dir| output::write_data(dir, &report))
-        .map_err(|e| Failure::Run(format!("could not write the results: {e}")))?;
+    output::write_dir_atomically(&out, |dir| {
+        output::write_data(dir, &report)?;
+        if charts {
+            draw_charts(dir)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| Failure::Run(format!("could not write the results: {e}")))?;
     if !quiet {
         print!("{}", table::render(&report.summary));
         let events = report.summary.totals.events;
@@ -151,6 +167,25 @@ fn run_traced(scenario: &scenario::Scenario, file: &Path, filter: &[String]) -> 
     let sink = Rc::try_unwrap(shared).map_err(|_| Failure::Run("the trace is still in use".into()))?.into_inner();
     sink.finish().map_err(|e| Failure::Run(format!("could not write the trace: {e}")))?;
     Ok(report)
+}
+
+fn draw_charts(dir: &Path) -> Result<(), output::OutputError> {
+    let chart_error =
+        |e: output::charts::ChartError| output::OutputError::Other { path: dir.into(), message: e.to_string() };
+    output::charts::draw_all(dir, &output::charts::ChartOptions::default()).map_err(chart_error)?;
+    output::charts::write_index_html(dir).map_err(chart_error)?;
+    Ok(())
+}
+
+fn chart(dir: &Path) -> Result<(), Failure> {
+    if !dir.join("summary.json").is_file() {
+        return Err(Failure::Input(format!("{}: no summary.json: not a run directory", dir.display())));
+    }
+    // The charts module reads and checks every data file before it writes anything, so bad
+    // data leaves the old charts in place; the data files are only read.
+    draw_charts(dir).map_err(|e| Failure::Input(format!("could not redraw the charts: {e}")))?;
+    println!("redrew the charts in {}", dir.display());
+    Ok(())
 }
 
 fn explain(dir: &Path) -> Result<(), Failure> {
