@@ -80,6 +80,7 @@ pub enum Timer {
     IdleCheck { chan: ChanId },
     RoutePoll,
     RouteQueryFailed { req: u32 },
+    RouteConnectTimedOut { req: u32 },
     SendArrival,
     AttemptFailed { slot: u32, attempt: u32 },
 }

@@ -128,6 +128,10 @@ impl World {
                     unreachable!("only clients query routes")
                 };
                 let topic = self.producers[index as usize].topic;
+                if self.config.timing.route_poll_queries_default_topic {
+                    // 4.x also asks for TBW102 each round: load only, its answer changes nothing.
+                    self.metrics.ns_request(ns);
+                }
                 Msg::RouteReply { req, route: self.nameservers[ns as usize].topic_routes[usize::from(topic)] }
             }
             other => unreachable!("NameServer got {other:?}"),
