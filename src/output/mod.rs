@@ -2,6 +2,7 @@
 //! temporary sibling directory renamed into place only when complete, so a failed run never
 //! leaves a half-written directory and never damages the previous one.
 
+pub mod sweep_charts;
 pub mod table;
 
 use std::fs::File;
