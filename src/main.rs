@@ -43,6 +43,11 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Run a scenario's parameter sweep (its `sweep:` block) over seeds; write runs.csv,
+    /// points.csv, sweep.json and charts (docs/SWEEPS.md).
+    Sweep(routesim::sweep::SweepArgs),
+    /// Merge the partial results of `sweep --shard K/N` into the files of an unsharded sweep.
+    Merge(routesim::sweep::MergeArgs),
 }
 
 enum Failure {
@@ -52,11 +57,22 @@ enum Failure {
     Run(String),
 }
 
+impl From<routesim::sweep::CommandError> for Failure {
+    fn from(e: routesim::sweep::CommandError) -> Failure {
+        match e {
+            routesim::sweep::CommandError::Input(m) => Failure::Input(m),
+            routesim::sweep::CommandError::Run(m) => Failure::Run(m),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { scenario, seed, out, quiet } => run(&scenario, seed, out, quiet),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Sweep(args) => routesim::sweep::sweep_command(&args).map_err(Failure::from),
+        Command::Merge(args) => routesim::sweep::merge_command(&args).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
