@@ -19,7 +19,7 @@ use crate::scenario::units::parse_duration_us;
 const WIDTH_PX: u32 = 960;
 const HEIGHT_PX: u32 = 560;
 /// Room right of the plot for the legend.
-const LEGEND_PX: u32 = 260;
+const LEGEND_PX: u32 = 300;
 const FONT: &str = "sans-serif";
 
 /// Draws every chart for the sweep whose `points.csv` is in `dir`, into `dir`; returns the
@@ -201,7 +201,7 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
         let title = format!("{metric}: median over seeds, band to p99");
-        draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 18, Pos::new(HPos::Center, VPos::Top))?;
+        draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
         let mut chart = ChartBuilder::on(&root)
             .margin_top(44)
             .margin_left(12)
@@ -224,8 +224,8 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
             .x_labels(if x.categorical { x.values.len() } else { 10 })
             .x_label_formatter(&x_labels)
             .y_label_formatter(&tick)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;
@@ -258,12 +258,13 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
             let color = Palette99::pick(i).to_rgba();
             root.draw(&Rectangle::new([(legend_x, y - 5), (legend_x + 18, y + 5)], color.filled())).map_err(err)?;
             let label = if key.is_empty() { "median (band: p50 to p99)".to_string() } else { key.clone() };
-            draw_text(&root, &label, (legend_x + 24, y), 12, Pos::new(HPos::Left, VPos::Center))?;
-            y += 20;
+            draw_text(&root, &label, (legend_x + 24, y), 15, Pos::new(HPos::Left, VPos::Center))?;
+            y += 22;
         }
         if null_runs > 0 {
-            let note = format!("{null_runs} runs with no value (null) left out");
-            draw_text(&root, &note, (legend_x, y + 8), 12, Pos::new(HPos::Left, VPos::Center))?;
+            let runs = if null_runs == 1 { "run" } else { "runs" };
+            let note = format!("{null_runs} {runs} with no value (null) not drawn");
+            draw_text(&root, &note, (legend_x, y + 8), 15, Pos::new(HPos::Left, VPos::Center))?;
         }
         root.present().map_err(err)?;
     }
@@ -297,8 +298,11 @@ fn heatmap(table: &Table, stat: &str) -> Result<String, String> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
-        let title = format!("{stat} (over seeds), by {} and {}", table.params[0], table.params[1]);
-        draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 18, Pos::new(HPos::Center, VPos::Top))?;
+        let title = match stat.rsplit_once('.') {
+            Some((metric, q)) => format!("{metric}: {q} over seeds"),
+            None => stat.to_string(),
+        };
+        draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
         for &(xi, yi, v) in &cells {
             let (x0, y0) = (left + xi as i32 * cell_w, top + yi as i32 * cell_h);
             let fill = match v {
@@ -315,19 +319,20 @@ fn heatmap(table: &Table, stat: &str) -> Result<String, String> {
             let label = v.map_or_else(|| "null".to_string(), |v| format!("{v:.1}"));
             let t = v.map_or(0.0, |v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 });
             let color = if t > 0.55 { WHITE } else { BLACK };
-            let style = text_style(15, Pos::new(HPos::Center, VPos::Center)).color(&color);
+            let style = text_style(20, Pos::new(HPos::Center, VPos::Center)).color(&color);
             root.draw(&Text::new(label, (x0 + cell_w / 2, y0 + cell_h / 2), style)).map_err(err)?;
         }
         for (i, v) in xs.iter().enumerate() {
             let at = (left + i as i32 * cell_w + cell_w / 2, bottom + 8);
-            draw_text(&root, v, at, 13, Pos::new(HPos::Center, VPos::Top))?;
+            draw_text(&root, v, at, 16, Pos::new(HPos::Center, VPos::Top))?;
         }
         for (i, v) in ys.iter().enumerate() {
             let at = (left - 10, top + i as i32 * cell_h + cell_h / 2);
-            draw_text(&root, v, at, 13, Pos::new(HPos::Right, VPos::Center))?;
+            draw_text(&root, v, at, 16, Pos::new(HPos::Right, VPos::Center))?;
         }
-        draw_text(&root, &table.params[0], ((left + right) / 2, bottom + 36), 14, Pos::new(HPos::Center, VPos::Top))?;
-        draw_text(&root, &table.params[1], (12, top - 24), 14, Pos::new(HPos::Left, VPos::Center))?;
+        draw_text(&root, &table.params[0], ((left + right) / 2, bottom + 36), 18, Pos::new(HPos::Center, VPos::Top))?;
+        let y_name = text_style(18, Pos::new(HPos::Center, VPos::Top)).transform(FontTransform::Rotate270);
+        root.draw(&Text::new(table.params[1].clone(), (24, (top + bottom) / 2), y_name)).map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -360,5 +365,7 @@ mod tests {
         let chart = std::fs::read_to_string(&written[0]).unwrap();
         assert!(chart.contains("timing.broker_heartbeat (s)"));
         assert!(chart.contains("3 runs with no value"));
+        let heatmap = std::fs::read_to_string(&written[1]).unwrap();
+        assert!(heatmap.contains(">\nnull\n<") && heatmap.contains("rotate(270"));
     }
 }
