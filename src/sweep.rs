@@ -379,7 +379,9 @@ fn round6(v: f64) -> f64 {
 
 /// The metrics `points.csv` summarises over seeds.
 fn is_point_metric(name: &str) -> bool {
+    // False removals are summarised too: a heartbeat as long as the idle close flaps routes.
     name == "nameserver_load.requests_per_s"
+        || name == "totals.false_removals"
         || (name.starts_with("faults[")
             && [".detection_s_max", ".convergence_s.p99", ".stale_window_s", ".failed_sends"]
                 .iter()
@@ -848,6 +850,7 @@ mod tests {
         assert!(is_point_metric("faults[x.y].convergence_s.p99"));
         assert!(is_point_metric("nameserver_load.requests_per_s"));
         assert!(!is_point_metric("faults[broker-a].convergence_s.p50"));
+        assert!(is_point_metric("totals.false_removals"));
         assert!(!is_point_metric("totals.failed_sends"));
     }
 }
