@@ -10,13 +10,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Write;
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -570,7 +571,14 @@ pub fn write_partial(dir: &Path, identity: &SweepIdentity, shard: Shard, rows: &
         runs.push(PartialRun { run: row.run, point: row.point, seed: row.seed, layout, values });
     }
     let partial = Partial { format: PARTIAL_FORMAT.into(), shard, sweep: identity.clone(), layouts, runs };
-    output::write_json(&dir.join(PARTIAL_FILE), &partial)
+    // Compact: this file is for `merge`, and a large shard holds many thousand runs.
+    let path = dir.join(PARTIAL_FILE);
+    let file = std::fs::File::create(&path).map_err(output::io_error(&path))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, &partial)
+        .map_err(|e| OutputError::Other { path: path.clone(), message: e.to_string() })?;
+    w.write_all(b"\n").map_err(output::io_error(&path))?;
+    w.flush().map_err(output::io_error(&path))
 }
 
 /// Reads shards' directories, checks that they are one sweep's shards, all of them, each
@@ -697,10 +705,11 @@ pub fn progress_bar(runs: u64) -> ProgressBar {
     let target =
         if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     let bar = ProgressBar::with_draw_target(Some(runs), target);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} runs  {per_sec:.1}  ETA {eta}  {elapsed} elapsed")
-    {
-        bar.set_style(style.progress_chars("=> "));
+    if let Ok(style) = ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} runs  {rate}  ETA {eta}") {
+        let rate = |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} runs/s", state.per_sec());
+        };
+        bar.set_style(style.with_key("rate", rate).progress_chars("=> "));
     }
     bar
 }
@@ -777,11 +786,12 @@ pub fn sweep_command(args: &SweepArgs) -> Result<(), CommandError> {
     }
     let part = args.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
     println!(
-        "wrote {}: {} points x {} seeds = {} runs{part}; {mine} run on {threads} threads in {wall_s:.1}s ({:.1} runs/s)",
+        "wrote {}: {} points x {} seeds = {} runs{part}; ran {mine} on {threads} thread{} in {wall_s:.1}s ({:.1} runs/s)",
         out.display(),
         id.points(),
         id.seeds.count(),
         id.runs(),
+        if threads == 1 { "" } else { "s" },
         mine as f64 / wall_s.max(1e-9)
     );
     Ok(())
