@@ -156,8 +156,11 @@ pub fn from_text(path: &Path, text: &str, seeds: Option<SeedRange>) -> Result<Sw
     let mut axes: Vec<(String, Vec<yaml::Value>)> = Vec::new();
     let mut grid_axes: Vec<Axis> = Vec::new();
     for (field, values) in vary {
-        if field == "seed" || field == "sweep" || field.starts_with("sweep.") {
+        if field == "seed" {
             return Err(at_path(&field, "seeds are set by `sweep.seeds` or `--seeds`, not varied".into()));
+        }
+        if field == "sweep" || field.starts_with("sweep.") {
+            return Err(at_path(&field, "a sweep cannot vary its own `sweep` block".into()));
         }
         if values.is_empty() {
             return Err(at_path(&field, "give at least one value, e.g. `[10s, 30s]`".into()));
