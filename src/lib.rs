@@ -13,6 +13,7 @@ pub mod net;
 pub mod output;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 
 /// Runs one simulation of `config` to its end.
 pub fn simulate(config: model::config::WorldConfig) -> report::RunReport {

@@ -73,6 +73,11 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Run a scenario's parameter sweep (its `sweep:` block) over seeds; write runs.csv,
+    /// points.csv, sweep.json and charts (docs/SWEEPS.md).
+    Sweep(routesim::sweep::SweepArgs),
+    /// Merge the partial results of `sweep --shard K/N` into the files of an unsharded sweep.
+    Merge(routesim::sweep::MergeArgs),
 }
 
 enum Failure {
@@ -80,6 +85,15 @@ enum Failure {
     Input(String),
     /// The run could not complete: exit 1.
     Run(String),
+}
+
+impl From<routesim::sweep::CommandError> for Failure {
+    fn from(e: routesim::sweep::CommandError) -> Failure {
+        match e {
+            routesim::sweep::CommandError::Input(m) => Failure::Input(m),
+            routesim::sweep::CommandError::Run(m) => Failure::Run(m),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -92,6 +106,8 @@ fn main() -> ExitCode {
         Command::Explain { dir } => explain(&dir),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Bench { scenarios, events } => bench(&scenarios, events),
+        Command::Sweep(args) => routesim::sweep::sweep_command(&args).map_err(Failure::from),
+        Command::Merge(args) => routesim::sweep::merge_command(&args).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

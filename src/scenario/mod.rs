@@ -161,14 +161,22 @@ fn with_hint(message: String) -> String {
     }
 }
 
-/// The candidate nearest `given` by edit distance, if near enough to be a typo.
+/// The candidate nearest `given` by edit distance, if near enough to be a typo. Failing a
+/// whole-name match, the last words of a longer name count too, so that a shortened, misspelt
+/// `hearbeat` still finds `broker_heartbeat`.
 pub fn closest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|&c| (edit_distance(given, c), c))
-        .filter(|&(d, c)| d <= (c.len().max(given.len()) / 3).max(2))
-        .min()
-        .map(|(_, c)| c)
+    let near = |name: &str| {
+        let d = edit_distance(given, name);
+        (d <= (name.len().max(given.len()) / 3).max(2)).then_some(d)
+    };
+    let whole = candidates.iter().filter_map(|&c| near(c).map(|d| (d, c))).min();
+    let tail = || {
+        candidates
+            .iter()
+            .filter_map(|&c| c.match_indices('_').filter_map(|(i, _)| near(&c[i + 1..])).min().map(|d| (d, c)))
+            .min()
+    };
+    whole.or_else(tail).map(|(_, c)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -684,6 +692,7 @@ mod tests {
     fn suggestions() {
         assert_eq!(closest("durtion", &["duration", "seed"]), Some("duration"));
         assert_eq!(closest("zzz", &["duration", "seed"]), None);
+        assert_eq!(closest("hearbeat", &["preset", "broker_heartbeat", "nameserver_scan"]), Some("broker_heartbeat"));
         assert!(
             with_hint("unknown field `durtion`, expected one of `name`, `duration`".into())
                 .ends_with("did you mean `duration`?")

@@ -62,6 +62,18 @@ pub fn to_string(value: &Value) -> String {
     serde_yaml::to_string(value).unwrap_or_default()
 }
 
+/// A value as a person wrote it in the file (`10s`, `0.01`, `true`), for the columns of a
+/// sweep's tables; a list or mapping as one line of JSON.
+pub fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".to_string(),
+        other => serde_json::to_string(other).unwrap_or_else(|_| to_string(other).trim().replace('\n', " ")),
+    }
+}
+
 /// Sets `path` (`timing.broker_heartbeat`, `producers.retries`, `network.loss`) in `doc`.
 /// A path through a list sets the key in every element (every producer group). Returns an
 /// error naming the first segment that does not exist where it must.

@@ -1,0 +1,869 @@
+//! Parameter sweeps (docs/SWEEPS.md). This module owns the grid of a scenario's `sweep:`
+//! block, running every (grid point, seed) pair on a thread pool, the one row of scalar
+//! metrics each run leaves, sharding a sweep across machines and merging the partial results,
+//! and the files a sweep writes: `runs.csv`, `points.csv`, `sweep.json` (charts are drawn by
+//! `output::sweep_charts` from `points.csv`).
+//!
+//! Results never depend on scheduling: run `i` is point `i / seeds`, seed `first + i % seeds`,
+//! rows are collected by run index, and a sharded sweep and its merge reach the same files
+//! through the same `write_results`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::config::WorldConfig;
+use crate::output::{self, OutputError};
+use crate::report::{Summary, nearest_rank};
+use crate::scenario::units::SeedRange;
+use crate::scenario::{self, ScenarioError, yaml};
+
+/// A grid larger than this is almost certainly a mistake (and each point is built up front).
+pub const POINTS_MAX: u64 = 100_000;
+
+/// The name of a shard's result file.
+pub const PARTIAL_FILE: &str = "partial.json";
+const PARTIAL_FORMAT: &str = "routesim-sweep-partial/1";
+
+/// What must be equal for partial results to belong to one sweep.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepIdentity {
+    pub scenario: String,
+    /// FNV-1a (64 bit, hex) of the scenario file's bytes: any edit makes a different sweep.
+    pub scenario_hash: String,
+    pub routesim_version: String,
+    pub seeds: Seeds,
+    /// Varied paths in path order, each with its values as written.
+    pub grid: Vec<Axis>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seeds {
+    pub first: u64,
+    /// Inclusive.
+    pub last: u64,
+}
+
+impl Seeds {
+    pub fn count(self) -> u64 {
+        self.last - self.first + 1
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axis {
+    pub path: String,
+    pub values: Vec<String>,
+}
+
+impl SweepIdentity {
+    pub fn points(&self) -> u64 {
+        self.grid.iter().map(|a| a.values.len() as u64).product()
+    }
+
+    pub fn runs(&self) -> u64 {
+        self.points() * self.seeds.count()
+    }
+
+    /// The point and seed of run `run`: runs are ordered by point, then seed.
+    pub fn run_at(&self, run: u64) -> (u64, u64) {
+        let seeds = self.seeds.count();
+        (run / seeds, self.seeds.first + run % seeds)
+    }
+
+    /// The values (as written) of point `point`.
+    pub fn point_values(&self, point: u64) -> Vec<&str> {
+        let lens: Vec<usize> = self.grid.iter().map(|a| a.values.len()).collect();
+        point_indices(&lens, point).into_iter().zip(&self.grid).map(|(i, a)| a.values[i].as_str()).collect()
+    }
+}
+
+/// The value indices of grid point `point` when axis `k` has `lens[k]` values: the last axis
+/// varies fastest, like nested loops in path order.
+pub fn point_indices(lens: &[usize], point: u64) -> Vec<usize> {
+    let mut rest = point;
+    let mut indices = vec![0; lens.len()];
+    for (slot, &len) in indices.iter_mut().zip(lens).rev() {
+        *slot = (rest % len as u64) as usize;
+        rest /= len as u64;
+    }
+    indices
+}
+
+/// Every grid point's value indices, in point order.
+pub fn grid(lens: &[usize]) -> Vec<Vec<usize>> {
+    let points: u64 = lens.iter().map(|&l| l as u64).product();
+    (0..points).map(|p| point_indices(lens, p)).collect()
+}
+
+/// A loaded sweep: its identity and every point's validated world.
+#[derive(Debug)]
+pub struct Sweep {
+    pub identity: SweepIdentity,
+    worlds: Vec<WorldConfig>,
+}
+
+/// One run's scalar metrics, named as in docs/SWEEPS.md; `None` is null.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRow {
+    pub run: u64,
+    pub point: u64,
+    pub seed: u64,
+    pub metrics: Vec<(String, Option<f64>)>,
+}
+
+/// Reads `path`, expands its `sweep:` block and validates every grid point, so that a bad
+/// path or value is reported before anything runs. `seeds` overrides `sweep.seeds`; with
+/// neither, the scenario's own seed is the only one.
+pub fn load(path: &Path, seeds: Option<SeedRange>) -> Result<Sweep, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        field: String::new(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    from_text(path, &text, seeds)
+}
+
+/// `load` for text already read; `path` names it in errors.
+pub fn from_text(path: &Path, text: &str, seeds: Option<SeedRange>) -> Result<Sweep, ScenarioError> {
+    let base = scenario::from_text(path, text)?;
+    let (spec_seeds, vary) = match base.sweep {
+        Some(spec) => (spec.seeds, spec.vary),
+        None => (None, Default::default()),
+    };
+    let seeds = seeds.or(spec_seeds).unwrap_or(SeedRange { first: base.world.seed, last: base.world.seed });
+    let at_path = |field: &str, message: String| ScenarioError {
+        file: path.to_path_buf(),
+        line: locate_vary(text, field),
+        column: None,
+        field: format!("sweep.vary.{field}"),
+        message,
+    };
+    let mut axes: Vec<(String, Vec<yaml::Value>)> = Vec::new();
+    let mut grid_axes: Vec<Axis> = Vec::new();
+    for (field, values) in vary {
+        if field == "seed" {
+            return Err(at_path(&field, "seeds are set by `sweep.seeds` or `--seeds`, not varied".into()));
+        }
+        if field == "sweep" || field.starts_with("sweep.") {
+            return Err(at_path(&field, "a sweep cannot vary its own `sweep` block".into()));
+        }
+        if values.is_empty() {
+            return Err(at_path(&field, "give at least one value, e.g. `[10s, 30s]`".into()));
+        }
+        let written: Vec<String> = values.iter().map(yaml::scalar_text).collect();
+        if let Some(twice) = written.iter().enumerate().find(|(i, v)| written[..*i].contains(v)) {
+            return Err(at_path(&field, format!("`{}` is listed twice", twice.1)));
+        }
+        grid_axes.push(Axis { path: field.clone(), values: written });
+        axes.push((field, values));
+    }
+    let lens: Vec<usize> = axes.iter().map(|(_, v)| v.len()).collect();
+    let points: u64 = lens.iter().try_fold(1u64, |acc, &l| acc.checked_mul(l as u64)).unwrap_or(u64::MAX);
+    if points > POINTS_MAX {
+        return Err(ScenarioError {
+            file: path.to_path_buf(),
+            line: yaml::locate(text, "sweep.vary"),
+            column: None,
+            field: "sweep.vary".into(),
+            message: format!("the grid has {points} points; at most {POINTS_MAX}"),
+        });
+    }
+    let mut worlds = Vec::with_capacity(points as usize);
+    for indices in grid(&lens) {
+        let overrides: Vec<(String, yaml::Value)> =
+            axes.iter().zip(&indices).map(|((field, values), &i)| (field.clone(), values[i].clone())).collect();
+        let point = scenario::with_overrides(path, text, &overrides).map_err(|e| blame(path, text, &overrides, e))?;
+        worlds.push(point.world);
+    }
+    let identity = SweepIdentity {
+        scenario: base.world.name.clone(),
+        scenario_hash: format!("{:016x}", fnv1a64(text.as_bytes())),
+        routesim_version: env!("CARGO_PKG_VERSION").to_string(),
+        seeds: Seeds { first: seeds.first, last: seeds.last },
+        grid: grid_axes,
+    };
+    Ok(Sweep { identity, worlds })
+}
+
+/// A grid point failed: if one override fails on its own, the error is that path's (with its
+/// line); otherwise it is the combination's, which `with_overrides` already lists.
+fn blame(path: &Path, text: &str, overrides: &[(String, yaml::Value)], error: ScenarioError) -> ScenarioError {
+    for (field, value) in overrides {
+        if let Err(alone) = scenario::with_overrides(path, text, &[(field.clone(), value.clone())]) {
+            let message = suggest_whole_path(field, &alone.field, &alone.message);
+            let inner = if alone.field.is_empty() || alone.field == format!("sweep.vary.{field}") {
+                message
+            } else {
+                format!("field `{}`: {message}", alone.field)
+            };
+            return ScenarioError {
+                file: path.to_path_buf(),
+                line: locate_vary(text, field),
+                column: None,
+                field: format!("sweep.vary.{field}"),
+                message: inner,
+            };
+        }
+    }
+    error
+}
+
+/// Serde suggests one segment (`did you mean `broker_heartbeat`?`); a sweep path wants the
+/// whole path, so put the suggestion in place of the segment the error is about.
+fn suggest_whole_path(path: &str, error_field: &str, message: &str) -> String {
+    let Some((before, rest)) = message.split_once("did you mean `") else { return message.to_string() };
+    let Some((suggested, after)) = rest.split_once('`') else { return message.to_string() };
+    // `producers[0].retriez` names the segment `retriez` at depth 2 of `producers.retriez`.
+    let depth = error_field.split('.').count();
+    let mut segments: Vec<&str> = path.split('.').collect();
+    if error_field.is_empty() || depth > segments.len() {
+        return message.to_string();
+    }
+    segments[depth - 1] = suggested;
+    format!("{before}did you mean `{}`{after}", segments.join("."))
+}
+
+/// The line of `field:` under `sweep.vary` (its keys contain dots, which `yaml::locate` splits).
+fn locate_vary(text: &str, field: &str) -> Option<usize> {
+    let vary = yaml::locate(text, "sweep.vary")?;
+    let keys = [format!("{field}:"), format!("\"{field}\":"), format!("'{field}':")];
+    text.lines()
+        .enumerate()
+        .skip(vary)
+        .find(|(_, line)| keys.iter().any(|k| line.trim_start().starts_with(k.as_str())))
+        .map(|(i, _)| i + 1)
+        .or(Some(vary))
+}
+
+/// 64-bit FNV-1a: a stable fingerprint (std's hashers promise no stability across releases).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+}
+
+/// `--shard K/N`: this process runs the runs `i` with `i % N == K`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub fn owns(self, run: u64) -> bool {
+        run % self.count == self.index
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}` is not a shard: write K/N with 0 <= K < N, e.g. `0/4`");
+        let (k, n) = text.trim().split_once('/').ok_or_else(bad)?;
+        let (index, count) = (k.trim().parse::<u64>().map_err(|_| bad())?, n.trim().parse::<u64>().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Sweep {
+    pub fn runs(&self) -> u64 {
+        self.identity.runs()
+    }
+
+    /// Runs one (point, seed) pair and keeps its row.
+    pub fn run(&self, run: u64) -> RunRow {
+        let (point, seed) = self.identity.run_at(run);
+        let mut world = self.worlds[point as usize].clone();
+        world.seed = seed;
+        let report = crate::simulate(world);
+        RunRow { run, point, seed, metrics: run_metrics(&report.summary) }
+    }
+
+    /// Runs every run (or the shard's) on `threads` threads, ticking `progress` per run.
+    /// Rows come back in run order whatever order the runs finish in.
+    pub fn run_all(&self, threads: usize, shard: Option<Shard>, progress: &ProgressBar) -> Result<Vec<RunRow>, String> {
+        let runs: Vec<u64> = (0..self.runs()).filter(|&i| shard.is_none_or(|s| s.owns(i))).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+        pool.install(|| {
+            runs.par_iter()
+                .map(|&i| {
+                    // A panic is a bug in the model; say which run hit it so it can be replayed.
+                    let row = catch_unwind(AssertUnwindSafe(|| self.run(i))).map_err(|_| {
+                        let (point, seed) = self.identity.run_at(i);
+                        let values = self.identity.point_values(point).join(", ");
+                        format!("run {i} (point {point} [{values}], seed {seed}) panicked")
+                    });
+                    progress.inc(1);
+                    row
+                })
+                .collect()
+        })
+    }
+}
+
+/// The scalar metrics of one run, in column order (docs/SWEEPS.md).
+pub fn run_metrics(s: &Summary) -> Vec<(String, Option<f64>)> {
+    let mut m: Vec<(String, Option<f64>)> = Vec::with_capacity(32);
+    // serde_json writes NaN and infinities as null: make them null here, so that a merged
+    // sweep sees exactly what an unsharded one does.
+    let mut put = |name: String, value: Option<f64>| m.push((name, value.filter(|v| v.is_finite())));
+    let t = &s.totals;
+    for (name, value) in [
+        ("events", t.events),
+        ("sends", t.sends),
+        ("attempts", t.attempts),
+        ("failed_attempts", t.failed_attempts),
+        ("failed_sends", t.failed_sends),
+        ("false_removals", t.false_removals),
+    ] {
+        put(format!("totals.{name}"), Some(value as f64));
+    }
+    let requests: u64 = s.nameserver_load.values().map(|l| l.requests).sum();
+    put("nameserver_load.requests_per_s".into(), Some(round6(requests as f64 / s.duration_s.max(1e-9))));
+    for f in s.faults.iter().filter(|f| !f.subjects.is_empty()) {
+        let p = format!("faults[{}]", f.id);
+        for ns in &s.nameservers {
+            put(format!("{p}.detection_s.{ns}"), f.detection_s.get(ns).copied().flatten());
+        }
+        // A NameServer that never removed the subject keeps routing to it: the maximum is
+        // then unknown (beyond the run), so null.
+        let detection_max = if f.detection_s.is_empty() || f.detection_s.values().any(Option::is_none) {
+            None
+        } else {
+            f.detection_s.values().flatten().copied().reduce(f64::max)
+        };
+        put(format!("{p}.detection_s_max"), detection_max);
+        let c = &f.convergence_s;
+        put(format!("{p}.convergence_s.p50"), c.p50);
+        put(format!("{p}.convergence_s.p99"), c.p99);
+        put(format!("{p}.convergence_s.max"), c.max);
+        put(format!("{p}.convergence_s.never"), Some(c.never as f64));
+        put(format!("{p}.stale_window_s"), f.stale_window_s);
+        put(format!("{p}.failed_attempts"), Some(f.failed_attempts as f64));
+        put(format!("{p}.failed_sends"), Some(f.failed_sends as f64));
+        put(format!("{p}.recovered_by_retry"), Some(f.recovered_by_retry as f64));
+        put(format!("{p}.added_latency_ms.p99"), f.added_latency_ms.p99);
+    }
+    m
+}
+
+/// docs/OUTPUT.md's "at most 6 decimals", for the one value computed here.
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// The metrics `points.csv` summarises over seeds.
+fn is_point_metric(name: &str) -> bool {
+    // False removals are summarised too: a heartbeat as long as the idle close flaps routes.
+    name == "nameserver_load.requests_per_s"
+        || name == "totals.false_removals"
+        || (name.starts_with("faults[")
+            && [".detection_s_max", ".convergence_s.p99", ".stale_window_s", ".failed_sends"]
+                .iter()
+                .any(|s| name.ends_with(s) && name[..name.len() - s.len()].ends_with(']')))
+}
+
+/// The statistics over seeds in `points.csv`, as (column suffix, nearest-rank quantile).
+const POINT_STATS: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)];
+
+/// The columns of `runs.csv`'s metrics: every name any row has, in first-appearance order,
+/// a new name going right after the name before it in its row (so a fault's columns stay
+/// together when only some points have, say, a third NameServer).
+fn metric_columns(rows: &[RunRow]) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    let mut previous: Option<&RunRow> = None;
+    for row in rows {
+        let same = previous.is_some_and(|p| {
+            p.metrics.len() == row.metrics.len() && p.metrics.iter().zip(&row.metrics).all(|(a, b)| a.0 == b.0)
+        });
+        previous = Some(row);
+        if same {
+            continue;
+        }
+        let mut at = 0;
+        for (name, _) in &row.metrics {
+            match columns.iter().position(|c| c == name) {
+                Some(i) => at = i + 1,
+                None => {
+                    columns.insert(at, name.clone());
+                    at += 1;
+                }
+            }
+        }
+    }
+    columns
+}
+
+/// A CSV cell: Rust's shortest round-trip form (`3000`, `94.96783`), empty for null.
+fn cell(value: Option<f64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Writes `runs.csv`, `points.csv`, `sweep.json` and the charts into `dir` (which exists)
+/// from the rows of every run, in run order. Both an unsharded sweep and `merge` end here.
+/// Returns warnings (charts that could not be drawn), which do not fail the sweep.
+pub fn write_results(dir: &Path, identity: &SweepIdentity, rows: &[RunRow]) -> Result<Vec<String>, OutputError> {
+    let columns = metric_columns(rows);
+    let index: HashMap<&str, usize> = columns.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    let paths: Vec<&str> = identity.grid.iter().map(|a| a.path.as_str()).collect();
+
+    let mut header: Vec<&str> = vec!["point"];
+    header.extend(&paths);
+    header.push("seed");
+    header.extend(columns.iter().map(String::as_str));
+    let mut table: Vec<Vec<String>> = Vec::with_capacity(rows.len());
+    let mut aligned: Vec<Vec<Option<f64>>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut values = vec![None; columns.len()];
+        for (name, value) in &row.metrics {
+            values[index[name.as_str()]] = *value;
+        }
+        let mut record = vec![row.point.to_string()];
+        record.extend(identity.point_values(row.point).iter().map(|v| v.to_string()));
+        record.push(row.seed.to_string());
+        record.extend(values.iter().map(|&v| cell(v)));
+        table.push(record);
+        aligned.push(values);
+    }
+    write_table(&dir.join("runs.csv"), &header, &table)?;
+
+    let summarised: Vec<usize> = (0..columns.len()).filter(|&i| is_point_metric(&columns[i])).collect();
+    let mut header: Vec<String> = vec!["point".into()];
+    header.extend(paths.iter().map(|p| p.to_string()));
+    header.push("runs".into());
+    for &m in &summarised {
+        header.extend(POINT_STATS.iter().map(|(stat, _)| format!("{}.{stat}", columns[m])));
+        header.push(format!("{}.nulls", columns[m]));
+    }
+    let mut table: Vec<Vec<String>> = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let point = rows[start].point;
+        let end = start + rows[start..].iter().take_while(|r| r.point == point).count();
+        let mut record = vec![point.to_string()];
+        record.extend(identity.point_values(point).iter().map(|v| v.to_string()));
+        record.push((end - start).to_string());
+        for &m in &summarised {
+            let mut values: Vec<f64> = aligned[start..end].iter().filter_map(|v| v[m]).collect();
+            values.sort_by(f64::total_cmp);
+            record.extend(POINT_STATS.iter().map(|&(_, q)| cell(nearest_rank(&values, q))));
+            record.push((end - start - values.len()).to_string());
+        }
+        table.push(record);
+        start = end;
+    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    write_table(&dir.join("points.csv"), &header, &table)?;
+
+    output::write_json(&dir.join("sweep.json"), &SweepFile::new(identity))?;
+
+    let warnings = match output::sweep_charts::draw_sweep_charts(dir) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![format!("charts not drawn: {e}")],
+    };
+    Ok(warnings)
+}
+
+fn write_table(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), OutputError> {
+    let csv_error = |source| OutputError::Csv { path: path.to_path_buf(), source };
+    let mut w = csv::Writer::from_path(path).map_err(csv_error)?;
+    w.write_record(header).map_err(csv_error)?;
+    for row in rows {
+        w.write_record(row).map_err(csv_error)?;
+    }
+    w.flush().map_err(output::io_error(path))
+}
+
+/// `sweep.json`.
+#[derive(Serialize)]
+struct SweepFile<'a> {
+    scenario: &'a str,
+    scenario_hash: &'a str,
+    routesim_version: &'a str,
+    seeds: SeedsFile,
+    grid: &'a [Axis],
+    points: u64,
+    runs: u64,
+}
+
+#[derive(Serialize)]
+struct SeedsFile {
+    first: u64,
+    last: u64,
+    count: u64,
+}
+
+impl<'a> SweepFile<'a> {
+    fn new(id: &'a SweepIdentity) -> SweepFile<'a> {
+        SweepFile {
+            scenario: &id.scenario,
+            scenario_hash: &id.scenario_hash,
+            routesim_version: &id.routesim_version,
+            seeds: SeedsFile { first: id.seeds.first, last: id.seeds.last, count: id.seeds.count() },
+            grid: &id.grid,
+            points: id.points(),
+            runs: id.runs(),
+        }
+    }
+}
+
+/// `partial.json`: one shard's rows, not aggregated. Each distinct list of metric names is
+/// stored once (`layouts`) and each run names its layout, which keeps the file small without
+/// losing the difference between a missing metric and a null one.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Partial {
+    format: String,
+    shard: Shard,
+    sweep: SweepIdentity,
+    layouts: Vec<Vec<String>>,
+    runs: Vec<PartialRun>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialRun {
+    run: u64,
+    point: u64,
+    seed: u64,
+    layout: usize,
+    values: Vec<Option<f64>>,
+}
+
+/// Writes `partial.json` for shard `shard` into `dir` (which exists).
+pub fn write_partial(dir: &Path, identity: &SweepIdentity, shard: Shard, rows: &[RunRow]) -> Result<(), OutputError> {
+    let mut layouts: Vec<Vec<String>> = Vec::new();
+    let mut known: HashMap<Vec<String>, usize> = HashMap::new();
+    let mut runs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let names: Vec<String> = row.metrics.iter().map(|(n, _)| n.clone()).collect();
+        let layout = *known.entry(names.clone()).or_insert_with(|| {
+            layouts.push(names);
+            layouts.len() - 1
+        });
+        let values = row.metrics.iter().map(|(_, v)| *v).collect();
+        runs.push(PartialRun { run: row.run, point: row.point, seed: row.seed, layout, values });
+    }
+    let partial = Partial { format: PARTIAL_FORMAT.into(), shard, sweep: identity.clone(), layouts, runs };
+    // Compact: this file is for `merge`, and a large shard holds many thousand runs.
+    let path = dir.join(PARTIAL_FILE);
+    let file = std::fs::File::create(&path).map_err(output::io_error(&path))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, &partial)
+        .map_err(|e| OutputError::Other { path: path.clone(), message: e.to_string() })?;
+    w.write_all(b"\n").map_err(output::io_error(&path))?;
+    w.flush().map_err(output::io_error(&path))
+}
+
+/// Reads shards' directories, checks that they are one sweep's shards, all of them, each
+/// once, and returns the sweep and every run's row in run order.
+pub fn merge(dirs: &[PathBuf]) -> Result<(SweepIdentity, Vec<RunRow>), String> {
+    let mut partials: Vec<(&Path, Partial)> = Vec::new();
+    for dir in dirs {
+        let path = dir.join(PARTIAL_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!("{}: {e} (is this a directory written by `routesim sweep --shard`?)", path.display())
+        })?;
+        let partial: Partial = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a sweep's partial result: {e}", path.display()))?;
+        if partial.format != PARTIAL_FORMAT {
+            return Err(format!("{}: format `{}`, expected `{PARTIAL_FORMAT}`", path.display(), partial.format));
+        }
+        partials.push((dir, partial));
+    }
+    let Some((first_dir, first)) = partials.first() else {
+        return Err("name at least one shard directory".into());
+    };
+    let (identity, count) = (first.sweep.clone(), first.shard.count);
+    let mut by_shard: Vec<Option<&Path>> = vec![None; count as usize];
+    for (dir, p) in &partials {
+        if p.sweep != identity {
+            return Err(format!(
+                "{} and {} are shards of different sweeps: {}",
+                first_dir.display(),
+                dir.display(),
+                identity_difference(&identity, &p.sweep)
+            ));
+        }
+        if p.shard.count != count || p.shard.index >= count {
+            return Err(format!(
+                "{} is shard {} but {} is shard {}: every shard must split the sweep the same number of ways",
+                dir.display(),
+                p.shard,
+                first_dir.display(),
+                first.shard
+            ));
+        }
+        let slot = &mut by_shard[p.shard.index as usize];
+        if let Some(other) = slot {
+            return Err(format!("shard {} is given twice: {} and {}", p.shard, other.display(), dir.display()));
+        }
+        *slot = Some(dir);
+    }
+    let missing: Vec<String> =
+        (0..count).filter(|&k| by_shard[k as usize].is_none()).map(|k| format!("{k}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing shard{} {} of sweep `{}` ({} runs in {count} shards); run them with `routesim sweep --shard K/{count}`",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            identity.scenario,
+            identity.runs()
+        ));
+    }
+    let total = identity.runs();
+    let mut rows: Vec<Option<RunRow>> = (0..total).map(|_| None).collect();
+    for (dir, p) in partials {
+        let expected = (0..total).filter(|&i| p.shard.owns(i)).count();
+        if p.runs.len() != expected {
+            return Err(format!(
+                "{}: shard {} should hold {expected} runs, holds {}",
+                dir.display(),
+                p.shard,
+                p.runs.len()
+            ));
+        }
+        for r in p.runs {
+            let bad = |why: &str| format!("{}: run {}: {why}", dir.display(), r.run);
+            if r.run >= total || !p.shard.owns(r.run) {
+                return Err(bad(&format!("not a run of shard {}", p.shard)));
+            }
+            if identity.run_at(r.run) != (r.point, r.seed) {
+                return Err(bad("its point and seed do not match its index"));
+            }
+            let names = p.layouts.get(r.layout).ok_or_else(|| bad("unknown layout"))?;
+            if names.len() != r.values.len() {
+                return Err(bad("as many values as metric names are needed"));
+            }
+            let slot = &mut rows[r.run as usize];
+            if slot.is_some() {
+                return Err(bad("given twice"));
+            }
+            let metrics = names.iter().cloned().zip(r.values).collect();
+            *slot = Some(RunRow { run: r.run, point: r.point, seed: r.seed, metrics });
+        }
+    }
+    // Counts per shard and ownership were checked, so every slot is filled.
+    let rows = rows.into_iter().flatten().collect::<Vec<_>>();
+    debug_assert_eq!(rows.len() as u64, total);
+    Ok((identity, rows))
+}
+
+fn identity_difference(a: &SweepIdentity, b: &SweepIdentity) -> String {
+    if a.scenario != b.scenario {
+        format!("scenario `{}` vs `{}`", a.scenario, b.scenario)
+    } else if a.scenario_hash != b.scenario_hash {
+        format!("the scenario file differs (hash {} vs {})", a.scenario_hash, b.scenario_hash)
+    } else if a.seeds != b.seeds {
+        format!("seeds {}..={} vs {}..={}", a.seeds.first, a.seeds.last, b.seeds.first, b.seeds.last)
+    } else if a.routesim_version != b.routesim_version {
+        format!("routesim {} vs {}", a.routesim_version, b.routesim_version)
+    } else {
+        "the grids differ".into()
+    }
+}
+
+/// The default output directory of a sweep (or of a merge) of scenario `name`.
+pub fn default_out(name: &str, shard: Option<Shard>) -> PathBuf {
+    let dir = match shard {
+        None => format!("{name}-sweep"),
+        Some(s) => format!("{name}-sweep-shard-{}-of-{}", s.index, s.count),
+    };
+    Path::new("output").join(dir)
+}
+
+/// A progress bar on stderr when it is a terminal; drawing nothing otherwise, so logs and
+/// CI output stay clean.
+pub fn progress_bar(runs: u64) -> ProgressBar {
+    use std::io::IsTerminal;
+    let target =
+        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let bar = ProgressBar::with_draw_target(Some(runs), target);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} runs  {rate}  ETA {eta}") {
+        let rate = |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} runs/s", state.per_sec());
+        };
+        bar.set_style(style.with_key("rate", rate).progress_chars("=> "));
+    }
+    bar
+}
+
+/// `routesim sweep`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The scenario file (YAML), with a `sweep:` block.
+    pub scenario: PathBuf,
+    /// Threads to run on (default: all cores).
+    #[arg(long)]
+    pub threads: Option<NonZeroUsize>,
+    /// Output directory (default: output/<scenario-name>-sweep/, or
+    /// output/<scenario-name>-sweep-shard-K-of-N/ with --shard).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seeds for every grid point, overriding `sweep.seeds`: `50` (1..=50), `1..=50`, `0..50`.
+    #[arg(long)]
+    pub seeds: Option<SeedRange>,
+    /// Run only the runs i with i % N == K (0-based K) and write a partial result for
+    /// `routesim merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+}
+
+/// `routesim merge`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The shards' output directories.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Output directory (default: output/<scenario-name>-sweep/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Why a command failed, which the CLI turns into an exit code.
+#[derive(Debug)]
+pub enum CommandError {
+    /// Bad input or usage: exit 2.
+    Input(String),
+    /// The sweep could not complete: exit 1.
+    Run(String),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Input(m) | CommandError::Run(m) => f.write_str(m),
+        }
+    }
+}
+
+/// `routesim sweep`: validate, run, write; one summary line on stdout.
+pub fn sweep_command(args: &SweepArgs) -> Result<(), CommandError> {
+    let sweep = load(&args.scenario, args.seeds).map_err(|e| CommandError::Input(e.to_string()))?;
+    let id = &sweep.identity;
+    let threads = args.threads.or_else(|| std::thread::available_parallelism().ok()).map_or(1, NonZeroUsize::get);
+    let out = args.out.clone().unwrap_or_else(|| default_out(&id.scenario, args.shard));
+    let mine = (0..sweep.runs()).filter(|&i| args.shard.is_none_or(|s| s.owns(i))).count() as u64;
+    let bar = progress_bar(mine);
+    let started = Instant::now();
+    let rows = sweep.run_all(threads, args.shard, &bar).map_err(CommandError::Run)?;
+    bar.finish_and_clear();
+    let wall_s = started.elapsed().as_secs_f64();
+    let mut warnings = Vec::new();
+    let written = output::write_dir_atomically(&out, |dir| match args.shard {
+        Some(shard) => write_partial(dir, id, shard, &rows),
+        None => write_results(dir, id, &rows).map(|w| warnings = w),
+    });
+    written.map_err(|e| CommandError::Run(format!("could not write the results: {e}")))?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let part = args.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
+    println!(
+        "wrote {}: {} points x {} seeds = {} runs{part}; ran {mine} on {threads} thread{} in {wall_s:.1}s ({:.1} runs/s)",
+        out.display(),
+        id.points(),
+        id.seeds.count(),
+        id.runs(),
+        if threads == 1 { "" } else { "s" },
+        mine as f64 / wall_s.max(1e-9)
+    );
+    Ok(())
+}
+
+/// `routesim merge`: check the shards, write the files an unsharded sweep writes.
+pub fn merge_command(args: &MergeArgs) -> Result<(), CommandError> {
+    let (identity, rows) = merge(&args.shards).map_err(CommandError::Input)?;
+    let out = args.out.clone().unwrap_or_else(|| default_out(&identity.scenario, None));
+    let mut warnings = Vec::new();
+    output::write_dir_atomically(&out, |dir| write_results(dir, &identity, &rows).map(|w| warnings = w))
+        .map_err(|e| CommandError::Run(format!("could not write the results: {e}")))?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    println!("wrote {}: {} shards merged, {} runs", out.display(), args.shards.len(), rows.len());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_axis_varies_fastest() {
+        assert_eq!(grid(&[2, 3]), vec![vec![0, 0], vec![0, 1], vec![0, 2], vec![1, 0], vec![1, 1], vec![1, 2]]);
+        assert_eq!(grid(&[]), vec![Vec::<usize>::new()]);
+        assert_eq!(point_indices(&[4, 2, 3], 23), vec![3, 1, 2]);
+    }
+
+    #[test]
+    fn suggestions_name_the_whole_path() {
+        let m = "unknown field `hearbeat`, expected ...; did you mean `broker_heartbeat`? (with sweep values x)";
+        assert_eq!(
+            suggest_whole_path("timing.hearbeat", "timing.hearbeat", m),
+            "unknown field `hearbeat`, expected ...; did you mean `timing.broker_heartbeat`? (with sweep values x)"
+        );
+        let m = "unknown field `timng`; did you mean `timing`?";
+        assert_eq!(suggest_whole_path("timng.scan", "timng", m), "unknown field `timng`; did you mean `timing.scan`?");
+        assert_eq!(suggest_whole_path("a.b", "", "no hint"), "no hint");
+    }
+
+    #[test]
+    fn shards_parse() {
+        assert_eq!("2/3".parse(), Ok(Shard { index: 2, count: 3 }));
+        assert!("3/3".parse::<Shard>().is_err());
+        assert!("0/0".parse::<Shard>().is_err());
+        assert!("1".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn columns_keep_new_names_next_to_their_neighbours() {
+        let row = |names: &[&str]| RunRow {
+            run: 0,
+            point: 0,
+            seed: 1,
+            metrics: names.iter().map(|n| (n.to_string(), None)).collect(),
+        };
+        let rows = [row(&["a", "f.ns-0", "f.max"]), row(&["a", "f.ns-0", "f.ns-1", "f.max"])];
+        assert_eq!(metric_columns(&rows), ["a", "f.ns-0", "f.ns-1", "f.max"]);
+    }
+
+    #[test]
+    fn point_metrics() {
+        assert!(is_point_metric("faults[broker-a].stale_window_s"));
+        assert!(is_point_metric("faults[x.y].convergence_s.p99"));
+        assert!(is_point_metric("nameserver_load.requests_per_s"));
+        assert!(!is_point_metric("faults[broker-a].convergence_s.p50"));
+        assert!(is_point_metric("totals.false_removals"));
+        assert!(!is_point_metric("totals.failed_sends"));
+    }
+}
