@@ -33,7 +33,19 @@ fn run_writes_every_file_and_is_byte_identical_twice() {
             .success()
             .stdout(predicate::str::contains("broker-a").and(predicate::str::contains("seed 7")));
     }
-    for name in ["summary.json", "timeseries.csv", "detection.csv", "convergence.csv", "timeline.csv"] {
+    let mut names: Vec<String> =
+        std::fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    for expected in ["summary.json", "timeseries.csv", "detection.csv", "convergence.csv", "timeline.csv"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing");
+    }
+    for chart in ["failed-sends", "detection", "convergence-cdf", "timeline"] {
+        for ext in ["svg", "png"] {
+            assert!(names.contains(&format!("{chart}.{ext}")), "{chart}.{ext} missing");
+        }
+    }
+    assert!(names.iter().any(|n| n == "index.html"));
+    for name in &names {
         let (x, y) = (std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap());
         assert!(!x.is_empty(), "{name} is empty");
         assert_eq!(x, y, "{name} differs between two runs of the same seed");
@@ -148,4 +160,55 @@ fn every_shipped_scenario_validates() {
     files.sort();
     assert!(files.len() >= 8);
     routesim().arg("validate").args(&files).assert().success();
+}
+
+#[test]
+fn traces_are_deterministic_filterable_and_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.yaml", SMALL);
+    let traced = |name: &str, filter: &[&str]| {
+        let (out, trace) = (tmp.path().join(format!("{name}-out")), tmp.path().join(format!("{name}.jsonl")));
+        let mut args = vec!["run", file.to_str().unwrap(), "-q", "--no-charts", "--out", out.to_str().unwrap()];
+        args.extend(["--trace", trace.to_str().unwrap()]);
+        for f in filter {
+            args.extend(["--trace-filter", f]);
+        }
+        routesim().args(&args).assert().success();
+        (out, std::fs::read_to_string(trace).unwrap())
+    };
+    let (out, all) = traced("a", &[]);
+    let (_, again) = traced("b", &[]);
+    assert_eq!(all, again, "the same run traces the same bytes");
+    let lines: Vec<serde_json::Value> = all.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let times: Vec<f64> = lines.iter().map(|l| l["t_s"].as_f64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "records in time order");
+    let removed: Vec<_> = lines.iter().filter(|l| l["kind"] == "removed").collect();
+    assert!(removed.iter().any(|l| l["peer"] == "broker-a" && l["detail"] == "idle-close"), "power-off: idle close");
+    let (_, filtered) = traced("c", &["node=broker-a", "kind=removed"]);
+    let kept: Vec<&str> = filtered.lines().collect();
+    assert!(!kept.is_empty());
+    assert!(kept.iter().all(|l| l.contains("\"removed\"") && l.contains("broker-a")), "{kept:?}");
+    routesim()
+        .args(["run", file.to_str().unwrap(), "--trace", "/dev/null", "--trace-filter", "kind=nonsense"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no kind `nonsense`"));
+    routesim()
+        .args(["explain", out.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("idle-close").and(predicate::str::contains("last stale attempt")));
+}
+
+#[test]
+fn chart_redraws_from_the_data_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.yaml", SMALL);
+    let out = tmp.path().join("o");
+    routesim().args(["run", file.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()]).assert().success();
+    let before = std::fs::read(out.join("timeline.svg")).unwrap();
+    std::fs::remove_file(out.join("timeline.svg")).unwrap();
+    routesim().args(["chart", out.to_str().unwrap()]).assert().success();
+    assert_eq!(std::fs::read(out.join("timeline.svg")).unwrap(), before);
+    routesim().args(["chart", tmp.path().to_str().unwrap()]).assert().code(2);
 }
