@@ -83,6 +83,7 @@ pub enum Timer {
     RouteConnectTimedOut { req: u32 },
     SendArrival,
     AttemptFailed { slot: u32, attempt: u32 },
+    SendDeadline,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

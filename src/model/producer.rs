@@ -5,6 +5,8 @@
 //! Source: client/.../MQClientInstance.java, DefaultMQProducerImpl.java (`sendDefaultImpl`),
 //! TopicPublishInfo.java, latency/MQFaultStrategy.java, remoting/.../NettyRemotingClient.java.
 
+use std::collections::VecDeque;
+
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
 
@@ -24,6 +26,8 @@ const WAITING_SENDS_MAX: u32 = 100_000;
 
 #[derive(Clone, Copy, Debug)]
 struct SendState {
+    /// Unique within the producer: tells a reused slot's new send from the old one.
+    id: u32,
     start_us: SimTime,
     attempts_made: u32,
     /// Id of the current attempt, to ignore answers and timers of earlier ones.
@@ -69,6 +73,11 @@ pub struct Producer {
     next_attempt: u32,
     /// Sends waiting for a route query (`tryToFindTopicPublishInfo` queries on demand).
     parked_sends: Vec<u32>,
+    next_send_id: u32,
+    /// (deadline, slot, send id) of sends in start order, hence deadline order: every send
+    /// has the same budget. One timer per producer walks it instead of one per attempt.
+    deadlines: VecDeque<(SimTime, u32, u32)>,
+    deadline_timer_armed: bool,
 }
 
 pub fn build_all(config: &WorldConfig) -> Vec<Producer> {
@@ -106,6 +115,9 @@ impl Producer {
             waiting: 0,
             next_attempt: 0,
             parked_sends: Vec::new(),
+            next_send_id: 0,
+            deadlines: VecDeque::new(),
+            deadline_timer_armed: false,
         }
     }
 
@@ -215,14 +227,11 @@ impl World {
             }
             Timer::SendArrival => self.producer_arrival(p),
             Timer::AttemptFailed { slot, attempt } => {
-                let Some(send) = self.producers[p as usize].current(slot, attempt) else { return };
-                if let Some(chan) = send.chan {
-                    // The whole remaining budget passed: clientCloseSocketIfTimeout.
-                    self.close_channel(chan, End::Client);
-                    self.producer_broker_chan_lost(p, chan);
+                if self.producers[p as usize].current(slot, attempt).is_some() {
+                    self.producer_attempt_failed(p, slot);
                 }
-                self.producer_attempt_failed(p, slot);
             }
+            Timer::SendDeadline => self.producer_deadlines(p),
             other => unreachable!("producer timer {other:?}"),
         }
     }
@@ -380,9 +389,12 @@ impl World {
 
     fn producer_begin_send(&mut self, p: u32) {
         let now_us = self.sim.now();
+        let timeout_us = self.config.producers[usize::from(self.producers[p as usize].group)].send_timeout_us;
         let producer = &mut self.producers[p as usize];
         producer.in_flight += 1;
+        producer.next_send_id = producer.next_send_id.wrapping_add(1);
         let send = SendState {
+            id: producer.next_send_id,
             start_us: now_us,
             attempts_made: 0,
             attempt: 0,
@@ -403,6 +415,13 @@ impl World {
                 (producer.sends.len() - 1) as u32
             }
         };
+        debug_assert!(producer.deadlines.back().is_none_or(|&(d, _, _)| d <= now_us + timeout_us));
+        producer.deadlines.push_back((now_us + timeout_us, slot, send.id));
+        if !producer.deadline_timer_armed {
+            producer.deadline_timer_armed = true;
+            let node = producer.node;
+            self.schedule_timer_at(node, now_us + timeout_us, Timer::SendDeadline);
+        }
         if self.producers[p as usize].route == NO_ROUTE {
             // No route yet: ask a NameServer now and let the send wait for the answer; its
             // budget runs meanwhile.
@@ -478,8 +497,8 @@ impl World {
             ..*send
         };
         if let Some(chan) = chan {
+            // Its timeout is the send's deadline: `Timer::SendDeadline` fires it.
             self.transmit(chan, End::Server, Msg::Send { slot, attempt }, 0);
-            self.schedule_timer_in(node, budget_us, Timer::AttemptFailed { slot, attempt });
         }
     }
 
@@ -522,6 +541,14 @@ impl World {
         let producer = &mut self.producers[p as usize];
         let send = producer.sends[slot as usize].take().expect("finish a live send");
         producer.free_slots.push(slot);
+        // Sends finish in about start order: drop finished ones from the front so the
+        // deadline timer sleeps until the oldest unfinished send's deadline.
+        while let Some(&(_, front_slot, id)) = producer.deadlines.front() {
+            if producer.sends[front_slot as usize].is_some_and(|s| s.id == id) {
+                break;
+            }
+            producer.deadlines.pop_front();
+        }
         producer.in_flight -= 1;
         let start_next = producer.waiting > 0;
         let node = producer.node;
@@ -540,6 +567,31 @@ impl World {
         self.trace(TraceKind::Send, node, None, if ok { "ok" } else { "failed" });
         if start_next {
             self.producer_begin_send(p);
+        }
+    }
+
+    /// Fails the sends whose budget ran out while their request waited for an answer, and
+    /// re-arms the producer's one deadline timer.
+    fn producer_deadlines(&mut self, p: u32) {
+        let now_us = self.sim.now();
+        self.producers[p as usize].deadline_timer_armed = false;
+        while let Some(&(deadline_us, slot, id)) = self.producers[p as usize].deadlines.front() {
+            if deadline_us > now_us {
+                let node = self.producers[p as usize].node;
+                self.producers[p as usize].deadline_timer_armed = true;
+                self.schedule_timer_at(node, deadline_us, Timer::SendDeadline);
+                return;
+            }
+            self.producers[p as usize].deadlines.pop_front();
+            let Some(send) = self.producers[p as usize].sends[slot as usize].filter(|s| s.id == id) else { continue };
+            // Sends still connecting have their own timer; parked ones fail when the route
+            // call ends. A request on the wire: the whole budget passed unanswered, and
+            // clientCloseSocketIfTimeout closes the channel.
+            if let Some(chan) = send.chan {
+                self.close_channel(chan, End::Client);
+                self.producer_broker_chan_lost(p, chan);
+                self.producer_attempt_failed(p, slot);
+            }
         }
     }
 
