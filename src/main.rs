@@ -43,6 +43,8 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Run scenarios and check the assertions of their `expect:` blocks (docs/CHECK.md).
+    Check(routesim::check::Args),
 }
 
 enum Failure {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { scenario, seed, out, quiet } => run(&scenario, seed, out, quiet),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Check(args) => return routesim::check::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
