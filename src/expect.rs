@@ -120,82 +120,29 @@ pub enum ExpectError {
     #[error("{}", show(text, *at, "the assertion has no path", "start with the path of a summary.json field, e.g. `totals.failed_sends == 0`"))]
     EmptyPath { text: String, at: usize },
     #[error("{}", show(text, *at, problem, help))]
-    MalformedPath {
-        text: String,
-        at: usize,
-        problem: String,
-        help: String,
-    },
+    MalformedPath { text: String, at: usize, problem: String, help: String },
     #[error("{}", show(text, *at, "no operator after the path", "add one of <, <=, >, >=, ==, != and a value, or `in [LO, HI]`"))]
     MissingOperator { text: String, at: usize },
     #[error("{}", show(text, *at, &format!("unknown operator `{found}`"), help))]
-    UnknownOperator {
-        text: String,
-        at: usize,
-        found: String,
-        help: String,
-    },
+    UnknownOperator { text: String, at: usize, found: String, help: String },
     #[error("{}", show(text, *at, "no value after the operator", "put a number, `null`, `true` or `false` after the operator"))]
     MissingValue { text: String, at: usize },
     #[error("{}", show(text, *at, &format!("malformed number `{found}`"), help))]
-    MalformedNumber {
-        text: String,
-        at: usize,
-        found: String,
-        help: String,
-    },
+    MalformedNumber { text: String, at: usize, found: String, help: String },
     #[error("{}", show(text, *at, &format!("`{found}` is not a value"), help))]
-    BadValue {
-        text: String,
-        at: usize,
-        found: String,
-        help: String,
-    },
+    BadValue { text: String, at: usize, found: String, help: String },
     #[error("{}", show(text, *at, problem, help))]
-    OperatorMismatch {
-        text: String,
-        at: usize,
-        problem: String,
-        help: String,
-    },
+    OperatorMismatch { text: String, at: usize, problem: String, help: String },
     #[error("{}", show(text, *at, problem, help))]
-    BadRange {
-        text: String,
-        at: usize,
-        problem: String,
-        help: String,
-    },
+    BadRange { text: String, at: usize, problem: String, help: String },
     #[error("{}", show(text, *at, &format!("unexpected `{found}` after the value"), "an assertion is `PATH OP VALUE` or `PATH in [LO, HI]`; write one assertion per line"))]
-    TrailingInput {
-        text: String,
-        at: usize,
-        found: String,
-    },
+    TrailingInput { text: String, at: usize, found: String },
     #[error("{}", show(text, *at, &format!("unknown key `{key}` in {place}"), help))]
-    UnknownKey {
-        text: String,
-        at: usize,
-        key: String,
-        place: String,
-        valid: Box<[String]>,
-        help: String,
-    },
+    UnknownKey { text: String, at: usize, key: String, place: String, valid: Box<[String]>, help: String },
     #[error("{}", show(text, *at, &format!("no element of `{list}` has id `{id}`"), help))]
-    UnknownId {
-        text: String,
-        at: usize,
-        id: String,
-        list: String,
-        valid: Box<[String]>,
-        help: String,
-    },
+    UnknownId { text: String, at: usize, id: String, list: String, valid: Box<[String]>, help: String },
     #[error("{}", show(text, *at, problem, help))]
-    WrongShape {
-        text: String,
-        at: usize,
-        problem: String,
-        help: String,
-    },
+    WrongShape { text: String, at: usize, problem: String, help: String },
 }
 
 impl ExpectError {
@@ -223,17 +170,9 @@ impl ExpectError {
 fn show(text: &str, at: usize, problem: &str, help: &str) -> String {
     // Tabs and newlines would break the caret's alignment; each is one char, so a space keeps
     // the column count.
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let column = text
-        .get(..at)
-        .map_or_else(|| text.chars().count(), |s| s.chars().count());
-    format!(
-        "invalid assertion: {problem}\n    {line}\n    {}^\n  help: {help}",
-        " ".repeat(column)
-    )
+    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let column = text.get(..at).map_or_else(|| text.chars().count(), |s| s.chars().count());
+    format!("invalid assertion: {problem}\n    {line}\n    {}^\n  help: {help}", " ".repeat(column))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,22 +188,10 @@ pub fn parse(text: &str) -> Result<Assertion, ExpectError> {
     let check = p.check()?;
     p.skip_ws();
     if p.pos < text.len() {
-        let found = text[p.pos..]
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        return Err(ExpectError::TrailingInput {
-            text: text.to_string(),
-            at: p.pos,
-            found,
-        });
+        let found = text[p.pos..].split_whitespace().next().unwrap_or_default().to_string();
+        return Err(ExpectError::TrailingInput { text: text.to_string(), at: p.pos, found });
     }
-    Ok(Assertion {
-        text: text.to_string(),
-        path,
-        check,
-    })
+    Ok(Assertion { text: text.to_string(), path, check })
 }
 
 impl FromStr for Assertion {
@@ -415,18 +342,8 @@ impl<'t> Parser<'t> {
         &self.text[start..self.pos]
     }
 
-    fn path_error(
-        &self,
-        at: usize,
-        problem: impl Into<String>,
-        help: impl Into<String>,
-    ) -> ExpectError {
-        ExpectError::MalformedPath {
-            text: self.text.to_string(),
-            at,
-            problem: problem.into(),
-            help: help.into(),
-        }
+    fn path_error(&self, at: usize, problem: impl Into<String>, help: impl Into<String>) -> ExpectError {
+        ExpectError::MalformedPath { text: self.text.to_string(), at, problem: problem.into(), help: help.into() }
     }
 
     fn path(&mut self) -> Result<Vec<Segment>, ExpectError> {
@@ -435,14 +352,9 @@ impl<'t> Parser<'t> {
             let key_at = self.pos;
             let key = self.take_while(is_key_char);
             if key.is_empty() {
-                let at_path_end = self
-                    .peek()
-                    .is_none_or(|c| c.is_whitespace() || is_operator_char(c));
+                let at_path_end = self.peek().is_none_or(|c| c.is_whitespace() || is_operator_char(c));
                 if segments.is_empty() && at_path_end {
-                    return Err(ExpectError::EmptyPath {
-                        text: self.text.to_string(),
-                        at: key_at,
-                    });
+                    return Err(ExpectError::EmptyPath { text: self.text.to_string(), at: key_at });
                 }
                 let problem = match self.peek() {
                     Some('[') => "a selector must follow a key".to_string(),
@@ -471,13 +383,7 @@ impl<'t> Parser<'t> {
                     "summary lists hold objects, so one `[id]` or `[index]` reaches an element; continue with `.key`",
                 ));
             }
-            segments.push(Segment {
-                key: key.to_string(),
-                selector,
-                key_at,
-                selector_at,
-                end: self.pos,
-            });
+            segments.push(Segment { key: key.to_string(), selector, key_at, selector_at, end: self.pos });
             if self.peek() == Some('.') {
                 self.bump();
                 continue;
@@ -487,7 +393,9 @@ impl<'t> Parser<'t> {
         match self.peek() {
             None => Ok(segments),
             Some(c) if c.is_whitespace() || is_operator_char(c) => Ok(segments),
-            Some(']') => Err(self.path_error(self.pos, "`]` without a matching `[`", "select an element with `key[id]`")),
+            Some(']') => {
+                Err(self.path_error(self.pos, "`]` without a matching `[`", "select an element with `key[id]`"))
+            }
             Some(c) => Err(self.path_error(
                 self.pos,
                 format!("unexpected `{c}` in the path"),
@@ -507,38 +415,22 @@ impl<'t> Parser<'t> {
             self.bump();
             let id = self.take_while(|c| c != quote);
             if self.peek() != Some(quote) {
-                return Err(self.path_error(
-                    quote_at,
-                    "unclosed quote in selector",
-                    format!("close it with {quote}"),
-                ));
+                return Err(self.path_error(quote_at, "unclosed quote in selector", format!("close it with {quote}")));
             }
             self.bump();
             self.skip_ws();
             if self.peek() != Some(']') {
-                return Err(self.path_error(
-                    self.pos,
-                    "expected `]` after the quoted id",
-                    "write `key[\"id\"]`",
-                ));
+                return Err(self.path_error(self.pos, "expected `]` after the quoted id", "write `key[\"id\"]`"));
             }
             self.bump();
             if id.is_empty() {
-                return Err(self.path_error(
-                    open,
-                    "empty id in selector",
-                    "put an element's id between the brackets",
-                ));
+                return Err(self.path_error(open, "empty id in selector", "put an element's id between the brackets"));
             }
             return Ok(Selector::Id(id.to_string()));
         }
         let inner = self.take_while(|c| c != ']');
         if self.peek() != Some(']') {
-            return Err(self.path_error(
-                open,
-                "unclosed `[`",
-                "close the selector with `]`, e.g. `faults[broker-a]`",
-            ));
+            return Err(self.path_error(open, "unclosed `[`", "close the selector with `]`, e.g. `faults[broker-a]`"));
         }
         self.bump();
         let inner = inner.trim();
@@ -596,10 +488,7 @@ impl<'t> Parser<'t> {
         let word = self.take_while(|c| c.is_alphanumeric() || c == '_');
         match word {
             "" => match self.peek() {
-                None => Err(ExpectError::MissingOperator {
-                    text: self.text.to_string(),
-                    at,
-                }),
+                None => Err(ExpectError::MissingOperator { text: self.text.to_string(), at }),
                 Some(c) => Err(unknown(&c.to_string(), OPERATORS_HELP)),
             },
             "in" => self.range(),
@@ -614,9 +503,7 @@ impl<'t> Parser<'t> {
                 };
                 Err(unknown(word, &format!("write `{symbol}`")))
             }
-            "between" | "within" => {
-                Err(unknown(word, "write `in [LO, HI]` for an inclusive range"))
-            }
+            "between" | "within" => Err(unknown(word, "write `in [LO, HI]` for an inclusive range")),
             _ => Err(unknown(word, OPERATORS_HELP)),
         }
     }
@@ -624,8 +511,7 @@ impl<'t> Parser<'t> {
     /// Reads a token for a value: up to whitespace, or also up to `,` / `]` inside a range.
     fn token(&mut self, in_range: bool) -> (usize, &'t str) {
         let at = self.pos;
-        let token =
-            self.take_while(|c| !(c.is_whitespace() || (in_range && (c == ',' || c == ']'))));
+        let token = self.take_while(|c| !(c.is_whitespace() || (in_range && (c == ',' || c == ']'))));
         (at, token)
     }
 
@@ -633,10 +519,7 @@ impl<'t> Parser<'t> {
         self.skip_ws();
         let (at, token) = self.token(false);
         if token.is_empty() {
-            return Err(ExpectError::MissingValue {
-                text: self.text.to_string(),
-                at,
-            });
+            return Err(ExpectError::MissingValue { text: self.text.to_string(), at });
         }
         let value = self.value(at, token)?;
         if op.is_ordering() && !matches!(value, Expected::Number(_)) {
@@ -667,12 +550,10 @@ impl<'t> Parser<'t> {
             _ if ["true", "false"].contains(&token.to_ascii_lowercase().as_str()) => {
                 Err(bad("write `true` or `false` in lower case"))
             }
-            _ if token.starts_with(['"', '\'']) => Err(bad(
-                "text values are not supported; compare numbers, `true`/`false` or `null`",
-            )),
-            _ if token
-                .starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) =>
-            {
+            _ if token.starts_with(['"', '\'']) => {
+                Err(bad("text values are not supported; compare numbers, `true`/`false` or `null`"))
+            }
+            _ if token.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) => {
                 self.number(at, token).map(Expected::Number)
             }
             _ if token.to_ascii_lowercase().starts_with("inf") => Err(bad("write a finite number")),
@@ -692,8 +573,7 @@ impl<'t> Parser<'t> {
             // (`1e` is a broken exponent, not a unit.)
             let number_part = token.trim_end_matches(|c: char| c.is_ascii_alphabetic());
             let suffix = &token[number_part.len()..];
-            let has_unit =
-                !suffix.is_empty() && is_decimal(number_part) && !suffix.eq_ignore_ascii_case("e");
+            let has_unit = !suffix.is_empty() && is_decimal(number_part) && !suffix.eq_ignore_ascii_case("e");
             let help = if token.contains([',', '_']) {
                 "write the number without separators, e.g. 100000".to_string()
             } else if has_unit {
@@ -707,9 +587,7 @@ impl<'t> Parser<'t> {
         }
         match token.parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(x),
-            _ => Err(malformed(
-                "the number is out of range; write a finite number",
-            )),
+            _ => Err(malformed("the number is out of range; write a finite number")),
         }
     }
 
@@ -738,19 +616,12 @@ impl<'t> Parser<'t> {
             *bound = match self.value(at, token)? {
                 Expected::Number(x) => x,
                 _ => {
-                    return Err(bad(
-                        at,
-                        &format!("range bounds are numbers, not `{token}`"),
-                        SHAPE,
-                    ));
+                    return Err(bad(at, &format!("range bounds are numbers, not `{token}`"), SHAPE));
                 }
             };
             self.skip_ws();
-            let (want, what) = if i == 0 {
-                (',', "`,` between the bounds")
-            } else {
-                (']', "`]` after the upper bound")
-            };
+            let (want, what) =
+                if i == 0 { (',', "`,` between the bounds") } else { (']', "`]` after the upper bound") };
             if self.peek() != Some(want) {
                 return Err(bad(self.pos, &format!("expected {what}"), SHAPE));
             }
@@ -779,8 +650,7 @@ fn is_decimal(s: &str) -> bool {
     let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     let mantissa_ok = match mantissa.split_once('.') {
         Some((int, frac)) => {
-            (all_digits(int) && (frac.is_empty() || all_digits(frac)))
-                || (int.is_empty() && all_digits(frac))
+            (all_digits(int) && (frac.is_empty() || all_digits(frac))) || (int.is_empty() && all_digits(frac))
         }
         None => all_digits(mantissa),
     };
@@ -867,22 +737,14 @@ fn lookup<'v>(root: &'v Value, path: &[Segment], shape_only: bool) -> Lookup<'v>
             Value::Object(map) => match map.get(&seg.key) {
                 Some(v) => v,
                 None => {
-                    return miss(MissKind::UnknownKey {
-                        valid: map.keys().cloned().collect(),
-                    });
+                    return miss(MissKind::UnknownKey { valid: map.keys().cloned().collect() });
                 }
             },
             Value::Array(items) => {
-                return miss(MissKind::NotObject {
-                    found: "a list",
-                    ids: Some(list_ids(items)),
-                });
+                return miss(MissKind::NotObject { found: "a list", ids: Some(list_ids(items)) });
             }
             other => {
-                return miss(MissKind::NotObject {
-                    found: type_name(other),
-                    ids: None,
-                });
+                return miss(MissKind::NotObject { found: type_name(other), ids: None });
             }
         };
         let Some(selector) = &seg.selector else {
@@ -899,22 +761,15 @@ fn lookup<'v>(root: &'v Value, path: &[Segment], shape_only: bool) -> Lookup<'v>
                 None => return Lookup::Absent,
             },
             (Value::Array(items), Selector::Id(id)) => {
-                match items
-                    .iter()
-                    .find(|item| element_id(item).as_deref() == Some(id.as_str()))
-                {
+                match items.iter().find(|item| element_id(item).as_deref() == Some(id.as_str())) {
                     Some(v) => v,
                     None => {
-                        return miss(MissKind::UnknownId {
-                            valid: list_ids(items),
-                        });
+                        return miss(MissKind::UnknownId { valid: list_ids(items) });
                     }
                 }
             }
             (other, _) => {
-                return miss(MissKind::NotList {
-                    found: type_name(other),
-                });
+                return miss(MissKind::NotList { found: type_name(other) });
             }
         };
     }
@@ -937,11 +792,7 @@ fn describe_place(a: &Assertion, n: usize) -> String {
 }
 
 fn aggregate_names() -> String {
-    Aggregate::ALL
-        .iter()
-        .map(|a| format!(".{}", a.name()))
-        .collect::<Vec<_>>()
-        .join(" ")
+    Aggregate::ALL.iter().map(|a| format!(".{}", a.name())).collect::<Vec<_>>().join(" ")
 }
 
 /// Levenshtein distance over chars: small enough to compute for every candidate key.
@@ -996,25 +847,14 @@ fn miss_error(a: &Assertion, miss: Miss) -> ExpectError {
                     describe_place(a, miss.segment)
                 ));
             }
-            ExpectError::UnknownKey {
-                text,
-                at: seg.key_at,
-                key: seg.key.clone(),
-                place,
-                valid: valid.into(),
-                help,
-            }
+            ExpectError::UnknownKey { text, at: seg.key_at, key: seg.key.clone(), place, valid: valid.into(), help }
         }
         MissKind::UnknownId { valid } => {
             let id = match &seg.selector {
                 Some(Selector::Id(id)) => id.clone(),
                 _ => String::new(),
             };
-            let list = path_prefix(a, miss.segment + 1)
-                .split('[')
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            let list = path_prefix(a, miss.segment + 1).split('[').next().unwrap_or_default().to_string();
             let help = if valid.is_empty() {
                 "the list has no elements with ids in the schema summary; select by index, e.g. `[0]`".to_string()
             } else {
@@ -1030,10 +870,7 @@ fn miss_error(a: &Assertion, miss: Miss) -> ExpectError {
                 help,
             }
         }
-        MissKind::NotObject {
-            found: _,
-            ids: Some(ids),
-        } => {
+        MissKind::NotObject { found: _, ids: Some(ids) } => {
             let example = ids.first().map_or("0", String::as_str);
             let p = path_prefix(a, miss.segment);
             ExpectError::WrongShape {
@@ -1042,11 +879,7 @@ fn miss_error(a: &Assertion, miss: Miss) -> ExpectError {
                 problem: format!("{place} is a list, so it has no key `{}`", seg.key),
                 help: format!(
                     "select an element first: `{p}[{example}]` by id or `{p}[0]` by index{}",
-                    if ids.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (ids: {})", ids.join(", "))
-                    }
+                    if ids.is_empty() { String::new() } else { format!(" (ids: {})", ids.join(", ")) }
                 ),
             }
         }
@@ -1054,10 +887,7 @@ fn miss_error(a: &Assertion, miss: Miss) -> ExpectError {
             let help = if is_last && found == "a number" {
                 with_suggestion(
                     did_you_mean(&seg.key, Aggregate::ALL.iter().map(|g| g.name())),
-                    format!(
-                        "end the path at {place}, or end it with an aggregate over seeds: {}",
-                        aggregate_names()
-                    ),
+                    format!("end the path at {place}, or end it with an aggregate over seeds: {}", aggregate_names()),
                 )
             } else {
                 format!("end the path at {place}")
@@ -1076,10 +906,7 @@ fn miss_error(a: &Assertion, miss: Miss) -> ExpectError {
                 "`{}` is {found}, not a list; `[…]` selects list elements",
                 // The path up to this key, without the selector that does not apply.
                 a.text
-                    .get(
-                        a.path.first().map_or(0, |s| s.key_at)
-                            ..seg.key_at.saturating_add(seg.key.len())
-                    )
+                    .get(a.path.first().map_or(0, |s| s.key_at)..seg.key_at.saturating_add(seg.key.len()))
                     .unwrap_or_default()
             ),
             help: "remove the selector".to_string(),
@@ -1089,42 +916,27 @@ fn miss_error(a: &Assertion, miss: Miss) -> ExpectError {
 
 /// Is `v` something an aggregate over seeds can be taken of (in this summary)?
 fn aggregatable(l: &Lookup<'_>) -> bool {
-    matches!(
-        l,
-        Lookup::Found(Value::Number(_) | Value::Null) | Lookup::Absent
-    )
+    matches!(l, Lookup::Found(Value::Number(_) | Value::Null) | Lookup::Absent)
 }
 
 /// The aggregate rule: the whole path as a field of one summary wins; otherwise a trailing
 /// aggregate name over a numeric field; otherwise a path through a null is taken per seed (its
 /// value is null). With several summaries, one that has the field is enough.
 fn decide(a: &Assertion, summaries: &[&Value], shape_only: bool) -> Result<Target, ExpectError> {
-    let mut full: Vec<Lookup<'_>> = summaries
-        .iter()
-        .map(|s| lookup(s, &a.path, shape_only))
-        .collect();
+    let mut full: Vec<Lookup<'_>> = summaries.iter().map(|s| lookup(s, &a.path, shape_only)).collect();
     if full.iter().any(|l| matches!(l, Lookup::Found(_))) {
         return Ok(Target::PerSeed);
     }
     if let Some(aggregate) = a.aggregate_suffix() {
         let prefix = &a.path[..a.path.len() - 1];
-        if summaries
-            .iter()
-            .any(|s| aggregatable(&lookup(s, prefix, shape_only)))
-        {
+        if summaries.iter().any(|s| aggregatable(&lookup(s, prefix, shape_only))) {
             return Ok(Target::Aggregate(aggregate));
         }
     }
     if full.iter().any(|l| matches!(l, Lookup::Absent)) {
         return Ok(Target::PerSeed);
     }
-    match full.drain(..).find_map(|l| {
-        if let Lookup::Missing(m) = l {
-            Some(m)
-        } else {
-            None
-        }
-    }) {
+    match full.drain(..).find_map(|l| if let Lookup::Missing(m) = l { Some(m) } else { None }) {
         Some(miss) => Err(miss_error(a, miss)),
         // No summaries at all: nothing to contradict the path.
         None => Ok(Target::PerSeed),
@@ -1154,10 +966,7 @@ pub fn validate_path(assertion: &Assertion, schema: &Value) -> Result<(), Expect
     let wrong = |problem: String, help: String| ExpectError::WrongShape {
         text: assertion.text.clone(),
         // Point at the field whose kind is the problem.
-        at: assertion
-            .path
-            .get(n.saturating_sub(1))
-            .map_or(0, |s| s.key_at),
+        at: assertion.path.get(n.saturating_sub(1)).map_or(0, |s| s.key_at),
         problem,
         help,
     };
@@ -1202,16 +1011,11 @@ pub fn validate_path(assertion: &Assertion, schema: &Value) -> Result<(), Expect
         Target::PerSeed => format!("{place} is {} ({leaf})", type_name(leaf)),
     };
     let help = match leaf {
-        Value::String(_) => {
-            "text fields can only be compared with `== null` or `!= null`".to_string()
-        }
+        Value::String(_) => "text fields can only be compared with `== null` or `!= null`".to_string(),
         Value::Bool(_) => "compare it with `== true` or `== false`".to_string(),
         _ => "compare it with a number".to_string(),
     };
-    Err(wrong(
-        format!("{what}, but the assertion compares it with a different kind of value"),
-        help,
-    ))
+    Err(wrong(format!("{what}, but the assertion compares it with a different kind of value"), help))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1247,18 +1051,12 @@ impl Observed {
         match v {
             Value::Null => Observed::Null,
             Value::Bool(b) => Observed::Bool(*b),
-            Value::Number(n) => n
-                .as_f64()
-                .map_or_else(|| Observed::Other(n.to_string()), Observed::Number),
+            Value::Number(n) => n.as_f64().map_or_else(|| Observed::Other(n.to_string()), Observed::Number),
             // Long objects would drown the report; the type and a bounded excerpt say enough.
             other => {
                 let json = other.to_string();
                 let excerpt: String = json.chars().take(80).collect();
-                let ellipsis = if excerpt.len() < json.len() {
-                    "…"
-                } else {
-                    ""
-                };
+                let ellipsis = if excerpt.len() < json.len() { "…" } else { "" };
                 Observed::Other(format!("{} {excerpt}{ellipsis}", type_name(other)))
             }
         }
@@ -1284,13 +1082,7 @@ impl Observed {
 fn holds(check: &Check, observed: &Observed) -> bool {
     match (check, observed) {
         (_, Observed::Missing(_)) => false,
-        (
-            Check::Compare {
-                op,
-                value: Expected::Null,
-            },
-            _,
-        ) => {
+        (Check::Compare { op, value: Expected::Null }, _) => {
             let is_null = matches!(observed, Observed::Null);
             match op {
                 CmpOp::Eq => is_null,
@@ -1298,24 +1090,12 @@ fn holds(check: &Check, observed: &Observed) -> bool {
                 _ => false,
             }
         }
-        (
-            Check::Compare {
-                op,
-                value: Expected::Bool(b),
-            },
-            Observed::Bool(o),
-        ) => match op {
+        (Check::Compare { op, value: Expected::Bool(b) }, Observed::Bool(o)) => match op {
             CmpOp::Eq => o == b,
             CmpOp::Ne => o != b,
             _ => false,
         },
-        (
-            Check::Compare {
-                op,
-                value: Expected::Number(x),
-            },
-            Observed::Number(o),
-        ) => op.holds(*o, *x),
+        (Check::Compare { op, value: Expected::Number(x) }, Observed::Number(o)) => op.holds(*o, *x),
         (Check::Within { lo, hi }, Observed::Number(o)) => lo <= o && o <= hi,
         _ => false,
     }
@@ -1341,11 +1121,7 @@ pub fn nearest_rank(sorted: &[f64], percentile: u32) -> Option<f64> {
 /// fails with the reason as its observed value.
 pub fn evaluate(assertion: &Assertion, runs: &[(u64, Value)]) -> Outcome {
     if runs.is_empty() {
-        return Outcome {
-            passed: false,
-            observed: "no runs to evaluate".to_string(),
-            failing_seeds: Vec::new(),
-        };
+        return Outcome { passed: false, observed: "no runs to evaluate".to_string(), failing_seeds: Vec::new() };
     }
     let mut runs: Vec<&(u64, Value)> = runs.iter().collect();
     runs.sort_by_key(|(seed, _)| *seed);
@@ -1366,41 +1142,23 @@ pub fn evaluate(assertion: &Assertion, runs: &[(u64, Value)]) -> Outcome {
 }
 
 fn evaluate_per_seed(a: &Assertion, runs: &[&(u64, Value)]) -> Outcome {
-    let observed: Vec<(u64, Observed)> = runs
-        .iter()
-        .map(|(seed, v)| (*seed, Observed::from_lookup(a, lookup(v, &a.path, false))))
-        .collect();
-    let failing: Vec<&(u64, Observed)> = observed
-        .iter()
-        .filter(|(_, o)| !holds(&a.check, o))
-        .collect();
+    let observed: Vec<(u64, Observed)> =
+        runs.iter().map(|(seed, v)| (*seed, Observed::from_lookup(a, lookup(v, &a.path, false)))).collect();
+    let failing: Vec<&(u64, Observed)> = observed.iter().filter(|(_, o)| !holds(&a.check, o)).collect();
     let failing_seeds = failing.iter().map(|(seed, _)| *seed).collect();
     if let [(_, only)] = observed.as_slice() {
-        return Outcome {
-            passed: failing.is_empty(),
-            observed: only.to_string(),
-            failing_seeds,
-        };
+        return Outcome { passed: failing.is_empty(), observed: only.to_string(), failing_seeds };
     }
     let n = observed.len();
     if !failing.is_empty() {
-        let list: Vec<String> = failing
-            .iter()
-            .map(|(seed, o)| format!("seed {seed}: {o}"))
-            .collect();
+        let list: Vec<String> = failing.iter().map(|(seed, o)| format!("seed {seed}: {o}")).collect();
         return Outcome {
             passed: false,
             observed: format!("{} of {n} seeds fail: {}", failing.len(), list.join("; ")),
             failing_seeds,
         };
     }
-    let numbers = observed.iter().filter_map(|(_, o)| {
-        if let Observed::Number(x) = o {
-            Some(*x)
-        } else {
-            None
-        }
-    });
+    let numbers = observed.iter().filter_map(|(_, o)| if let Observed::Number(x) = o { Some(*x) } else { None });
     let range = numbers.fold(None, |acc: Option<(f64, f64)>, x| match acc {
         None => Some((x, x)),
         Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
@@ -1410,11 +1168,7 @@ fn evaluate_per_seed(a: &Assertion, runs: &[&(u64, Value)]) -> Outcome {
         Some((lo, hi)) => format!("all {n} seeds pass; values from {lo} to {hi}"),
         None => format!("all {n} seeds pass"),
     };
-    Outcome {
-        passed: true,
-        observed,
-        failing_seeds,
-    }
+    Outcome { passed: true, observed, failing_seeds }
 }
 
 fn evaluate_aggregate(a: &Assertion, aggregate: Aggregate, runs: &[&(u64, Value)]) -> Outcome {
@@ -1435,8 +1189,7 @@ fn evaluate_aggregate(a: &Assertion, aggregate: Aggregate, runs: &[&(u64, Value)
     }
     // Summed in seed order (runs are sorted by seed), so the mean does not depend on the
     // order the runs came in.
-    let mean = (!values.is_empty())
-        .then(|| values.iter().map(|(x, _)| x).sum::<f64>() / values.len() as f64);
+    let mean = (!values.is_empty()).then(|| values.iter().map(|(x, _)| x).sum::<f64>() / values.len() as f64);
     let place = path_prefix(a, prefix.len());
     if !unusable.is_empty() {
         return Outcome {
@@ -1468,21 +1221,13 @@ fn evaluate_aggregate(a: &Assertion, aggregate: Aggregate, runs: &[&(u64, Value)
     // value) so a failure can be replayed.
     let sample_seed = match (aggregate, value) {
         (Aggregate::Mean | Aggregate::Count, _) | (_, None) => None,
-        (_, Some(x)) => values
-            .iter()
-            .filter(|(v, _)| *v == x)
-            .map(|(_, seed)| *seed)
-            .min(),
+        (_, Some(x)) => values.iter().filter(|(v, _)| *v == x).map(|(_, seed)| *seed).min(),
     };
     let mut context = format!("{} over ", aggregate.name());
     if nulls == 0 {
         context.push_str(&format!("{} seeds", runs.len()));
     } else {
-        context.push_str(&format!(
-            "{} non-null values of {} seeds; {nulls} null",
-            values.len(),
-            runs.len()
-        ));
+        context.push_str(&format!("{} non-null values of {} seeds; {nulls} null", values.len(), runs.len()));
     }
     if let Some(seed) = sample_seed {
         context.push_str(&format!("; at seed {seed}"));
@@ -1527,10 +1272,7 @@ pub fn write_junit(out: &mut impl Write, suites: &[JunitSuite]) -> io::Result<()
     let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
     let failed: usize = suites.iter().map(|s| failures(&s.cases)).sum();
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
-        out,
-        r#"<testsuites name="routesim" tests="{tests}" failures="{failed}" errors="0">"#
-    )?;
+    writeln!(out, r#"<testsuites name="routesim" tests="{tests}" failures="{failed}" errors="0">"#)?;
     for suite in suites {
         let name = xml_escape(&suite.name, true);
         writeln!(
@@ -1542,24 +1284,13 @@ pub fn write_junit(out: &mut impl Write, suites: &[JunitSuite]) -> io::Result<()
         for case in &suite.cases {
             let case_name = xml_escape(&case.name, true);
             if case.outcome.passed {
-                writeln!(
-                    out,
-                    r#"    <testcase classname="{name}" name="{case_name}"/>"#
-                )?;
+                writeln!(out, r#"    <testcase classname="{name}" name="{case_name}"/>"#)?;
                 continue;
             }
-            writeln!(
-                out,
-                r#"    <testcase classname="{name}" name="{case_name}">"#
-            )?;
+            writeln!(out, r#"    <testcase classname="{name}" name="{case_name}">"#)?;
             let mut body = format!("observed: {}", case.outcome.observed);
             if !case.outcome.failing_seeds.is_empty() {
-                let seeds: Vec<String> = case
-                    .outcome
-                    .failing_seeds
-                    .iter()
-                    .map(u64::to_string)
-                    .collect();
+                let seeds: Vec<String> = case.outcome.failing_seeds.iter().map(u64::to_string).collect();
                 body.push_str(&format!("\nfailing seeds: {}", seeds.join(", ")));
             }
             if let Some(replay) = &case.replay {

@@ -4,6 +4,7 @@
 //! NameServers, brokers, producers over `net`, driven by `engine`) → `metrics` → `report` →
 //! `output`. See ARCHITECTURE.md.
 
+pub mod bench;
 pub mod check;
 pub mod engine;
 pub mod expect;

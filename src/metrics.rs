@@ -221,10 +221,9 @@ impl Metrics {
     /// paused (so the removal is false). `listed(b)` tells what `ns` lists now.
     pub fn ns_removed(&mut self, now_us: SimTime, ns: u32, broker: u32, serving: bool, listed: impl Fn(u32) -> bool) {
         for f in &mut self.faults {
-            if f.struck && f.detection_us[ns as usize].is_none() && f.subjects.contains(&broker) {
-                if !f.subjects.iter().any(|&b| listed(b)) {
-                    f.detection_us[ns as usize] = Some(now_us);
-                }
+            let waiting = f.struck && f.detection_us[ns as usize].is_none() && f.subjects.contains(&broker);
+            if waiting && !f.subjects.iter().any(|&b| listed(b)) {
+                f.detection_us[ns as usize] = Some(now_us);
             }
         }
         let key = (ns * self.brokers + broker) as usize;

@@ -201,8 +201,9 @@ pub struct Net {
     loss: [f64; 3],
     rto_min_us: u64,
     hosts: Vec<Host>,
-    /// One stream per sending node, so one node's traffic does not shift another's delays.
-    rngs: Vec<RngStream>,
+    /// One stream per (sending node, link class): one node's traffic does not shift another's
+    /// delays, and a broker's traffic to clients does not shift its delays to NameServers.
+    rngs: Vec<[RngStream; 3]>,
     channels: Vec<Channel>,
     node_channels: Vec<Vec<ChanId>>,
     partitions: Vec<Partition>,
@@ -212,7 +213,7 @@ pub struct Net {
 }
 
 impl Net {
-    pub fn new(config: &NetConfig, rngs: Vec<RngStream>) -> Net {
+    pub fn new(config: &NetConfig, rngs: Vec<[RngStream; 3]>) -> Net {
         let nodes = rngs.len();
         Net {
             samplers: std::array::from_fn(|i| LatencySampler::new(&config.links[i].latency)),
@@ -264,7 +265,7 @@ impl Net {
 
     /// One network delay from `from` to `to` on a link of `class`, retransmissions included.
     pub fn delay_us(&mut self, from: NodeIdx, class: LinkClass) -> u64 {
-        let rng = &mut self.rngs[from as usize];
+        let rng = &mut self.rngs[from as usize][class as usize];
         let mut us = self.samplers[class as usize].sample(rng);
         let loss = self.loss[class as usize];
         if loss > 0.0 {
@@ -411,7 +412,10 @@ mod tests {
     fn net(nodes: u32, latency: Latency, loss: f64) -> Net {
         let link = LinkConfig { latency, loss };
         let config = NetConfig { links: [link.clone(), link.clone(), link], rto_min_us: RTO_MIN_US_LINUX };
-        Net::new(&config, (0..nodes).map(|n| stream_rng(1, n as u64)).collect())
+        Net::new(
+            &config,
+            (0..nodes).map(|n| std::array::from_fn(|c| stream_rng(1, u64::from(n) * 3 + c as u64))).collect(),
+        )
     }
 
     #[test]

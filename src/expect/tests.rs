@@ -62,16 +62,7 @@ fn schema() -> Value {
 
 /// Runs whose `stale_window_s` takes the given values, seeds 1, 2, 3, …
 fn runs_with_stale(values: &[Value]) -> Vec<(u64, Value)> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            (
-                i as u64 + 1,
-                summary(i as u64 + 1, v.clone(), json!(null), 0),
-            )
-        })
-        .collect()
+    values.iter().enumerate().map(|(i, v)| (i as u64 + 1, summary(i as u64 + 1, v.clone(), json!(null), 0))).collect()
 }
 
 fn p(text: &str) -> Assertion {
@@ -89,23 +80,11 @@ fn keys(a: &Assertion) -> Vec<&str> {
 
 #[test]
 fn parses_every_operator() {
-    for (op, want) in [
-        ("<", CmpOp::Lt),
-        ("<=", CmpOp::Le),
-        (">", CmpOp::Gt),
-        (">=", CmpOp::Ge),
-        ("==", CmpOp::Eq),
-        ("!=", CmpOp::Ne),
-    ] {
+    for (op, want) in
+        [("<", CmpOp::Lt), ("<=", CmpOp::Le), (">", CmpOp::Gt), (">=", CmpOp::Ge), ("==", CmpOp::Eq), ("!=", CmpOp::Ne)]
+    {
         let a = p(&format!("totals.failed_sends {op} 3"));
-        assert_eq!(
-            a.check,
-            Check::Compare {
-                op: want,
-                value: Expected::Number(3.0)
-            },
-            "{op}"
-        );
+        assert_eq!(a.check, Check::Compare { op: want, value: Expected::Number(3.0) }, "{op}");
         // Spacing around the operator is optional.
         let b = p(&format!("totals.failed_sends{op}3"));
         assert_eq!(a.check, b.check);
@@ -117,26 +96,14 @@ fn parses_the_brief_examples() {
     let a = p("faults[broker-a].stale_window_s <= 165");
     assert_eq!(keys(&a), ["faults", "stale_window_s"]);
     assert_eq!(a.path[0].selector, Some(Selector::Id("broker-a".into())));
-    assert_eq!(
-        a.check,
-        Check::Compare {
-            op: CmpOp::Le,
-            value: Expected::Number(165.0)
-        }
-    );
+    assert_eq!(a.check, Check::Compare { op: CmpOp::Le, value: Expected::Number(165.0) });
 
     let a = p("faults[broker-a].detection_s.ns-0 >= 90");
     assert_eq!(keys(&a), ["faults", "detection_s", "ns-0"]);
 
     let a = p("faults[broker-a].detection_s.ns-0.mean in [100, 110]");
     assert_eq!(keys(&a), ["faults", "detection_s", "ns-0", "mean"]);
-    assert_eq!(
-        a.check,
-        Check::Within {
-            lo: 100.0,
-            hi: 110.0
-        }
-    );
+    assert_eq!(a.check, Check::Within { lo: 100.0, hi: 110.0 });
     assert_eq!(a.aggregate_suffix(), Some(Aggregate::Mean));
 
     let a = p("faults[0].convergence_s.p99 < 151");
@@ -165,10 +132,7 @@ fn parses_values() {
 #[test]
 fn parses_ranges_and_whitespace() {
     assert_eq!(p("x in [1,2]").check, Check::Within { lo: 1.0, hi: 2.0 });
-    assert_eq!(
-        p("  x   in   [ -1.5 ,  2e1 ]  ").check,
-        Check::Within { lo: -1.5, hi: 20.0 }
-    );
+    assert_eq!(p("  x   in   [ -1.5 ,  2e1 ]  ").check, Check::Within { lo: -1.5, hi: 20.0 });
     assert_eq!(p("x in [3, 3]").check, Check::Within { lo: 3.0, hi: 3.0 });
     assert_eq!(p("  x == 1 ").text, "x == 1");
 }
@@ -197,19 +161,14 @@ fn parses_selectors() {
 
 #[test]
 fn assertion_round_trips_through_serde_as_a_string() {
-    let parsed: Vec<Assertion> = serde_yaml::from_str(
-        "- totals.failed_sends == 0\n- faults[broker-a].stale_window_s <= 165\n",
-    )
-    .expect("valid YAML list of assertions");
+    let parsed: Vec<Assertion> =
+        serde_yaml::from_str("- totals.failed_sends == 0\n- faults[broker-a].stale_window_s <= 165\n")
+            .expect("valid YAML list of assertions");
     assert_eq!(parsed.len(), 2);
-    assert_eq!(
-        parsed[1].to_string(),
-        "faults[broker-a].stale_window_s <= 165"
-    );
+    assert_eq!(parsed[1].to_string(), "faults[broker-a].stale_window_s <= 165");
     let back = serde_json::to_string(&parsed[0]).expect("serialises");
     assert_eq!(back, r#""totals.failed_sends == 0""#);
-    let err =
-        serde_yaml::from_str::<Vec<Assertion>>("- totals.failed_sends = 0\n").expect_err("bad op");
+    let err = serde_yaml::from_str::<Vec<Assertion>>("- totals.failed_sends = 0\n").expect_err("bad op");
     assert!(err.to_string().contains("unknown operator `=`"), "{err}");
 }
 
@@ -275,10 +234,7 @@ fn rejects_malformed_numbers() {
         ("x <= 1e999", "out of range"),
     ] {
         let e = err(text);
-        assert!(
-            matches!(e, ExpectError::MalformedNumber { .. }),
-            "{text}: {e:?}"
-        );
+        assert!(matches!(e, ExpectError::MalformedNumber { .. }), "{text}: {e:?}");
         assert_points_at(&e, 5, "malformed number");
         assert!(e.to_string().contains(hint), "{text}: {e}");
     }
@@ -306,14 +262,8 @@ fn rejects_bad_values() {
 fn rejects_empty_and_malformed_paths() {
     for text in ["", "   ", "== 3", "<= 1", " >= 2"] {
         let e = err(text);
-        assert!(
-            matches!(e, ExpectError::EmptyPath { at: 0, .. }),
-            "{text:?}: {e:?}"
-        );
-        assert!(
-            e.to_string().contains("totals.failed_sends == 0"),
-            "suggests an example"
-        );
+        assert!(matches!(e, ExpectError::EmptyPath { at: 0, .. }), "{text:?}: {e:?}");
+        assert!(e.to_string().contains("totals.failed_sends == 0"), "suggests an example");
     }
     for (text, col, needle) in [
         ("a..b == 1", 2, "expected a key after `.`"),
@@ -335,10 +285,7 @@ fn rejects_empty_and_malformed_paths() {
         ("a.b/c == 1", 3, "unexpected `/`"),
     ] {
         let e = err(text);
-        assert!(
-            matches!(e, ExpectError::MalformedPath { .. }),
-            "{text}: {e:?}"
-        );
+        assert!(matches!(e, ExpectError::MalformedPath { .. }), "{text}: {e:?}");
         assert_points_at(&e, col, needle);
     }
 }
@@ -346,24 +293,15 @@ fn rejects_empty_and_malformed_paths() {
 #[test]
 fn rejects_missing_pieces_and_trailing_input() {
     let e = err("totals.failed_sends");
-    assert!(
-        matches!(e, ExpectError::MissingOperator { at: 19, .. }),
-        "{e:?}"
-    );
+    assert!(matches!(e, ExpectError::MissingOperator { at: 19, .. }), "{e:?}");
     assert_points_at(&e, 19, "no operator");
 
     let e = err("totals.failed_sends <=");
-    assert!(
-        matches!(e, ExpectError::MissingValue { at: 22, .. }),
-        "{e:?}"
-    );
+    assert!(matches!(e, ExpectError::MissingValue { at: 22, .. }), "{e:?}");
     assert_points_at(&e, 22, "no value");
 
     let e = err("x <= 3 and y <= 4");
-    assert!(
-        matches!(&e, ExpectError::TrailingInput { found, .. } if found == "and"),
-        "{e:?}"
-    );
+    assert!(matches!(&e, ExpectError::TrailingInput { found, .. } if found == "and"), "{e:?}");
     assert_points_at(&e, 7, "unexpected `and`");
 
     let e = err("x in [1, 2] 3");
@@ -374,10 +312,7 @@ fn rejects_missing_pieces_and_trailing_input() {
 fn rejects_ordering_against_null_or_booleans() {
     for text in ["x < null", "x >= true", "x > false", "x <= null"] {
         let e = err(text);
-        assert!(
-            matches!(e, ExpectError::OperatorMismatch { .. }),
-            "{text}: {e:?}"
-        );
+        assert!(matches!(e, ExpectError::OperatorMismatch { .. }), "{text}: {e:?}");
         assert!(e.to_string().contains("== or !="), "{e}");
     }
 }
@@ -398,15 +333,9 @@ fn rejects_bad_ranges() {
         assert!(matches!(e, ExpectError::BadRange { .. }), "{text}: {e:?}");
         assert!(e.to_string().contains(needle), "{text}: {e}");
     }
-    assert!(
-        err("x in [5, 1]").to_string().contains("in [1, 5]"),
-        "suggests the swapped range"
-    );
+    assert!(err("x in [5, 1]").to_string().contains("in [1, 5]"), "suggests the swapped range");
     // A malformed bound reports the number, like anywhere else.
-    assert!(matches!(
-        err("x in [1s, 2]"),
-        ExpectError::MalformedNumber { at: 6, .. }
-    ));
+    assert!(matches!(err("x in [1s, 2]"), ExpectError::MalformedNumber { at: 6, .. }));
 }
 
 #[test]
@@ -445,13 +374,7 @@ fn never_panics_on_odd_input() {
             let _ = e.to_string();
         }
     }
-    assert_eq!(
-        p("a\t==\t1").check,
-        Check::Compare {
-            op: CmpOp::Eq,
-            value: Expected::Number(1.0)
-        }
-    );
+    assert_eq!(p("a\t==\t1").check, Check::Compare { op: CmpOp::Eq, value: Expected::Number(1.0) });
     assert_eq!(p("a in[1,2]").check, Check::Within { lo: 1.0, hi: 2.0 });
     // A caret under non-ASCII text counts characters, not bytes.
     let e = err("a[ü] = 1");
@@ -486,27 +409,15 @@ fn an_aggregate_name_after_a_value_is_an_aggregate_over_seeds() {
     let s = schema();
     for (text, aggregate) in [
         ("faults[broker-a].stale_window_s.max <= 165", Aggregate::Max),
-        (
-            "faults[broker-a].detection_s.ns-0.mean in [100, 110]",
-            Aggregate::Mean,
-        ),
+        ("faults[broker-a].detection_s.ns-0.mean in [100, 110]", Aggregate::Mean),
         ("totals.failed_sends.p99 == 0", Aggregate::P99),
         ("totals.failed_sends.count == 100", Aggregate::Count),
         // The p99 field, then its max over seeds.
-        (
-            "faults[broker-a].convergence_s.p99.max < 151",
-            Aggregate::Max,
-        ),
+        ("faults[broker-a].convergence_s.p99.max < 151", Aggregate::Max),
         // ns-1 is null in the schema run: still a value, so still aggregatable.
-        (
-            "faults[broker-a].detection_s.ns-1.p50 <= 120",
-            Aggregate::P50,
-        ),
+        ("faults[broker-a].detection_s.ns-1.p50 <= 120", Aggregate::P50),
         // Below a null the shape is unknown; the trailing name is still an aggregate.
-        (
-            "faults[heal-1].detection_window_s.lo.min >= 0",
-            Aggregate::Min,
-        ),
+        ("faults[heal-1].detection_window_s.lo.min >= 0", Aggregate::Min),
     ] {
         let a = p(text);
         assert_eq!(a.target_in(&s), Ok(Target::Aggregate(aggregate)), "{text}");
@@ -528,11 +439,7 @@ fn an_aggregate_name_on_an_object_is_an_unknown_key() {
     }
     let msg = e.to_string();
     assert!(msg.contains("not a number"), "{msg}");
-    assert_points_at(
-        &e,
-        31,
-        "unknown key `mean` in `faults[broker-a].convergence_s`",
-    );
+    assert_points_at(&e, 31, "unknown key `mean` in `faults[broker-a].convergence_s`");
 }
 
 #[test]
@@ -576,50 +483,32 @@ fn validates_good_paths() {
 fn unknown_key_lists_keys_and_suggests() {
     let e = validate_path(&p("faults[broker-a].stale_window <= 165"), &schema()).expect_err("typo");
     match &e {
-        ExpectError::UnknownKey {
-            key, place, help, ..
-        } => {
+        ExpectError::UnknownKey { key, place, help, .. } => {
             assert_eq!(key, "stale_window");
             assert_eq!(place, "`faults[broker-a]`");
             assert!(help.starts_with("did you mean `stale_window_s`?"), "{help}");
-            assert!(
-                help.contains("added_latency_ms, at_s, convergence_s"),
-                "lists the keys: {help}"
-            );
+            assert!(help.contains("added_latency_ms, at_s, convergence_s"), "lists the keys: {help}");
         }
         other => panic!("{other:?}"),
     }
     assert_points_at(&e, 17, "unknown key `stale_window`");
 
     let e = validate_path(&p("total.failed_sends == 0"), &schema()).expect_err("typo");
-    assert!(
-        matches!(&e, ExpectError::UnknownKey { place, .. } if place == "the summary"),
-        "{e:?}"
-    );
+    assert!(matches!(&e, ExpectError::UnknownKey { place, .. } if place == "the summary"), "{e:?}");
     assert!(e.to_string().contains("did you mean `totals`?"), "{e}");
 
     // Nothing close: no suggestion, but still the list.
     let e = validate_path(&p("totals.zzzzzzzz == 0"), &schema()).expect_err("unknown");
     let msg = e.to_string();
     assert!(!msg.contains("did you mean"), "{msg}");
-    assert!(
-        msg.contains("keys there: attempts, events, failed_attempts"),
-        "{msg}"
-    );
+    assert!(msg.contains("keys there: attempts, events, failed_attempts"), "{msg}");
 }
 
 #[test]
 fn id_selectors_must_name_a_present_id() {
-    let e = validate_path(&p("faults[broker-b].stale_window_s <= 165"), &schema())
-        .expect_err("no broker-b");
+    let e = validate_path(&p("faults[broker-b].stale_window_s <= 165"), &schema()).expect_err("no broker-b");
     match &e {
-        ExpectError::UnknownId {
-            id,
-            list,
-            valid,
-            help,
-            ..
-        } => {
+        ExpectError::UnknownId { id, list, valid, help, .. } => {
             assert_eq!(id, "broker-b");
             assert_eq!(list, "faults");
             assert_eq!(valid.as_ref(), &["broker-a", "heal-1"]);
@@ -629,8 +518,7 @@ fn id_selectors_must_name_a_present_id() {
     }
     assert_points_at(&e, 6, "no element of `faults` has id `broker-b`");
 
-    let e =
-        validate_path(&p("false_removals[x].missing_s < 1"), &schema()).expect_err("empty list");
+    let e = validate_path(&p("false_removals[x].missing_s < 1"), &schema()).expect_err("empty list");
     assert!(e.to_string().contains("select by index"), "{e}");
 }
 
@@ -639,77 +527,22 @@ fn shape_errors_say_what_to_do() {
     let s = schema();
     let cases = [
         // A key on a list: select an element first.
-        (
-            "faults.stale_window_s <= 1",
-            7,
-            "`faults` is a list",
-            "faults[broker-a]",
-        ),
-        (
-            "faults.broker-a.stale_window_s <= 1",
-            7,
-            "`faults` is a list",
-            "ids: broker-a, heal-1",
-        ),
+        ("faults.stale_window_s <= 1", 7, "`faults` is a list", "faults[broker-a]"),
+        ("faults.broker-a.stale_window_s <= 1", 7, "`faults` is a list", "ids: broker-a, heal-1"),
         // A selector on an object.
-        (
-            "totals[0] == 1",
-            6,
-            "`totals` is an object, not a list",
-            "remove the selector",
-        ),
+        ("totals[0] == 1", 6, "`totals` is an object, not a list", "remove the selector"),
         // Going below a number with a non-aggregate name.
-        (
-            "totals.failed_sends.p95 == 0",
-            20,
-            "is a number, so it has no key `p95`",
-            "did you mean `p90`?",
-        ),
-        (
-            "totals.failed_sends.x.y == 0",
-            20,
-            "is a number",
-            "end the path at",
-        ),
+        ("totals.failed_sends.p95 == 0", 20, "is a number, so it has no key `p95`", "did you mean `p90`?"),
+        ("totals.failed_sends.x.y == 0", 20, "is a number", "end the path at"),
         // Stopping at an object or a list.
-        (
-            "faults[broker-a].convergence_s < 1",
-            17,
-            "is an object, not a value",
-            "p50, p99",
-        ),
-        (
-            "faults < 1",
-            0,
-            "is a list, not a value",
-            "faults[broker-a]",
-        ),
-        (
-            "faults[broker-a].subjects == null",
-            17,
-            "is a list, not a value",
-            "[0]",
-        ),
+        ("faults[broker-a].convergence_s < 1", 17, "is an object, not a value", "p50, p99"),
+        ("faults < 1", 0, "is a list, not a value", "faults[broker-a]"),
+        ("faults[broker-a].subjects == null", 17, "is a list, not a value", "[0]"),
         // Kinds that cannot be compared.
-        (
-            "faults[broker-a].kind == 1",
-            17,
-            "is text (\"crash\")",
-            "== null",
-        ),
+        ("faults[broker-a].kind == 1", 17, "is text (\"crash\")", "== null"),
         ("flags.degraded == 1", 6, "is a boolean", "== true"),
-        (
-            "faults[broker-a].stale_window_s == true",
-            17,
-            "is a number",
-            "with a number",
-        ),
-        (
-            "faults[broker-a].stale_window_s.max == true",
-            17,
-            "the max over seeds",
-            "with a number",
-        ),
+        ("faults[broker-a].stale_window_s == true", 17, "is a number", "with a number"),
+        ("faults[broker-a].stale_window_s.max == true", 17, "the max over seeds", "with a number"),
     ];
     for (text, col, problem, help) in cases {
         let e = validate_path(&p(text), &s).expect_err(text);
@@ -722,14 +555,8 @@ fn shape_errors_say_what_to_do() {
 #[test]
 fn validation_never_panics_on_odd_schemas() {
     let a = p("faults[broker-a].x.max == 1");
-    for schema in [
-        json!(null),
-        json!(1),
-        json!([]),
-        json!({}),
-        json!({"faults": 3}),
-        json!({"faults": [1, "x", null]}),
-    ] {
+    for schema in [json!(null), json!(1), json!([]), json!({}), json!({"faults": 3}), json!({"faults": [1, "x", null]})]
+    {
         let _ = validate_path(&a, &schema);
         let _ = evaluate(&a, &[(1, schema.clone())]);
     }
@@ -751,58 +578,28 @@ fn edit_distance_is_levenshtein() {
 #[test]
 fn per_seed_assertions_must_hold_in_every_seed() {
     let a = p("faults[broker-a].stale_window_s <= 165");
-    let pass = evaluate(
-        &a,
-        &runs_with_stale(&[json!(100.0), json!(165.0), json!(120.5)]),
-    );
+    let pass = evaluate(&a, &runs_with_stale(&[json!(100.0), json!(165.0), json!(120.5)]));
     assert_eq!(
         pass,
-        Outcome {
-            passed: true,
-            observed: "all 3 seeds pass; values from 100 to 165".into(),
-            failing_seeds: vec![]
-        }
+        Outcome { passed: true, observed: "all 3 seeds pass; values from 100 to 165".into(), failing_seeds: vec![] }
     );
 
     // Every failing seed, ascending, with its value — whatever order the runs came in.
-    let mut runs = runs_with_stale(&[
-        json!(170.0),
-        json!(100.0),
-        json!(null),
-        json!(165.5),
-        json!(1.0),
-    ]);
+    let mut runs = runs_with_stale(&[json!(170.0), json!(100.0), json!(null), json!(165.5), json!(1.0)]);
     runs.reverse();
     let o = evaluate(&a, &runs);
     assert!(!o.passed);
     assert_eq!(o.failing_seeds, vec![1, 3, 4]);
-    assert_eq!(
-        o.observed,
-        "3 of 5 seeds fail: seed 1: 170; seed 3: null; seed 4: 165.5"
-    );
+    assert_eq!(o.observed, "3 of 5 seeds fail: seed 1: 170; seed 3: null; seed 4: 165.5");
 }
 
 #[test]
 fn a_single_run_reports_its_value() {
     let a = p("faults[broker-a].stale_window_s <= 165");
     let o = evaluate(&a, &runs_with_stale(&[json!(149.7)]));
-    assert_eq!(
-        o,
-        Outcome {
-            passed: true,
-            observed: "149.7".into(),
-            failing_seeds: vec![]
-        }
-    );
+    assert_eq!(o, Outcome { passed: true, observed: "149.7".into(), failing_seeds: vec![] });
     let o = evaluate(&a, &[(42, summary(42, json!(170.25), json!(null), 0))]);
-    assert_eq!(
-        o,
-        Outcome {
-            passed: false,
-            observed: "170.25".into(),
-            failing_seeds: vec![42]
-        }
-    );
+    assert_eq!(o, Outcome { passed: false, observed: "170.25".into(), failing_seeds: vec![42] });
 }
 
 #[test]
@@ -828,10 +625,7 @@ fn every_operator_evaluates() {
         ("!= null", true),
         ("== null", false),
     ] {
-        let o = evaluate(
-            &p(&format!("faults[broker-a].stale_window_s {check}")),
-            &runs,
-        );
+        let o = evaluate(&p(&format!("faults[broker-a].stale_window_s {check}")), &runs);
         assert_eq!(o.passed, want, "{check}: {o:?}");
     }
 }
@@ -840,25 +634,9 @@ fn every_operator_evaluates() {
 fn nulls_in_per_seed_comparisons() {
     let runs = runs_with_stale(&[json!(null)]);
     let path = "faults[broker-a].stale_window_s";
-    for check in [
-        "< 1",
-        "<= 165",
-        "> 0",
-        ">= 0",
-        "== 0",
-        "!= 0",
-        "in [0, 1000]",
-    ] {
+    for check in ["< 1", "<= 165", "> 0", ">= 0", "== 0", "!= 0", "in [0, 1000]"] {
         let o = evaluate(&p(&format!("{path} {check}")), &runs);
-        assert_eq!(
-            o,
-            Outcome {
-                passed: false,
-                observed: "null".into(),
-                failing_seeds: vec![1]
-            },
-            "{check}"
-        );
+        assert_eq!(o, Outcome { passed: false, observed: "null".into(), failing_seeds: vec![1] }, "{check}");
     }
     assert!(evaluate(&p(&format!("{path} == null")), &runs).passed);
     assert!(!evaluate(&p(&format!("{path} != null")), &runs).passed);
@@ -894,33 +672,17 @@ fn paths_missing_from_runs_fail_with_the_reason() {
     let o = evaluate(&p("totals.nope == 0"), &runs);
     assert!(!o.passed);
     assert_eq!(o.failing_seeds, vec![1, 2]);
-    assert!(
-        o.observed.starts_with("unknown key `nope` in `totals`"),
-        "{}",
-        o.observed
-    );
+    assert!(o.observed.starts_with("unknown key `nope` in `totals`"), "{}", o.observed);
 
     // Missing in one run only (an id present elsewhere): that seed fails, with why.
     let mut runs = runs_with_stale(&[json!(1), json!(2)]);
     runs[1].1["faults"] = json!([]);
     let o = evaluate(&p("faults[broker-a].stale_window_s < 5"), &runs);
     assert_eq!(o.failing_seeds, vec![2]);
-    assert!(
-        o.observed
-            .contains("seed 2: missing (no element of `faults` has id `broker-a`)"),
-        "{}",
-        o.observed
-    );
+    assert!(o.observed.contains("seed 2: missing (no element of `faults` has id `broker-a`)"), "{}", o.observed);
 
     let o = evaluate(&p("totals.sends > 0"), &[]);
-    assert_eq!(
-        o,
-        Outcome {
-            passed: false,
-            observed: "no runs to evaluate".into(),
-            failing_seeds: vec![]
-        }
-    );
+    assert_eq!(o, Outcome { passed: false, observed: "no runs to evaluate".into(), failing_seeds: vec![] });
 }
 
 // ----- evaluation: aggregates -----------------------------------------------------------------
@@ -959,10 +721,7 @@ fn aggregates_over_seeds_hand_computed() {
     let values = [40.0, 10.0, 100.0, 70.0, 20.0, 90.0, 30.0, 60.0, 80.0, 50.0];
     let runs = runs_with_stale(&values.map(|v| json!(v)));
     let observe = |agg: &str| {
-        let o = evaluate(
-            &p(&format!("faults[broker-a].stale_window_s.{agg} == 0")),
-            &runs,
-        );
+        let o = evaluate(&p(&format!("faults[broker-a].stale_window_s.{agg} == 0")), &runs);
         assert!(!o.passed);
         o.observed
     };
@@ -977,9 +736,7 @@ fn aggregates_over_seeds_hand_computed() {
     let holds = |text: &str| evaluate(&p(text), &runs).passed;
     assert!(holds("faults[broker-a].stale_window_s.max <= 100"));
     assert!(!holds("faults[broker-a].stale_window_s.max < 100"));
-    assert!(holds(
-        "faults[broker-a].stale_window_s.mean in [54.9, 55.1]"
-    ));
+    assert!(holds("faults[broker-a].stale_window_s.mean in [54.9, 55.1]"));
     assert!(holds("faults[broker-a].stale_window_s.p50 == 50"));
     assert!(holds("faults[broker-a].stale_window_s.count == 10"));
     assert!(holds("totals.failed_sends.p99 == 0"));
@@ -992,73 +749,39 @@ fn failing_sample_aggregates_name_the_seed_to_replay() {
     // Ties go to the smallest seed.
     assert_eq!(
         o,
-        Outcome {
-            passed: false,
-            observed: "200 (max over 4 seeds; at seed 2)".into(),
-            failing_seeds: vec![2]
-        }
+        Outcome { passed: false, observed: "200 (max over 4 seeds; at seed 2)".into(), failing_seeds: vec![2] }
     );
     // A passing sample aggregate, and mean/count, list no seeds.
-    assert!(
-        evaluate(&p("faults[broker-a].stale_window_s.min <= 5"), &runs)
-            .failing_seeds
-            .is_empty()
-    );
+    assert!(evaluate(&p("faults[broker-a].stale_window_s.min <= 5"), &runs).failing_seeds.is_empty());
     let o = evaluate(&p("faults[broker-a].stale_window_s.mean < 1"), &runs);
-    assert_eq!(
-        (o.passed, o.failing_seeds.len(), o.observed.as_str()),
-        (false, 0, "103 (mean over 4 seeds)")
-    );
+    assert_eq!((o.passed, o.failing_seeds.len(), o.observed.as_str()), (false, 0, "103 (mean over 4 seeds)"));
 }
 
 #[test]
 fn aggregates_exclude_nulls_and_count_non_null_values() {
-    let runs = runs_with_stale(&[
-        json!(null),
-        json!(30.0),
-        json!(null),
-        json!(10.0),
-        json!(20.0),
-    ]);
-    let observe = |agg: &str, check: &str| {
-        evaluate(
-            &p(&format!("faults[broker-a].stale_window_s.{agg} {check}")),
-            &runs,
-        )
-    };
+    let runs = runs_with_stale(&[json!(null), json!(30.0), json!(null), json!(10.0), json!(20.0)]);
+    let observe =
+        |agg: &str, check: &str| evaluate(&p(&format!("faults[broker-a].stale_window_s.{agg} {check}")), &runs);
     let o = observe("count", "== 3");
     assert!(o.passed, "{o:?}");
-    assert_eq!(
-        o.observed,
-        "3 (count over 3 non-null values of 5 seeds; 2 null)"
-    );
+    assert_eq!(o.observed, "3 (count over 3 non-null values of 5 seeds; 2 null)");
     assert!(observe("max", "== 30").passed);
     assert!(observe("min", "== 10").passed);
     assert!(observe("mean", "== 20").passed);
     // Nearest rank over the 3 non-null values: p50 rank 2 → 20.
-    assert_eq!(
-        observe("p50", "== 20").observed,
-        "20 (p50 over 3 non-null values of 5 seeds; 2 null; at seed 5)"
-    );
+    assert_eq!(observe("p50", "== 20").observed, "20 (p50 over 3 non-null values of 5 seeds; 2 null; at seed 5)");
 
     // All null: count is 0 and every other aggregate is null, which fails a numeric comparison
     // and passes `== null`.
     let runs = runs_with_stale(&[json!(null), json!(null)]);
-    let observe = |agg: &str, check: &str| {
-        evaluate(
-            &p(&format!("faults[broker-a].stale_window_s.{agg} {check}")),
-            &runs,
-        )
-    };
+    let observe =
+        |agg: &str, check: &str| evaluate(&p(&format!("faults[broker-a].stale_window_s.{agg} {check}")), &runs);
     assert!(observe("count", "== 0").passed);
     for agg in ["p50", "p90", "p99", "max", "min", "mean"] {
         let o = observe(agg, "<= 165");
         assert!(!o.passed, "{agg}");
         assert!(o.failing_seeds.is_empty());
-        assert_eq!(
-            o.observed,
-            format!("null ({agg} over 0 non-null values of 2 seeds; 2 null)")
-        );
+        assert_eq!(o.observed, format!("null ({agg} over 0 non-null values of 2 seeds; 2 null)"));
         assert!(observe(agg, "== null").passed, "{agg}");
         assert!(!observe(agg, "!= null").passed, "{agg}");
     }
@@ -1071,18 +794,12 @@ fn aggregates_of_non_numbers_fail_with_the_seeds() {
     let o = evaluate(&p("faults[broker-a].stale_window_s.max <= 165"), &runs);
     assert!(!o.passed);
     assert_eq!(o.failing_seeds, vec![2]);
-    assert!(
-        o.observed.contains("seed 2: text \"oops\""),
-        "{}",
-        o.observed
-    );
+    assert!(o.observed.contains("seed 2: text \"oops\""), "{}", o.observed);
 }
 
 #[test]
 fn evaluation_does_not_depend_on_run_order() {
-    let values: Vec<Value> = (0..37)
-        .map(|i| json!(f64::from((i * 7919) % 101) / 3.0))
-        .collect();
+    let values: Vec<Value> = (0..37).map(|i| json!(f64::from((i * 7919) % 101) / 3.0)).collect();
     let forward = runs_with_stale(&values);
     let mut backward = forward.clone();
     backward.reverse();
@@ -1091,11 +808,7 @@ fn evaluation_does_not_depend_on_run_order() {
         "faults[broker-a].stale_window_s.p90 < 0",
         "faults[broker-a].stale_window_s < 10",
     ] {
-        assert_eq!(
-            evaluate(&p(text), &forward),
-            evaluate(&p(text), &backward),
-            "{text}"
-        );
+        assert_eq!(evaluate(&p(text), &forward), evaluate(&p(text), &backward), "{text}");
     }
 }
 
@@ -1113,10 +826,7 @@ struct Element {
 
 impl Element {
     fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -1141,19 +851,12 @@ impl XmlReader<'_> {
             self.pos += token.len();
             Ok(())
         } else {
-            Err(format!(
-                "expected {token:?} at byte {}: {:?}",
-                self.pos,
-                &self.rest()[..self.rest().len().min(40)]
-            ))
+            Err(format!("expected {token:?} at byte {}: {:?}", self.pos, &self.rest()[..self.rest().len().min(40)]))
         }
     }
 
     fn name(&mut self) -> Result<String, String> {
-        let len = self
-            .rest()
-            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
-            .unwrap_or(0);
+        let len = self.rest().find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))).unwrap_or(0);
         if len == 0 {
             return Err(format!("expected a name at byte {}", self.pos));
         }
@@ -1167,8 +870,7 @@ impl XmlReader<'_> {
         let mut out = String::new();
         let mut rest = raw;
         while let Some(c) = rest.chars().next() {
-            let legal =
-                matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}');
+            let legal = matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}');
             if !legal {
                 return Err(format!("illegal character U+{:04X}", c as u32));
             }
@@ -1195,9 +897,7 @@ impl XmlReader<'_> {
                         } else {
                             return Err(format!("unknown entity &{entity};"));
                         };
-                        code.ok()
-                            .and_then(char::from_u32)
-                            .ok_or(format!("bad character reference &{entity};"))?
+                        code.ok().and_then(char::from_u32).ok_or(format!("bad character reference &{entity};"))?
                     }
                 };
                 out.push(decoded);
@@ -1223,12 +923,7 @@ impl XmlReader<'_> {
             self.skip_ws();
             if self.rest().starts_with("/>") {
                 self.pos += 2;
-                return Ok(Element {
-                    name,
-                    attributes,
-                    children: vec![],
-                    text: String::new(),
-                });
+                return Ok(Element { name, attributes, children: vec![], text: String::new() });
             }
             if self.rest().starts_with('>') {
                 self.pos += 1;
@@ -1241,12 +936,7 @@ impl XmlReader<'_> {
             self.skip_ws();
             self.expect("=")?;
             self.skip_ws();
-            let quote = self
-                .rest()
-                .chars()
-                .next()
-                .filter(|c| matches!(c, '"' | '\''))
-                .ok_or("unquoted attribute")?;
+            let quote = self.rest().chars().next().filter(|c| matches!(c, '"' | '\'')).ok_or("unquoted attribute")?;
             self.pos += 1;
             let len = self.rest().find(quote).ok_or("unterminated attribute")?;
             let value = Self::decode(&self.rest()[..len], true)?;
@@ -1267,12 +957,7 @@ impl XmlReader<'_> {
                 }
                 self.skip_ws();
                 self.expect(">")?;
-                return Ok(Element {
-                    name,
-                    attributes,
-                    children,
-                    text,
-                });
+                return Ok(Element { name, attributes, children, text });
             }
             if self.rest().starts_with("<!") || self.rest().starts_with("<?") {
                 return Err("comments, CDATA and processing instructions are not expected".into());
@@ -1300,20 +985,10 @@ fn junit(suites: &[JunitSuite]) -> String {
     String::from_utf8(out).expect("UTF-8")
 }
 
-fn case(
-    name: &str,
-    passed: bool,
-    observed: &str,
-    seeds: &[u64],
-    replay: Option<&str>,
-) -> JunitCase {
+fn case(name: &str, passed: bool, observed: &str, seeds: &[u64], replay: Option<&str>) -> JunitCase {
     JunitCase {
         name: name.to_string(),
-        outcome: Outcome {
-            passed,
-            observed: observed.to_string(),
-            failing_seeds: seeds.to_vec(),
-        },
+        outcome: Outcome { passed, observed: observed.to_string(), failing_seeds: seeds.to_vec() },
         replay: replay.map(str::to_string),
     }
 }
@@ -1369,10 +1044,7 @@ fn junit_escapes_everything_and_round_trips() {
                 case("x in [1, 2]", true, "1.5", &[], Some("never shown")),
             ],
         },
-        JunitSuite {
-            name: "empty".into(),
-            cases: vec![],
-        },
+        JunitSuite { name: "empty".into(), cases: vec![] },
     ];
     let xml = junit(&suites);
     let root = XmlReader::document(&xml).unwrap_or_else(|e| panic!("not well-formed: {e}\n{xml}"));
@@ -1381,22 +1053,14 @@ fn junit_escapes_everything_and_round_trips() {
     assert_eq!(root.children.len(), 2);
     let suite = &root.children[0];
     // What XML cannot carry (NUL, ESC) is shown visibly; everything else survives exactly.
-    let shown = nasty
-        .replace('\u{1b}', "\\u{1b}")
-        .replace('\u{0}', "\\u{0}");
+    let shown = nasty.replace('\u{1b}', "\\u{1b}").replace('\u{0}', "\\u{0}");
     assert_eq!(suite.attribute("name"), Some(shown.as_str()));
     let failing = &suite.children[0];
     assert_eq!(failing.attribute("name"), Some(shown.as_str()));
     assert_eq!(failing.attribute("classname"), Some(shown.as_str()));
     let failure = &failing.children[0];
     assert_eq!(failure.attribute("message"), Some(shown.as_str()));
-    assert_eq!(
-        failure.text,
-        format!(
-            "observed: {shown}\nfailing seeds: {}, 0\nreplay: {shown}",
-            u64::MAX
-        )
-    );
+    assert_eq!(failure.text, format!("observed: {shown}\nfailing seeds: {}, 0\nreplay: {shown}", u64::MAX));
     assert!(!xml.contains("never shown"));
     assert_eq!(root.children[1].attribute("tests"), Some("0"));
     assert!(root.children[1].children.is_empty());
@@ -1406,10 +1070,7 @@ fn junit_escapes_everything_and_round_trips() {
 fn junit_of_nothing_is_still_a_document() {
     let xml = junit(&[]);
     let root = XmlReader::document(&xml).expect("well-formed");
-    assert_eq!(
-        (root.name.as_str(), root.attribute("tests")),
-        ("testsuites", Some("0"))
-    );
+    assert_eq!((root.name.as_str(), root.attribute("tests")), ("testsuites", Some("0")));
 }
 
 #[test]
@@ -1427,10 +1088,7 @@ fn the_xml_reader_rejects_what_it_should() {
         "<a/><b/>",
         "<a>\u{1}</a>",
     ] {
-        assert!(
-            XmlReader::document(&format!("{head}{bad}")).is_err(),
-            "{bad:?} accepted"
-        );
+        assert!(XmlReader::document(&format!("{head}{bad}")).is_err(), "{bad:?} accepted");
     }
     assert!(XmlReader::document(&format!("{head}<a x='&#10;'>&lt;&#x41;</a>")).is_ok());
 }
@@ -1449,22 +1107,10 @@ fn documented_examples_hold() {
     // The rule table in docs/EXPECTATIONS.md.
     let s = schema();
     let target = |t: &str| p(t).target_in(&s);
-    assert_eq!(
-        target("faults[broker-a].convergence_s.max <= 150"),
-        Ok(Target::PerSeed)
-    );
-    assert_eq!(
-        target("faults[broker-a].convergence_s.max.max <= 150"),
-        Ok(Target::Aggregate(Aggregate::Max))
-    );
-    assert_eq!(
-        target("faults[broker-a].stale_window_s.max <= 165"),
-        Ok(Target::Aggregate(Aggregate::Max))
-    );
-    assert_eq!(
-        target("faults[broker-a].convergence_s.p99.p50 < 140"),
-        Ok(Target::Aggregate(Aggregate::P50))
-    );
+    assert_eq!(target("faults[broker-a].convergence_s.max <= 150"), Ok(Target::PerSeed));
+    assert_eq!(target("faults[broker-a].convergence_s.max.max <= 150"), Ok(Target::Aggregate(Aggregate::Max)));
+    assert_eq!(target("faults[broker-a].stale_window_s.max <= 165"), Ok(Target::Aggregate(Aggregate::Max)));
+    assert_eq!(target("faults[broker-a].convergence_s.p99.p50 < 140"), Ok(Target::Aggregate(Aggregate::P50)));
     assert!(target("faults[broker-a].convergence_s.mean < 130").is_err());
     // "Over 3 values the p50 is the middle one."
     assert_eq!(nearest_rank(&[1.0, 2.0, 3.0], 50), Some(2.0));

@@ -101,7 +101,7 @@ impl World {
     fn refresh_broker_service(&mut self) {
         for b in 0..self.brokers.len() as u32 {
             let node = self.brokers[b as usize].node;
-            if self.serving(node) && !self.net.partitioned(node) && !self.brokers[b as usize].shutting_down() {
+            if self.serving(node) && !self.net.partitioned(node) {
                 self.metrics.broker_recovered(b);
             }
         }

@@ -118,8 +118,9 @@ fn stream_id(role: Role, purpose: u64) -> u64 {
     (role_tag << 48) | (purpose << 40) | u64::from(index)
 }
 const PURPOSE_BEHAVIOUR: u64 = 1;
-const PURPOSE_NETWORK: u64 = 2;
-const PURPOSE_START: u64 = 3;
+const PURPOSE_START: u64 = 2;
+/// Network streams take `PURPOSE_NETWORK + link class` (three purposes).
+const PURPOSE_NETWORK: u64 = 3;
 
 pub struct World {
     pub config: WorldConfig,
@@ -140,7 +141,12 @@ impl World {
     pub fn new(config: WorldConfig) -> World {
         let layout = &config.layout;
         let roles: Vec<Role> = (0..layout.nodes()).map(|n| layout.role(n)).collect();
-        let net_rngs = roles.iter().map(|&r| stream_rng(config.seed, stream_id(r, PURPOSE_NETWORK))).collect();
+        let net_rngs = roles
+            .iter()
+            .map(|&r| {
+                std::array::from_fn(|class| stream_rng(config.seed, stream_id(r, PURPOSE_NETWORK + class as u64)))
+            })
+            .collect();
         let mut net = Net::new(&config.net, net_rngs);
         let mut sim = Sim::new();
         let procs = roles
@@ -351,7 +357,11 @@ impl World {
         self.refresh_node_state(node);
     }
 
-    /// Resume: the backlog runs now, deliveries first, then the overdue timers.
+    /// Resume: the backlog runs now. Requests first, in a seeded order for NameServers (their
+    /// executor threads race); then the close signals, as each channel's close is handled after
+    /// the data read before it; then the overdue timers. This gives MODEL.md 2a's observed
+    /// rule: the broker is dropped if the last registration processed came over a closed
+    /// channel, and never dropped and re-added within milliseconds.
     pub fn resume(&mut self, node: NodeIdx) {
         let proc = &mut self.procs[node as usize];
         if proc.life != Life::Paused {
@@ -360,14 +370,15 @@ impl World {
         proc.life = Life::Running;
         self.net.set_host(node, Host::Up);
         let backlog = std::mem::take(&mut proc.backlog);
-        let (mut deliveries, timers): (Vec<Event>, Vec<Event>) =
-            backlog.into_iter().partition(|e| matches!(e, Event::Deliver { .. }));
-        // MODEL.md 2a: after a pause a NameServer works through its backlog in no fixed order.
+        let (mut requests, rest): (Vec<Event>, Vec<Event>) =
+            backlog.into_iter().partition(|e| matches!(e, Event::Deliver { msg, .. } if *msg != Msg::Close));
+        let (closes, timers): (Vec<Event>, Vec<Event>) =
+            rest.into_iter().partition(|e| matches!(e, Event::Deliver { .. }));
         if matches!(self.config.layout.role(node), Role::NameServer { .. }) {
-            deliveries.shuffle(&mut proc.rng);
+            requests.shuffle(&mut proc.rng);
         }
         self.refresh_node_state(node);
-        for event in deliveries.into_iter().chain(timers) {
+        for event in requests.into_iter().chain(closes).chain(timers) {
             self.handle(event);
         }
     }
@@ -395,8 +406,13 @@ impl World {
         }
     }
 
+    /// Running, not paused and not shutting down: a removal of such a broker is false.
     pub fn serving(&self, node: NodeIdx) -> bool {
-        self.procs[node as usize].life == Life::Running
+        let shutting_down = match self.config.layout.role(node) {
+            Role::Broker { index } => self.brokers[index as usize].shutting_down(),
+            _ => false,
+        };
+        self.procs[node as usize].life == Life::Running && !shutting_down
     }
 
     pub fn refresh_node_state(&mut self, node: NodeIdx) {

@@ -21,11 +21,17 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ParseFailure> {
         let field = e.path().to_string();
         let inner = e.into_inner();
         let location = inner.location();
+        let message = strip_location(&inner.to_string());
+        // serde_yaml may start its message with (part of) the path; the caller prints it once.
+        let message = match message.split_once(": ") {
+            Some((prefix, rest)) if field.starts_with(prefix) => rest.to_string(),
+            _ => message,
+        };
         ParseFailure {
             line: location.as_ref().map(|l| l.line()),
             column: location.as_ref().map(|l| l.column()),
             field: if field == "." { String::new() } else { field },
-            message: strip_location(&inner.to_string()),
+            message,
         }
     })
 }

@@ -1,0 +1,151 @@
+//! The binary end to end: a real scenario runs and writes its files; bad input gets a clear
+//! error (file, line, field, a fix) and exit code 2, never a panic; a failed run corrupts
+//! nothing already written.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn routesim() -> Command {
+    Command::cargo_bin("routesim").expect("binary built")
+}
+
+const SMALL: &str = "name: small\nduration: 6m\ncluster:\n  nameservers: 2\n  broker_groups: 2\ntopics:\n  - name: t\n\
+producers:\n  - name: p\n    count: 3\n    topic: t\n    rate: 2\nfaults:\n  - at: 3m\n    kind: crash\n    \
+target: broker-a\n    mode: power-off\n";
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn run_writes_every_file_and_is_byte_identical_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.yaml", SMALL);
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for out in [&a, &b] {
+        routesim()
+            .args(["run", file.to_str().unwrap(), "--seed", "7", "--out", out.to_str().unwrap()])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("broker-a").and(predicate::str::contains("seed 7")));
+    }
+    for name in ["summary.json", "timeseries.csv", "detection.csv", "convergence.csv", "timeline.csv"] {
+        let (x, y) = (std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap());
+        assert!(!x.is_empty(), "{name} is empty");
+        assert_eq!(x, y, "{name} differs between two runs of the same seed");
+    }
+}
+
+#[test]
+fn csv_files_add_up_to_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.yaml", SMALL);
+    let out = tmp.path().join("o");
+    routesim().args(["run", file.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()]).assert().success();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let mut reader = csv::Reader::from_path(out.join("timeseries.csv")).unwrap();
+    let mut sums = [0u64; 4];
+    for row in reader.records() {
+        let row = row.unwrap();
+        for (i, sum) in sums.iter_mut().enumerate() {
+            *sum += row[i + 1].parse::<u64>().unwrap();
+        }
+    }
+    let totals = &summary["totals"];
+    assert_eq!(sums, ["attempts", "failed_attempts", "sends", "failed_sends"].map(|k| totals[k].as_u64().unwrap()));
+    assert!(sums[1] > 0, "the power-off failed some attempts");
+}
+
+/// Runs `validate` on `text` and returns stderr, asserting exit code 2.
+fn rejected(text: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "bad.yaml", text);
+    let out = routesim().args(["validate", file.to_str().unwrap()]).assert().code(2).get_output().stderr.clone();
+    let stderr = String::from_utf8(out).unwrap();
+    assert!(stderr.contains("bad.yaml"), "the error names the file: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn unknown_fields_are_rejected_with_a_suggestion_and_a_line() {
+    let err = rejected(&SMALL.replace("duration: 6m", "durtion: 6m"));
+    assert!(err.contains("bad.yaml:2:"), "{err}");
+    assert!(err.contains("did you mean `duration`?"), "{err}");
+    let err = rejected(&SMALL.replace("    rate: 2", "    rate: 2\n    retrys: 1"));
+    assert!(err.contains("producers[0]") && err.contains("did you mean `retries`?"), "{err}");
+}
+
+#[test]
+fn durations_need_units() {
+    let err = rejected(&SMALL.replace("at: 3m", "at: 180"));
+    assert!(err.contains("faults[0].at") && err.contains("no unit"), "{err}");
+    assert!(err.contains("bad.yaml:14:"), "points at the line: {err}");
+    assert_eq!(err.matches("faults[0].at").count(), 1, "the field is named once: {err}");
+}
+
+#[test]
+fn a_fault_naming_a_missing_node_is_caught_before_the_run() {
+    let err = rejected(&SMALL.replace("target: broker-a", "target: broker-q"));
+    assert!(err.contains("bad.yaml:16:"), "{err}");
+    assert!(err.contains("faults[0].target") && err.contains("no node named `broker-q`"), "{err}");
+    assert!(err.contains("did you mean"), "{err}");
+}
+
+#[test]
+fn semantic_mistakes_name_the_field() {
+    for (from, to, field) in [
+        ("mode: power-off", "mode: unplug", "faults[0].mode"),
+        ("topic: t", "topic: orders", "producers[0].topic"),
+        ("at: 3m", "at: 9m", "faults[0].at"),
+        ("nameservers: 2", "nameservers: 0", "cluster.nameservers"),
+        ("mode: power-off", "mode: power-off\n    probability: 0.5", "faults[0].probability"),
+        ("duration: 6m", "duration: 6m\ntiming:\n  broker_heartbeat: 5s", "timing.broker_heartbeat"),
+    ] {
+        let err = rejected(&SMALL.replace(from, to));
+        assert!(err.contains(field), "{field}: {err}");
+    }
+}
+
+#[test]
+fn not_yaml_and_missing_files_are_input_errors() {
+    rejected("name: [unclosed\n");
+    routesim().args(["run", "no/such/file.yaml"]).assert().code(2).stderr(predicate::str::contains("cannot read"));
+    routesim().args(["run"]).assert().code(2);
+    routesim().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_output_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.yaml", SMALL);
+    let out = tmp.path().join("o");
+    routesim().args(["run", file.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()]).assert().success();
+    let before = std::fs::read(out.join("summary.json")).unwrap();
+    // The output's parent is a file: the run cannot write and must say so with exit code 1.
+    let blocker = write(tmp.path(), "blocker", "");
+    routesim()
+        .args(["run", file.to_str().unwrap(), "-q", "--out", blocker.join("o").to_str().unwrap()])
+        .assert()
+        .code(1);
+    let bad = write(tmp.path(), "bad.yaml", &SMALL.replace("rate: 2", "rate: -1"));
+    routesim().args(["run", bad.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()]).assert().code(2);
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), before);
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&scenarios)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8);
+    routesim().arg("validate").args(&files).assert().success();
+}

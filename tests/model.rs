@@ -1,0 +1,212 @@
+//! The model against MODEL.md's closed forms, over many seeds, end to end through the same
+//! scenario loader and simulator the CLI uses.
+
+use std::path::Path;
+
+use routesim::report::{FaultSummary, Summary};
+use routesim::scenario;
+
+/// A small cluster (2 NameServers, 4 brokers, a few producers) with `timing` and `faults`
+/// blocks spliced in. Small so hundreds of seeds run in seconds in a debug build.
+fn scenario_text(timing: &str, producers: u32, rate: f64, faults: &str, duration: &str) -> String {
+    format!(
+        "name: t\nduration: {duration}\ntiming:\n{timing}\ncluster:\n  nameservers: 2\n  broker_groups: 4\n\
+         topics:\n  - name: orders\nproducers:\n  - name: p\n    count: {producers}\n    topic: orders\n    \
+         rate: {rate}\n    threads: 2\nfaults:\n{faults}\n"
+    )
+}
+
+fn run(text: &str, seed: u64) -> Summary {
+    let mut s = scenario::from_text(Path::new("test.yaml"), text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    s.world.seed = seed;
+    routesim::simulate(s.world).summary
+}
+
+fn fault<'a>(summary: &'a Summary, id: &str) -> &'a FaultSummary {
+    summary.faults.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("no fault {id}"))
+}
+
+fn detections(f: &FaultSummary) -> Vec<f64> {
+    f.detection_s.values().map(|d| d.unwrap_or_else(|| panic!("{} never detected", f.id))).collect()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+const POWER_OFF: &str = "  - {at: 5m, kind: crash, target: broker-a, mode: power-off}";
+/// Network delay allowance: lognormal median 0.5 ms, p99 5 ms one way.
+const NET_SLACK_S: f64 = 0.1;
+const SEEDS: u64 = 200;
+
+/// Detection latencies over `SEEDS` seeds, with every one checked against [lo, hi].
+fn detection_over_seeds(timing: &str, lo_s: f64, hi_s: f64) -> Vec<f64> {
+    let text = scenario_text(timing, 2, 0.5, POWER_OFF, "9m");
+    let mut all = Vec::new();
+    for seed in 1..=SEEDS {
+        let summary = run(&text, seed);
+        for d in detections(fault(&summary, "broker-a")) {
+            assert!(d >= lo_s && d <= hi_s + NET_SLACK_S, "seed {seed}: detection {d} outside [{lo_s}, {hi_s}]");
+            all.push(d);
+        }
+    }
+    all
+}
+
+#[test]
+fn power_off_is_detected_by_the_idle_close_120s_after_the_last_registration() {
+    // MODEL.md 3: detection = 120 s - U(0, 30 s) in [90, 120], mean 105, plus a network delay.
+    let d = detection_over_seeds("  preset: rocketmq-4", 90.0, 120.0);
+    let m = mean(&d);
+    assert!((m - 105.0).abs() < 2.0, "mean detection {m}, expected near 105");
+    assert!(d.iter().any(|&x| x < 93.0) && d.iter().any(|&x| x > 117.0), "the whole window is reached");
+}
+
+#[test]
+fn without_the_idle_close_the_scan_decides_4x() {
+    // [expiry - heartbeat, expiry + scan] = [90, 130], mean 110 (4.x, scan every 10 s).
+    let d = detection_over_seeds("  preset: rocketmq-4\n  nameserver_channel_idle: off", 90.0, 130.0);
+    let m = mean(&d);
+    assert!((m - 110.0).abs() < 2.0, "mean detection {m}, expected near 110");
+}
+
+#[test]
+fn without_the_idle_close_the_scan_decides_5x() {
+    // 5.x scans every 5 s: [90, 125], mean 107.5.
+    let d = detection_over_seeds("  preset: rocketmq-5\n  nameserver_channel_idle: off", 90.0, 125.0);
+    let m = mean(&d);
+    assert!((m - 107.5).abs() < 2.0, "mean detection {m}, expected near 107.5");
+}
+
+#[test]
+fn clients_converge_within_one_poll_after_detection() {
+    // MODEL.md 4: convergence = detection at the NameServer asked + U(0, 30 s).
+    let text = scenario_text("  preset: rocketmq-4", 20, 1.0, POWER_OFF, "9m");
+    for seed in 1..=20 {
+        let summary = run(&text, seed);
+        let f = fault(&summary, "broker-a");
+        let d = detections(f);
+        let (d_min, d_max) = (d.iter().copied().fold(f64::MAX, f64::min), d.iter().copied().fold(0.0, f64::max));
+        let c = f.convergence_s;
+        assert_eq!(c.never, 0, "seed {seed}");
+        assert_eq!(c.clients, 20, "every client held the broker");
+        assert!(c.p50.unwrap() >= d_min, "seed {seed}: converged before any NameServer knew");
+        assert!(
+            c.max.unwrap() <= d_max + 30.0 + NET_SLACK_S,
+            "seed {seed}: convergence {:?} > detection + poll",
+            c.max
+        );
+        // Nobody sends to the broker after converging: the stale window ends by then.
+        assert!(f.stale_window_s.unwrap() <= c.max.unwrap());
+    }
+}
+
+#[test]
+fn power_off_fails_sync_sends_outright_under_the_total_timeout() {
+    // MODEL.md 5: an unanswered attempt eats the whole 3 s budget: no retry can save the send.
+    let summary = run(&scenario_text("  preset: rocketmq-4", 20, 5.0, POWER_OFF, "9m"), 3);
+    let f = fault(&summary, "broker-a");
+    assert!(f.failed_sends > 0);
+    assert_eq!(f.recovered_by_retry, 0);
+    assert_eq!(f.failed_sends, f.failed_attempts);
+    assert!(f.added_latency_ms.p50.unwrap() >= 3000.0 && f.added_latency_ms.max.unwrap() < 3100.0);
+}
+
+#[test]
+fn a_killed_broker_is_detected_within_one_network_delay_and_retries_hide_it() {
+    let kill = "  - {at: 5m, kind: crash, target: broker-a, mode: kill}";
+    let text = scenario_text("  preset: rocketmq-4", 20, 5.0, kill, "7m");
+    for seed in 1..=10 {
+        let summary = run(&text, seed);
+        let f = fault(&summary, "broker-a");
+        for d in detections(f) {
+            assert!(d < 0.05, "seed {seed}: kill detected after {d} s");
+        }
+        assert!(f.failed_attempts > 0, "seed {seed}: stale routes still pick the dead broker");
+        assert_eq!(f.failed_sends, 0, "seed {seed}: a refused attempt is retried on another broker");
+        assert_eq!(f.recovered_by_retry, f.failed_attempts);
+        assert!(f.convergence_s.max.unwrap() <= 30.0 + NET_SLACK_S);
+    }
+}
+
+#[test]
+fn a_graceful_shutdown_loses_no_send() {
+    let shutdown = "  - {at: 5m, kind: shutdown, target: broker-a}";
+    let text = scenario_text("  preset: rocketmq-4", 20, 5.0, shutdown, "7m");
+    for seed in 1..=10 {
+        let summary = run(&text, seed);
+        assert_eq!(summary.totals.failed_sends, 0, "seed {seed}");
+        assert_eq!(summary.totals.false_removals, 0, "an unregistration is not a false removal");
+        for d in detections(fault(&summary, "broker-a")) {
+            assert!(d < 0.05);
+        }
+    }
+}
+
+#[test]
+fn a_broker_cut_off_from_the_nameservers_is_removed_though_healthy() {
+    let cut = "  - {at: 4m, kind: partition, id: cut, groups: [[broker-a], [nameservers]], duration: 4m}";
+    let text = scenario_text("  preset: rocketmq-4", 10, 2.0, cut, "10m");
+    for seed in 1..=10 {
+        let summary = run(&text, seed);
+        let f = fault(&summary, "cut");
+        for d in detections(f) {
+            assert!((90.0..=120.0 + NET_SLACK_S).contains(&d), "seed {seed}: {d}");
+        }
+        assert_eq!(summary.totals.failed_sends, 0, "producers still reach the broker");
+        assert_eq!(summary.false_removals.len(), 2, "seed {seed}: one per NameServer");
+        for r in &summary.false_removals {
+            // Listed again at its first registration after the heal: within one heartbeat.
+            assert!(r.relisted);
+            let back_s = r.at_s + r.missing_s;
+            assert!((480.0..=510.0 + NET_SLACK_S).contains(&back_s), "seed {seed}: relisted at {back_s}");
+        }
+    }
+}
+
+#[test]
+fn a_nameserver_pause_longer_than_the_register_timeout_drops_healthy_brokers() {
+    let pause = |d: &str| format!("  - {{at: 4m, kind: pause, target: ns-0, duration: {d}}}");
+    let mut dropped = 0;
+    for seed in 1..=10 {
+        let long = run(&scenario_text("  preset: rocketmq-4", 4, 1.0, &pause("40s"), "7m"), seed);
+        dropped += long.false_removals.len();
+        for r in &long.false_removals {
+            assert_eq!(r.nameserver, "ns-0", "the other NameServer is never affected");
+            assert!(r.missing_s <= 30.0 + NET_SLACK_S, "back within one heartbeat round: {}", r.missing_s);
+        }
+        let short = run(&scenario_text("  preset: rocketmq-4", 4, 1.0, &pause("3s"), "7m"), seed);
+        assert_eq!(short.false_removals.len(), 0, "seed {seed}: no registration timed out, nothing dropped");
+    }
+    assert!(dropped > 0);
+}
+
+#[test]
+fn heavy_loss_delays_registrations_past_their_timeout() {
+    let loss = |p: f64| format!("  - {{at: 1m, kind: loss, class: broker_ns, probability: {p}, duration: 6m}}");
+    let heavy = run(&scenario_text("  preset: rocketmq-4", 2, 0.5, &loss(0.5), "8m"), 1);
+    assert!(heavy.totals.false_removals > 0);
+    let none = run(&scenario_text("  preset: rocketmq-4", 2, 0.5, &loss(0.0), "8m"), 1);
+    assert_eq!(none.totals.false_removals, 0);
+}
+
+#[test]
+fn same_seed_same_bytes_and_other_seeds_differ() {
+    let text = scenario_text("  preset: rocketmq-4", 20, 5.0, POWER_OFF, "8m");
+    let a = serde_json::to_string(&run(&text, 9)).unwrap();
+    let b = serde_json::to_string(&run(&text, 9)).unwrap();
+    let c = serde_json::to_string(&run(&text, 10)).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn adding_clients_does_not_perturb_the_brokers_randomness() {
+    // Detection depends only on brokers, NameServers and their links: each draws from its own
+    // stream, so more producers must leave it bit for bit unchanged.
+    for seed in 1..=5 {
+        let few = run(&scenario_text("  preset: rocketmq-4", 2, 1.0, POWER_OFF, "8m"), seed);
+        let many = run(&scenario_text("  preset: rocketmq-4", 30, 1.0, POWER_OFF, "8m"), seed);
+        assert_eq!(fault(&few, "broker-a").detection_s, fault(&many, "broker-a").detection_s);
+    }
+}
