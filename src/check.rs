@@ -38,6 +38,10 @@ pub const MINIMISE_RERUNS_MAX: usize = 20;
 pub const THREADS_MAX: u16 = 256;
 /// Observed values longer than this are cut in the table; the failure details show them whole.
 const OBSERVED_CHARS_MAX: usize = 60;
+/// The failure details cut observed values (which list every failing seed with its value) and
+/// seed lists at these lengths; the JUnit report keeps them whole.
+const DETAIL_CHARS_MAX: usize = 500;
+const DETAIL_SEEDS_MAX: usize = 10;
 
 /// A scenario whose assertions parsed and name fields that its summaries have.
 #[derive(Clone, Debug)]
@@ -237,7 +241,11 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<Report, CheckError> {
         writeln!(out, "note: {note}").map_err(write_error)?;
     }
     let runs: u64 = plans.iter().map(|p| p.seeds.len()).sum();
-    let scenarios = plans.len();
+    let scenarios = plans.len() as u64;
+    // Said before the runs, which can take minutes.
+    writeln!(out, "checking {scenarios} {} with {runs} {}", plural(scenarios, "scenario"), plural(runs, "run"))
+        .and_then(|()| out.flush())
+        .map_err(write_error)?;
     let pool = match args.threads {
         Some(n) => Some(
             rayon::ThreadPoolBuilder::new()
@@ -251,8 +259,6 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<Report, CheckError> {
         Some(pool) => pool.install(|| judge(plans)),
         None => judge(plans),
     };
-    writeln!(out, "checked {scenarios} {} with {runs} {}", plural(scenarios as u64, "scenario"), plural(runs, "run"))
-        .map_err(write_error)?;
     out.write_all(render(&report).as_bytes()).map_err(write_error)?;
     if let Some(path) = &args.junit {
         write_junit_atomically(path, &report)?;
@@ -302,6 +308,10 @@ pub fn plan(args: &Args) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
             continue;
         }
         let s = &checked.scenario;
+        if s.sweep.as_ref().is_some_and(|w| !w.vary.is_empty()) {
+            notes
+                .push(format!("{}: `sweep.vary` is not applied; check judges the scenario as written", path.display()));
+        }
         let own = SeedRange { first: s.world.seed, last: s.world.seed };
         let seeds = args.seeds.or_else(|| s.sweep.as_ref().and_then(|w| w.seeds)).unwrap_or(own);
         plans.push(Plan { path, checked, seeds });
@@ -720,12 +730,19 @@ pub fn render(report: &Report) -> String {
 
 fn render_failure(s: &ScenarioVerdicts, v: &Verdict) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "FAIL {} ({}): {}", s.name, s.path.display(), v.assertion.text);
-    let _ = writeln!(out, "  observed: {} ({})", v.outcome.observed, seeds_text(s.seeds));
+    let _ = writeln!(out, "FAIL {} ({}, {}): {}", s.name, s.path.display(), seeds_text(s.seeds), v.assertion.text);
+    let _ = writeln!(out, "  observed: {}", cut(&v.outcome.observed, DETAIL_CHARS_MAX));
     let seeds = &v.outcome.failing_seeds;
-    if !seeds.is_empty() {
-        let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
-        let _ = writeln!(out, "  failing seeds: {} (smallest {})", list.join(", "), seeds[0]);
+    if let [only] = seeds.as_slice() {
+        let _ = writeln!(out, "  failing seed: {only}");
+    } else if let Some(smallest) = seeds.first() {
+        let shown: Vec<String> = seeds.iter().take(DETAIL_SEEDS_MAX).map(u64::to_string).collect();
+        let rest = if seeds.len() > DETAIL_SEEDS_MAX {
+            format!(", … ({} in all; smallest {smallest})", seeds.len())
+        } else {
+            format!(" (smallest {smallest})")
+        };
+        let _ = writeln!(out, "  failing seeds: {}{rest}", shown.join(", "));
     }
     let Some(failure) = &v.failure else { return out };
     if let Some(m) = &failure.minimised {

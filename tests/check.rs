@@ -60,7 +60,7 @@ fn a_failure_names_the_assertion_the_seed_and_a_replay_that_reproduces_it() {
     let file = write(tmp.path(), "tight.yaml", TIGHT);
     let path = file.to_str().unwrap();
     let stdout = stdout_of(routesim().args(["check", path, "--seeds", "1..=3"]), 1);
-    let failure = format!("FAIL tight ({path}): faults[broker-a].stale_window_s <= 60\n");
+    let failure = format!("FAIL tight ({path}, seeds 1..=3): faults[broker-a].stale_window_s <= 60\n");
     assert!(stdout.contains(&failure), "{stdout}");
     assert!(stdout.contains("  failing seeds: 1, 2, 3 (smallest 1)\n"), "{stdout}");
     assert!(stdout.contains("still fails with only [broker-a]; removed [broker-b] (1 re-run of seed 1)"), "{stdout}");

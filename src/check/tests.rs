@@ -214,6 +214,7 @@ fn directories_give_their_yaml_files_with_expectations_and_their_seeds() {
     write(d, "no-expect.yaml", TINY);
     write(d, "sweep.yaml", &format!("{TINY}sweep:\n  seeds: 10\n"));
     write(d, "other.yml", &checked);
+    write(d, "vary.yaml", &format!("{checked}sweep:\n  vary:\n    producers.rate: [1, 2]\n"));
     let (plans, notes) = plan(&args(vec![d.to_path_buf()], None)).unwrap();
     let found: Vec<(String, SeedRange)> =
         plans.iter().map(|p| (p.path.file_name().unwrap().to_string_lossy().into_owned(), p.seeds)).collect();
@@ -221,11 +222,14 @@ fn directories_give_their_yaml_files_with_expectations_and_their_seeds() {
         found,
         [
             ("a.yaml".to_string(), SeedRange { first: 3, last: 5 }),
-            ("b.yaml".to_string(), SeedRange { first: 7, last: 7 })
+            ("b.yaml".to_string(), SeedRange { first: 7, last: 7 }),
+            ("vary.yaml".to_string(), SeedRange { first: 1, last: 1 })
         ]
     );
-    assert!(notes.is_empty());
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].ends_with("vary.yaml: `sweep.vary` is not applied; check judges the scenario as written"));
     // `--seeds` wins; a file named explicitly without expectations gets a note; repeats count once.
+    std::fs::remove_file(d.join("vary.yaml")).unwrap();
     let (plans, notes) =
         plan(&args(vec![d.join("no-expect.yaml"), d.join("b.yaml"), d.to_path_buf()], Some("2"))).unwrap();
     assert_eq!(plans.len(), 2);
@@ -316,8 +320,8 @@ scenario  assertion                               observed                      
 x         totals.sends > 0                        all 3 seeds pass; values from 10 to 12                PASS
 x         faults[broker-a].stale_window_s <= 100  2 of 3 seeds fail: seed 2: 124.035664; seed 3: 131.5  FAIL
 
-FAIL x (scenarios/x.yaml): faults[broker-a].stale_window_s <= 100
-  observed: 2 of 3 seeds fail: seed 2: 124.035664; seed 3: 131.5 (seeds 1..=3)
+FAIL x (scenarios/x.yaml, seeds 1..=3): faults[broker-a].stale_window_s <= 100
+  observed: 2 of 3 seeds fail: seed 2: 124.035664; seed 3: 131.5
   failing seeds: 2, 3 (smallest 2)
   faults: still fails with only [broker-a]; removed [broker-b] (1 re-run of seed 2)
   replay: routesim run scenarios/x.yaml --seed 2
