@@ -55,16 +55,10 @@ pub struct CheckedScenario {
 /// `ScenarioError` for an unloadable scenario, or one per invalid assertion, each naming the
 /// file, the line of the assertion and the assertion itself.
 pub fn load(path: &Path) -> Result<CheckedScenario, Vec<ScenarioError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![ScenarioError {
-            file: path.to_path_buf(),
-            line: None,
-            column: None,
-            field: String::new(),
-            message: format!("cannot read the file: {e}"),
-        }]
-    })?;
-    let scenario = scenario::from_text(path, &text).map_err(|e| vec![e])?;
+    let scenario = scenario::load(path).map_err(|e| vec![e])?;
+    // The scenario keeps no source text; read it again to find the lines of the assertions (a
+    // failed read only costs the line numbers).
+    let text = std::fs::read_to_string(path).unwrap_or_default();
     let assertions = validate_expectations(&scenario, &text)?;
     Ok(CheckedScenario { scenario, assertions })
 }
