@@ -47,7 +47,9 @@ fn scenario(c: &mut Criterion) {
     let mut s = routesim::scenario::load(&path).expect("shipped scenario loads");
     s.world.layout.producer_groups[0].1 = 20;
     s.world.producers[0].count = 20;
-    c.bench_function("broker-kill with 20 producers", |b| b.iter(|| routesim::simulate(s.world.clone()).summary.totals.events));
+    c.bench_function("broker-kill with 20 producers", |b| {
+        b.iter(|| routesim::simulate(s.world.clone()).summary.totals.events)
+    });
 }
 
 criterion_group!(benches, queues, scenario);

@@ -25,7 +25,10 @@ use crate::expect::{self, Assertion, JunitCase, JunitSuite, Outcome, Selector};
 use crate::model::config::{FaultAction, FaultSpec, Layout, Role, WorldConfig};
 use crate::model::fault::detection_window_us;
 use crate::net::NodeIdx;
-use crate::report::{Convergence, FalseRemoval, FaultSummary, NameServerLoad, Percentiles, Summary, Totals, Window};
+use crate::report::{
+    ClientMoment, Convergence, Explanation, FalseRemoval, FaultSummary, NameServerLoad, NameServerMoment, Percentiles,
+    Summary, Totals, Window,
+};
 use crate::scenario::units::SeedRange;
 use crate::scenario::{self, Scenario, ScenarioError, yaml};
 
@@ -102,12 +105,27 @@ pub fn schema(world: &WorldConfig) -> Value {
     let nameservers: Vec<String> = (0..layout.nameservers).map(name).collect();
     let sample = Some(0.0);
     let percentiles = Percentiles { p50: sample, p99: sample, max: sample };
+    let client = ClientMoment { client: name(layout.first_producer()), at_s: 0.0, nameserver: Some(name(0)) };
+    let explanation = Explanation {
+        nameservers: nameservers
+            .iter()
+            .map(|ns| {
+                let moment =
+                    NameServerMoment { last_registration_s: sample, removed_s: sample, cause: Some(String::new()) };
+                (ns.clone(), moment)
+            })
+            .collect(),
+        slowest_client: Some(client.clone()),
+        last_stale_attempt: Some(client),
+        text: vec![String::new()],
+    };
     let faults = world
         .faults
         .iter()
         .map(|spec| {
             let subjects = subjects(&spec.action, layout);
-            // As the metrics do: detection is reported only for faults with subjects.
+            // As the metrics do: detection and its explanation are reported only for faults with
+            // subjects.
             let struck = !subjects.is_empty();
             FaultSummary {
                 id: spec.id.clone(),
@@ -131,6 +149,7 @@ pub fn schema(world: &WorldConfig) -> Value {
                 failed_sends: 0,
                 recovered_by_retry: 0,
                 added_latency_ms: percentiles,
+                explain: struck.then(|| explanation.clone()),
             }
         })
         .collect();

@@ -19,3 +19,8 @@ pub mod scenario;
 pub fn simulate(config: model::config::WorldConfig) -> report::RunReport {
     model::World::new(config).run()
 }
+
+/// Runs one simulation, handing trace records to `tracer`.
+pub fn simulate_traced(config: model::config::WorldConfig, tracer: model::trace::Tracer) -> report::RunReport {
+    model::World::new(config).with_tracer(tracer).run()
+}

@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+use routesim::model::trace::Tracer;
 use routesim::output::{self, table};
+use routesim::report::{RunReport, Summary};
 use routesim::scenario;
 
 #[derive(Parser)]
@@ -37,6 +39,26 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Skip the charts and index.html (they are drawn by default).
+        #[arg(long)]
+        no_charts: bool,
+        /// Write a JSON-lines trace of registrations, removals, polls, sends, faults... to FILE.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Keep only trace records about these: `node=NAME` or `kind=KIND`, comma-separated,
+        /// repeatable (e.g. `--trace-filter node=broker-a,kind=removed`).
+        #[arg(long, value_name = "ITEMS", requires = "trace")]
+        trace_filter: Vec<String>,
+    },
+    /// Redraw the charts and index.html of a finished run from its data files.
+    Chart {
+        /// A run's output directory.
+        dir: PathBuf,
+    },
+    /// Print, for each fault of a finished run, the chain of events behind its stale window.
+    Explain {
+        /// A run's output directory (holding summary.json).
+        dir: PathBuf,
     },
     /// Measure the engine against a bare priority-queue loop, and scenarios against wall time.
     Bench {
@@ -65,7 +87,11 @@ enum Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { scenario, seed, out, quiet } => run(&scenario, seed, out, quiet),
+        Command::Run { scenario, seed, out, quiet, no_charts, trace, trace_filter } => {
+            run(&scenario, seed, out, quiet, !no_charts, trace.map(|file| (file, trace_filter)))
+        }
+        Command::Chart { dir } => chart(&dir),
+        Command::Explain { dir } => explain(&dir),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Bench { scenarios, events } => bench(&scenarios, events),
         Command::Check(args) => return routesim::check::main(&args),
@@ -87,7 +113,14 @@ fn load(path: &Path) -> Result<scenario::Scenario, Failure> {
     scenario::load(path).map_err(|e| Failure::Input(e.to_string()))
 }
 
-fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> Result<(), Failure> {
+fn run(
+    path: &Path,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    quiet: bool,
+    charts: bool,
+    trace: Option<(PathBuf, Vec<String>)>,
+) -> Result<(), Failure> {
     let mut scenario = load(path)?;
     if let Some(seed) = seed {
         scenario.world.seed = seed;
@@ -97,10 +130,19 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> Res
         println!("{}", describe(&scenario));
     }
     let started = Instant::now();
-    let report = routesim::simulate(scenario.world.clone());
+    let report = match trace {
+        None => routesim::simulate(scenario.world.clone()),
+        Some((file, filter)) => run_traced(&scenario, &file, &filter)?,
+    };
     let wall_s = started.elapsed().as_secs_f64();
-    output::write_dir_atomically(&out, |dir| output::write_data(dir, &report))
-        .map_err(|e| Failure::Run(format!("could not write the results: {e}")))?;
+    output::write_dir_atomically(&out, |dir| {
+        output::write_data(dir, &report)?;
+        if charts {
+            draw_charts(dir)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| Failure::Run(format!("could not write the results: {e}")))?;
     if !quiet {
         print!("{}", table::render(&report.summary));
         let events = report.summary.totals.events;
@@ -110,6 +152,57 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> Res
             wall_s,
             events as f64 / wall_s.max(1e-9) / 1e6
         );
+    }
+    Ok(())
+}
+
+fn run_traced(scenario: &scenario::Scenario, file: &Path, filter: &[String]) -> Result<RunReport, Failure> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let names = scenario.world.layout.node_names();
+    let filter = output::trace::parse_filter(filter, &names).map_err(Failure::Input)?;
+    let fault_ids = scenario.world.faults.iter().map(|f| f.id.clone()).collect();
+    let sink = output::trace::JsonLines::create(file, names, fault_ids)
+        .map_err(|e| Failure::Run(format!("could not write the trace: {e}")))?;
+    let shared = Rc::new(RefCell::new(sink));
+    let tracer = Tracer { filter, sink: Box::new(output::trace::Shared(Rc::clone(&shared))) };
+    let report = routesim::simulate_traced(scenario.world.clone(), tracer);
+    let sink = Rc::try_unwrap(shared).map_err(|_| Failure::Run("the trace is still in use".into()))?.into_inner();
+    sink.finish().map_err(|e| Failure::Run(format!("could not write the trace: {e}")))?;
+    Ok(report)
+}
+
+fn draw_charts(dir: &Path) -> Result<(), output::OutputError> {
+    let chart_error =
+        |e: output::charts::ChartError| output::OutputError::Other { path: dir.into(), message: e.to_string() };
+    output::charts::draw_all(dir, &output::charts::ChartOptions::default()).map_err(chart_error)?;
+    output::charts::write_index_html(dir).map_err(chart_error)?;
+    Ok(())
+}
+
+fn chart(dir: &Path) -> Result<(), Failure> {
+    if !dir.join("summary.json").is_file() {
+        return Err(Failure::Input(format!("{}: no summary.json: not a run directory", dir.display())));
+    }
+    // The charts module reads and checks every data file before it writes anything, so bad
+    // data leaves the old charts in place; the data files are only read.
+    draw_charts(dir).map_err(|e| Failure::Input(format!("could not redraw the charts: {e}")))?;
+    println!("redrew the charts in {}", dir.display());
+    Ok(())
+}
+
+fn explain(dir: &Path) -> Result<(), Failure> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+    let summary: Summary = serde_json::from_str(&text)
+        .map_err(|e| Failure::Input(format!("{}: not a routesim summary: {e}", path.display())))?;
+    println!("{} seed {}", summary.scenario, summary.seed);
+    for fault in &summary.faults {
+        let Some(explanation) = &fault.explain else { continue };
+        println!("{} ({} {} at {:.1} s):", fault.id, fault.kind, fault.target, fault.at_s);
+        for line in &explanation.text {
+            println!("  {line}");
+        }
     }
     Ok(())
 }

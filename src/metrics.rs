@@ -8,10 +8,11 @@ use hdrhistogram::Histogram;
 
 use crate::engine::{SimTime, US_PER_MS, US_PER_S, secs};
 use crate::model::config::{FaultSpec, Layout, Role};
+use crate::model::nameserver::Removal;
 use crate::net::NodeIdx;
 use crate::report::{
-    Convergence, ConvergenceRow, DetectionRow, FalseRemoval, FaultSummary, NameServerLoad, Percentiles, RunReport,
-    SecondCounts, Summary, TimelineRow, Totals, Window, nearest_rank,
+    ClientMoment, Convergence, ConvergenceRow, DetectionRow, Explanation, FalseRemoval, FaultSummary, NameServerLoad,
+    NameServerMoment, Percentiles, RunReport, SecondCounts, Summary, TimelineRow, Totals, Window, nearest_rank,
 };
 
 /// Process state of a node as the timeline shows it.
@@ -45,6 +46,14 @@ struct FaultMetrics {
     subjects: Vec<u32>,
     /// Per NameServer: time of detection after the fault; `None` not yet (or never).
     detection_us: Vec<Option<SimTime>>,
+    /// Per NameServer: the last registration of a subject it processed before the fault.
+    last_registration_us: Vec<Option<SimTime>>,
+    /// Per NameServer: how the removal that completed detection happened.
+    removal_cause: Vec<Option<Removal>>,
+    /// The client that converged last: (producer, time, NameServer it heard from).
+    slowest_client: Option<(u32, SimTime, Option<u32>)>,
+    /// The client of the last stale attempt.
+    last_attempt_client: Option<u32>,
     /// Per producer: index into `convergence_us`, or `u32::MAX` if not tracked.
     client_slot: Vec<u32>,
     clients: Vec<u32>,
@@ -105,6 +114,10 @@ impl Metrics {
                     struck: false,
                     subjects: Vec::new(),
                     detection_us: vec![None; layout.nameservers as usize],
+                    last_registration_us: vec![None; layout.nameservers as usize],
+                    removal_cause: vec![None; layout.nameservers as usize],
+                    slowest_client: None,
+                    last_attempt_client: None,
                     client_slot: vec![u32::MAX; producers],
                     clients: Vec::new(),
                     convergence_us: Vec::new(),
@@ -131,15 +144,15 @@ impl Metrics {
         self.per_second.get_mut((now_us / US_PER_S) as usize)
     }
 
-    /// Fault `fault` struck `subjects` (broker indices). `listed(ns, broker)` tells what each
-    /// NameServer lists now, `ns_running` which NameServers run, `holders` which producers'
-    /// routes hold a subject now.
+    /// Fault `fault` struck `subjects` (broker indices). `last_update_us(ns, broker)` is the
+    /// NameServer's last registration time of a broker it lists (`None`: not listed),
+    /// `ns_running` which NameServers run, `holders` which producers' routes hold a subject.
     pub fn fault_struck(
         &mut self,
         fault: u16,
         now_us: SimTime,
         subjects: &[u32],
-        listed: impl Fn(u32, u32) -> bool,
+        last_update_us: impl Fn(u32, u32) -> Option<SimTime>,
         ns_running: &[bool],
         holders: &[u32],
     ) {
@@ -149,7 +162,9 @@ impl Metrics {
         f.at_us = now_us;
         f.subjects = subjects.to_vec();
         for ns in 0..self.nameservers {
-            if ns_running[ns as usize] && !subjects.iter().any(|&b| listed(ns, b)) {
+            let last = subjects.iter().filter_map(|&b| last_update_us(ns, b)).max();
+            f.last_registration_us[ns as usize] = last;
+            if ns_running[ns as usize] && last.is_none() {
                 f.detection_us[ns as usize] = Some(now_us);
             }
         }
@@ -169,7 +184,7 @@ impl Metrics {
     }
 
     /// An attempt to `broker` started; returns the fault that makes it stale, if any.
-    pub fn attempt_started(&mut self, now_us: SimTime, broker: u32) -> Option<u16> {
+    pub fn attempt_started(&mut self, now_us: SimTime, broker: u32, producer: u32) -> Option<u16> {
         self.totals.attempts += 1;
         if let Some(s) = self.second(now_us) {
             s.attempts += 1;
@@ -178,6 +193,7 @@ impl Metrics {
         let f = &mut self.faults[usize::from(fault)];
         f.stale_attempts += 1;
         f.last_attempt_us = Some(now_us);
+        f.last_attempt_client = Some(producer);
         Some(fault)
     }
 
@@ -219,11 +235,20 @@ impl Metrics {
 
     /// NameServer `ns` dropped `broker`. `serving`: the broker's process was running and not
     /// paused (so the removal is false). `listed(b)` tells what `ns` lists now.
-    pub fn ns_removed(&mut self, now_us: SimTime, ns: u32, broker: u32, serving: bool, listed: impl Fn(u32) -> bool) {
+    pub fn ns_removed(
+        &mut self,
+        now_us: SimTime,
+        ns: u32,
+        broker: u32,
+        serving: bool,
+        cause: Removal,
+        listed: impl Fn(u32) -> bool,
+    ) {
         for f in &mut self.faults {
             let waiting = f.struck && f.detection_us[ns as usize].is_none() && f.subjects.contains(&broker);
             if waiting && !f.subjects.iter().any(|&b| listed(b)) {
                 f.detection_us[ns as usize] = Some(now_us);
+                f.removal_cause[ns as usize] = Some(cause);
             }
         }
         let key = (ns * self.brokers + broker) as usize;
@@ -242,11 +267,14 @@ impl Metrics {
     }
 
     /// Producer `producer`'s route changed; `holds(subjects)` tells whether it holds any.
-    pub fn route_changed(&mut self, now_us: SimTime, producer: u32, holds: impl Fn(&[u32]) -> bool) {
+    /// Producer `producer`'s route changed (an answer from NameServer `ns`); `holds(subjects)`
+    /// tells whether it still holds any.
+    pub fn route_changed(&mut self, now_us: SimTime, producer: u32, ns: Option<u32>, holds: impl Fn(&[u32]) -> bool) {
         for f in &mut self.faults {
             let slot = f.client_slot[producer as usize];
             if slot != u32::MAX && f.convergence_us[slot as usize] == PENDING && !holds(&f.subjects) {
                 f.convergence_us[slot as usize] = now_us - f.at_us;
+                f.slowest_client = Some((producer, now_us, ns));
             }
         }
     }
@@ -336,6 +364,7 @@ impl Metrics {
                 failed_attempts: f.failed_attempts,
                 failed_sends: f.failed_sends,
                 recovered_by_retry: f.recovered_by_retry,
+                explain: has_subjects.then(|| explain(f, spec, ns_names, &producer_name)),
                 added_latency_ms: if latency.is_empty() {
                     Percentiles::default()
                 } else {
@@ -469,4 +498,57 @@ pub struct RunInfo<'a> {
     pub events: u64,
     pub messages: u64,
     pub messages_lost: u64,
+}
+
+/// The chain of events behind a fault's stale window, as numbers and as sentences.
+fn explain(
+    f: &FaultMetrics,
+    spec: &FaultSpec,
+    ns_names: &[String],
+    producer_name: &dyn Fn(u32) -> String,
+) -> Explanation {
+    let mut text = Vec::new();
+    let mut nameservers = std::collections::BTreeMap::new();
+    for (ns, name) in ns_names.iter().enumerate() {
+        let moment = NameServerMoment {
+            last_registration_s: f.last_registration_us[ns].map(secs),
+            removed_s: f.detection_us[ns].map(secs),
+            cause: f.removal_cause[ns].map(|c| c.name().to_string()),
+        };
+        let last = moment
+            .last_registration_s
+            .map_or("no registration".to_string(), |t| format!("last registration at {t:.1} s"));
+        let removed = match (moment.removed_s, &moment.cause) {
+            (Some(t), Some(cause)) => {
+                format!("removed at {t:.1} s ({cause}, {:.1} s after the fault)", t - secs(spec.at_us))
+            }
+            (Some(t), None) => format!("not listed at the fault ({t:.1} s)"),
+            (None, _) => "never removed within the run".to_string(),
+        };
+        text.push(format!("{name}: {last}; {removed}"));
+        nameservers.insert(name.clone(), moment);
+    }
+    let slowest_client = f.slowest_client.map(|(p, at_us, ns)| ClientMoment {
+        client: producer_name(p),
+        at_s: secs(at_us),
+        nameserver: ns.map(|ns| ns_names[ns as usize].clone()),
+    });
+    if let Some(c) = &slowest_client {
+        let from = c.nameserver.as_deref().map_or(String::new(), |ns| format!(" from {ns}"));
+        text.push(format!("slowest client {} dropped it at {:.1} s, polling{from}", c.client, c.at_s));
+    }
+    let last_stale_attempt = f.last_attempt_client.zip(f.last_attempt_us).map(|(p, at_us)| ClientMoment {
+        client: producer_name(p),
+        at_s: secs(at_us),
+        nameserver: None,
+    });
+    if let Some(a) = &last_stale_attempt {
+        text.push(format!(
+            "last stale attempt by {} at {:.1} s: stale window {:.1} s",
+            a.client,
+            a.at_s,
+            a.at_s - secs(spec.at_us)
+        ));
+    }
+    Explanation { nameservers, slowest_client, last_stale_attempt, text }
 }

@@ -39,6 +39,36 @@ pub struct FaultSummary {
     pub failed_sends: u64,
     pub recovered_by_retry: u64,
     pub added_latency_ms: Percentiles,
+    /// Why the stale window was as long as it was; `null` for faults without subjects.
+    pub explain: Option<Explanation>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Explanation {
+    pub nameservers: BTreeMap<String, NameServerMoment>,
+    pub slowest_client: Option<ClientMoment>,
+    pub last_stale_attempt: Option<ClientMoment>,
+    /// The same, as sentences (`routesim explain` prints them).
+    pub text: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameServerMoment {
+    /// The last registration of a subject this NameServer processed before the fault.
+    pub last_registration_s: Option<f64>,
+    pub removed_s: Option<f64>,
+    /// `unregistered`, `channel-closed`, `idle-close` or `expired`.
+    pub cause: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientMoment {
+    pub client: String,
+    pub at_s: f64,
+    pub nameserver: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

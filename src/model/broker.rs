@@ -8,6 +8,7 @@ use crate::net::{ChanId, Connect, End, LinkClass, NodeIdx};
 
 use super::config::WorldConfig;
 use super::nameserver::next_on_grid;
+use super::trace::TraceKind;
 use super::{Msg, Timer, World};
 
 pub struct Broker {
@@ -81,6 +82,9 @@ impl World {
                 let broker = &mut self.brokers[b as usize];
                 if broker.pending_register[ns as usize] == Some(req) {
                     broker.pending_register[ns as usize] = None;
+                    let ns_node = self.nameservers[ns as usize].node;
+                    self.trace(TraceKind::RegisterTimeout, node, Some(ns_node), "closed");
+                    let broker = &mut self.brokers[b as usize];
                     // clientCloseSocketIfTimeout: a timed-out request closes the channel.
                     if let Some(chan) = broker.ns_chan[ns as usize].take() {
                         self.close_channel(chan, End::Client);
@@ -110,6 +114,7 @@ impl World {
             let req = broker.take_req();
             broker.pending_register[ns as usize] = Some(req);
             let node = broker.node;
+            self.trace(TraceKind::Register, node, Some(self.nameservers[ns as usize].node), "sent");
             self.transmit(chan, End::Server, Msg::Register { req }, 0);
             self.schedule_timer_in(node, timeout_us, Timer::RegisterTimeout { ns, req });
         }
@@ -149,12 +154,16 @@ impl World {
             }
             (End::Client, Msg::Close) => {
                 let ns = self.net.channel(chan).server as usize;
+                // 4.x does not fail a request when the peer closes: it waits for its timeout.
+                let fail_fast = self.config.timing.fail_fast_on_peer_close;
                 let broker = &mut self.brokers[b as usize];
                 if broker.ns_chan[ns] == Some(chan) {
                     broker.ns_chan[ns] = None;
-                    broker.pending_register[ns] = None;
+                    if fail_fast {
+                        broker.pending_register[ns] = None;
+                    }
                 }
-                if broker.unregistering == Some(ns as u32) {
+                if fail_fast && broker.unregistering == Some(ns as u32) {
                     self.broker_unregister_next(b, ns as u32 + 1);
                 }
             }
@@ -174,12 +183,23 @@ impl World {
         self.service_time.sample(&mut self.procs[node as usize].rng)
     }
 
-    /// Graceful shutdown: UNREGISTER_BROKER to each NameServer one after another, then the
-    /// process exits and its OS closes its connections.
+    /// Graceful shutdown (`BrokerController.shutdown`): UNREGISTER_BROKER to each NameServer
+    /// one after another, then the process exits and its OS closes its connections. 5.x
+    /// unregisters while still serving; 4.x first shuts its remoting server (clients'
+    /// channels close, new connects are refused), then unregisters.
     pub fn broker_shutdown(&mut self, b: u32) {
         let node = self.brokers[b as usize].node;
         if !self.serving(node) || self.brokers[b as usize].unregistering.is_some() {
             return;
+        }
+        self.brokers[b as usize].unregistering = Some(0);
+        if !self.config.timing.unregister_before_close {
+            for (chan, end) in self.net.open_channels(node) {
+                if end == End::Server {
+                    self.close_channel(chan, end);
+                }
+            }
+            self.net.set_host(node, crate::net::Host::ProcessDead);
         }
         self.broker_unregister_next(b, 0);
     }

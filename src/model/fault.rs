@@ -6,6 +6,7 @@ use crate::engine::SimTime;
 
 use super::config::{CrashMode, FaultAction, FaultSpec, Role};
 use super::timing::Timing;
+use super::trace::{TraceKind, TraceRecord};
 use super::{Event, Life, Msg, World};
 
 /// MODEL.md section 3's closed-form detection window for a fault, network delay excluded.
@@ -41,6 +42,23 @@ impl World {
 
     pub(super) fn apply_fault(&mut self, index: usize) {
         let action = self.config.faults[index].action.clone();
+        let node = match action {
+            FaultAction::Crash { node, .. }
+            | FaultAction::Shutdown { node }
+            | FaultAction::Restart { node }
+            | FaultAction::Pause { node }
+            | FaultAction::Resume { node } => Some(node),
+            _ => None,
+        };
+        let record = TraceRecord {
+            at_us: self.now(),
+            kind: TraceKind::Fault,
+            node,
+            peer: None,
+            detail: action.kind(),
+            fault: Some(index as u32),
+        };
+        self.emit(record);
         let subjects = self.subjects(&action);
         if !subjects.is_empty() {
             // Measure from the state at the instant the fault strikes.
@@ -53,7 +71,10 @@ impl World {
                 index as u16,
                 now_us,
                 &subjects,
-                |ns, b| nameservers[ns as usize].lists(b),
+                |ns, b| {
+                    let entry = nameservers[ns as usize].table[b as usize];
+                    entry.listed.then_some(entry.last_update_us)
+                },
                 &ns_running,
                 &holders,
             );

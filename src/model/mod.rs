@@ -18,6 +18,7 @@ pub mod nameserver;
 pub mod producer;
 pub mod route;
 pub mod timing;
+pub mod trace;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -32,6 +33,7 @@ use config::{Role, WorldConfig};
 use nameserver::NameServer;
 use producer::Producer;
 use route::{RouteId, RouteStore};
+use trace::{TraceKind, TraceRecord, Tracer};
 
 /// What travels on a channel. Request ids let a caller match answers and ignore late ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +80,7 @@ pub enum Timer {
     IdleCheck { chan: ChanId },
     RoutePoll,
     RouteQueryFailed { req: u32 },
+    RouteConnectTimedOut { req: u32 },
     SendArrival,
     AttemptFailed { slot: u32, attempt: u32 },
 }
@@ -135,6 +138,7 @@ pub struct World {
     service_time: LatencySampler,
     /// Per channel: an idle check is scheduled at its server end.
     idle_armed: Vec<bool>,
+    tracer: Option<Tracer>,
 }
 
 impl World {
@@ -189,6 +193,29 @@ impl World {
             metrics,
             service_time,
             idle_armed: Vec::new(),
+            tracer: None,
+        }
+    }
+
+    /// Sends every record the filter accepts to the tracer's sink.
+    pub fn with_tracer(mut self, tracer: Tracer) -> World {
+        self.tracer = Some(tracer);
+        self
+    }
+
+    #[inline]
+    pub fn trace(&mut self, kind: TraceKind, node: NodeIdx, peer: Option<NodeIdx>, detail: &'static str) {
+        if self.tracer.is_some() {
+            let at_us = self.sim.now();
+            self.emit(TraceRecord { at_us, kind, node: Some(node), peer, detail, fault: None });
+        }
+    }
+
+    pub(crate) fn emit(&mut self, record: TraceRecord) {
+        if let Some(tracer) = &mut self.tracer
+            && tracer.filter.accepts(&record)
+        {
+            tracer.sink.record(&record);
         }
     }
 
@@ -284,6 +311,7 @@ impl World {
         proc.backlog.clear();
         self.net.set_host(node, Host::Up);
         self.refresh_node_state(node);
+        self.trace(TraceKind::Process, node, None, "started");
         match self.config.layout.role(node) {
             Role::NameServer { index } => self.ns_start(index),
             Role::Broker { index } => self.broker_start(index),
@@ -355,6 +383,7 @@ impl World {
         proc.life = Life::Paused;
         self.net.set_host(node, Host::Paused);
         self.refresh_node_state(node);
+        self.trace(TraceKind::Process, node, None, "paused");
     }
 
     /// Resume: the backlog runs now. Requests first, in a seeded order for NameServers (their
@@ -378,6 +407,7 @@ impl World {
             requests.shuffle(&mut proc.rng);
         }
         self.refresh_node_state(node);
+        self.trace(TraceKind::Process, node, None, "resumed");
         for event in requests.into_iter().chain(closes).chain(timers) {
             self.handle(event);
         }
@@ -401,6 +431,7 @@ impl World {
         }
         self.net.set_host(node, if kill { Host::ProcessDead } else { Host::PoweredOff });
         self.refresh_node_state(node);
+        self.trace(TraceKind::Process, node, None, if kill { "stopped" } else { "powered-off" });
         if let Role::NameServer { index } = self.config.layout.role(node) {
             self.ns_stopped(index);
         }

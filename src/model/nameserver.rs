@@ -9,6 +9,7 @@ use crate::net::{ChanId, End, NodeIdx};
 
 use super::config::{Role, WorldConfig};
 use super::route::{NO_ROUTE, RouteId};
+use super::trace::TraceKind;
 use super::{Msg, Timer, World};
 
 /// `brokerLiveTable`'s entry for one broker address, plus whether `brokerAddrTable` has it.
@@ -47,10 +48,25 @@ impl NameServer {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Removal {
+pub enum Removal {
     Unregistered,
+    /// The broker's side closed the channel (a kill, a timed-out request) or it broke.
     ChannelClosed,
+    /// The NameServer's own idle close (`serverChannelMaxIdleTimeSeconds`).
+    IdleClose,
+    /// `scanNotActiveBroker` found it silent longer than the expiry.
     Expired,
+}
+
+impl Removal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Removal::Unregistered => "unregistered",
+            Removal::ChannelClosed => "channel-closed",
+            Removal::IdleClose => "idle-close",
+            Removal::Expired => "expired",
+        }
+    }
 }
 
 impl World {
@@ -77,7 +93,7 @@ impl World {
             Timer::IdleCheck { chan } => {
                 let idle_us = self.config.timing.nameserver_channel_idle_us;
                 if self.idle_check(ns, chan, idle_us) {
-                    self.ns_channel_destroyed(ns, chan);
+                    self.ns_channel_destroyed(ns, chan, Removal::IdleClose);
                 }
             }
             other => unreachable!("NameServer timer {other:?}"),
@@ -87,7 +103,7 @@ impl World {
     pub(super) fn ns_deliver(&mut self, ns: u32, chan: ChanId, msg: Msg) {
         let now_us = self.now();
         if msg == Msg::Close {
-            self.ns_channel_destroyed(ns, chan);
+            self.ns_channel_destroyed(ns, chan, Removal::ChannelClosed);
             return;
         }
         self.metrics.ns_request(ns);
@@ -98,10 +114,12 @@ impl World {
             Msg::Register { req } => {
                 let broker = self.broker_of(client);
                 self.ns_register(ns, broker, chan);
+                self.trace(TraceKind::Registered, ns, Some(client), "ok");
                 Msg::RegisterAck { req }
             }
             Msg::Unregister { req } => {
                 let broker = self.broker_of(client);
+                self.trace(TraceKind::Unregistered, ns, Some(client), "ok");
                 self.ns_remove(ns, broker, Removal::Unregistered);
                 Msg::UnregisterAck { req }
             }
@@ -110,6 +128,10 @@ impl World {
                     unreachable!("only clients query routes")
                 };
                 let topic = self.producers[index as usize].topic;
+                if self.config.timing.route_poll_queries_default_topic {
+                    // 4.x also asks for TBW102 each round: load only, its answer changes nothing.
+                    self.metrics.ns_request(ns);
+                }
                 Msg::RouteReply { req, route: self.nameservers[ns as usize].topic_routes[usize::from(topic)] }
             }
             other => unreachable!("NameServer got {other:?}"),
@@ -137,12 +159,12 @@ impl World {
 
     /// `onChannelDestroy`: a close removes the broker only if it is the channel of the
     /// registration processed last (MODEL.md 2a); closes of older channels are ignored.
-    fn ns_channel_destroyed(&mut self, ns: u32, chan: ChanId) {
+    fn ns_channel_destroyed(&mut self, ns: u32, chan: ChanId, cause: Removal) {
         let client = self.net.channel(chan).client;
         let Role::Broker { index: broker } = self.config.layout.role(client) else { return };
         let entry = self.nameservers[ns as usize].table[broker as usize];
         if entry.listed && entry.chan == chan {
-            self.ns_remove(ns, broker, Removal::ChannelClosed);
+            self.ns_remove(ns, broker, cause);
         }
     }
 
@@ -156,6 +178,7 @@ impl World {
         *next = next_on_grid(*next, scan_us, now_us);
         let next_us = *next;
         self.schedule_timer_at(ns, next_us, Timer::Scan);
+        self.trace(TraceKind::Scan, ns, None, "ok");
         for broker in 0..self.brokers.len() as u32 {
             let entry = self.nameservers[ns as usize].table[broker as usize];
             if entry.listed && entry.last_update_us + expiry_us < now_us {
@@ -175,10 +198,11 @@ impl World {
         entry.listed = false;
         self.ns_recompute_routes(ns, broker);
         let node = self.brokers[broker as usize].node;
+        self.trace(TraceKind::Removed, ns, Some(node), cause.name());
         let serving = self.serving(node);
         let now_us = self.now();
         let table = &self.nameservers[ns as usize];
-        self.metrics.ns_removed(now_us, ns, broker, serving, |b| table.lists(b));
+        self.metrics.ns_removed(now_us, ns, broker, serving, cause, |b| table.lists(b));
     }
 
     /// Rebuilds the routes of the topics hosted by `broker`'s group after its listing changed.

@@ -13,8 +13,10 @@ use crate::metrics::SendOutcome;
 use crate::net::{ChanId, Connect, End, LinkClass, NodeIdx};
 
 use super::config::{CLIENT_ASYNC_SEMAPHORE_VALUE, SendMode, WorldConfig};
+use super::timing::LatencyFaultTable;
 use super::nameserver::next_on_grid;
 use super::route::{NO_ROUTE, RouteId};
+use super::trace::TraceKind;
 use super::{Msg, Timer, World};
 
 /// Sends waiting for a free thread of a sync producer, at most.
@@ -36,6 +38,14 @@ struct SendState {
     last_failed_group: Option<u16>,
 }
 
+/// The route query call in progress.
+#[derive(Clone, Copy, Debug)]
+struct RouteCall {
+    start_us: SimTime,
+    /// NameServers the call may still connect to.
+    tries_left: u32,
+}
+
 pub struct Producer {
     pub node: NodeIdx,
     pub group: u16,
@@ -44,6 +54,7 @@ pub struct Producer {
     ns_cursor: u32,
     ns_chan: Option<ChanId>,
     poll_req: Option<u32>,
+    poll: RouteCall,
     next_req: u32,
     next_poll_us: SimTime,
     /// Per broker group: the channel to its master.
@@ -82,6 +93,7 @@ impl Producer {
             ns_cursor: 0,
             ns_chan: None,
             poll_req: None,
+            poll: RouteCall { start_us: 0, tries_left: 0 },
             next_req: 0,
             next_poll_us: 0,
             broker_chans: vec![None; broker_groups],
@@ -101,25 +113,44 @@ impl Producer {
     }
 }
 
-/// `TopicPublishInfo.selectOneMessageQueue` and `MQFaultStrategy`: round-robin from one
-/// counter; on a retry, skip the broker that failed last; with the latency fault strategy,
-/// prefer available brokers. Skipped positions advance the same counter.
+/// `TopicPublishInfo.selectOneMessageQueue`, and `MQFaultStrategy` when the latency fault
+/// strategy is on (docs/ROCKETMQ-NOTES.md, question 5):
+/// - off: round-robin from one counter; on a retry, skip the queues of the broker that failed
+///   last, each skipped position advancing the same counter;
+/// - 4.x table: the counter advances once, then the first available broker from there in
+///   round-robin order, whatever failed last; none available: plain round-robin (RocketMQ
+///   picks among the better half by latency there: not modelled);
+/// - 5.x table: available and not the last failed, then not the last failed, then any.
 pub fn select_queue(
     queues: &[u16],
     counter: &mut u32,
     last_failed: Option<u16>,
+    latency_fault: Option<LatencyFaultTable>,
     available: impl Fn(u16) -> bool,
 ) -> u16 {
     assert!(!queues.is_empty());
     let n = queues.len() as u32;
+    if latency_fault == Some(LatencyFaultTable::Classic) {
+        let start = counter.wrapping_add(1);
+        *counter = start;
+        if let Some(i) = (0..n).find(|&i| available(queues[(start.wrapping_add(i) % n) as usize])) {
+            return queues[(start.wrapping_add(i) % n) as usize];
+        }
+    }
     let mut next = || {
         *counter = counter.wrapping_add(1);
         queues[(*counter % n) as usize]
     };
-    for _ in 0..n {
-        let group = next();
-        if available(group) && Some(group) != last_failed {
-            return group;
+    match latency_fault {
+        None => {}
+        Some(LatencyFaultTable::Classic) => return next(),
+        Some(LatencyFaultTable::Modern) => {
+            for _ in 0..n {
+                let group = next();
+                if available(group) && Some(group) != last_failed {
+                    return group;
+                }
+            }
         }
     }
     if last_failed.is_some() {
@@ -166,10 +197,18 @@ impl World {
                 let producer = &mut self.producers[p as usize];
                 if producer.poll_req == Some(req) {
                     producer.poll_req = None;
+                    // The channel may already be gone (a peer close that did not fail the
+                    // request): then the client has already moved on.
                     if let Some(chan) = producer.ns_chan {
                         self.close_channel(chan, End::Client);
+                        self.producer_ns_lost(p);
                     }
+                }
+            }
+            Timer::RouteConnectTimedOut { req } => {
+                if self.producers[p as usize].poll_req == Some(req) {
                     self.producer_ns_lost(p);
+                    self.producer_route_call(p);
                 }
             }
             Timer::SendArrival => self.producer_arrival(p),
@@ -197,6 +236,10 @@ impl World {
                 // TOPIC_NOT_EXIST keeps the cached route; a route is replaced only if changed.
                 if route != NO_ROUTE && route != producer.route {
                     producer.route = route;
+                    // A new TopicPublishInfo starts its round-robin counter at random.
+                    let node = producer.node;
+                    let counter = self.rng(node).r#gen::<u32>();
+                    self.producers[p as usize].queue_counter = counter;
                     self.producer_route_changed(p);
                 }
                 if !self.producers[p as usize].sending && route != NO_ROUTE {
@@ -212,11 +255,15 @@ impl World {
             }
             Msg::Close => {
                 if self.producers[p as usize].ns_chan == Some(chan) {
-                    self.producers[p as usize].poll_req = None;
+                    if self.config.timing.fail_fast_on_peer_close {
+                        self.producers[p as usize].poll_req = None;
+                    }
                     self.producer_ns_lost(p);
                 } else {
                     self.producer_broker_chan_lost(p, chan);
-                    self.producer_fail_fast(p, chan);
+                    if self.config.timing.fail_fast_on_peer_close {
+                        self.producer_fail_fast(p, chan);
+                    }
                 }
             }
             other => unreachable!("producer got {other:?}"),
@@ -232,50 +279,68 @@ impl World {
     }
 
     /// `updateTopicRouteInfoFromNameServer`: one query to the NameServer the client sticks
-    /// to. A refused connect moves on to the next NameServer at once (4.x's invokeSync tries
-    /// them in turn); a silent one costs `connectTimeoutMillis`.
+    /// to. With a broken channel, 4.x tries every NameServer in turn within the call (a refused
+    /// connect costs nothing, a silent host `connectTimeoutMillis`); 5.x tries one. The call's
+    /// budget is `mqClientApiTimeout` from its start, connects included.
     fn producer_query_route(&mut self, p: u32) {
-        let timing = &self.config.timing;
-        let (api_timeout_us, connect_timeout_us) = (timing.client_api_timeout_us, timing.connect_timeout_us);
         let nameservers = self.config.layout.nameservers;
-        let node = self.producers[p as usize].node;
+        let tries = if self.config.timing.route_query_tries_every_nameserver { nameservers } else { 1 };
+        let now_us = self.sim.now();
         let producer = &mut self.producers[p as usize];
         producer.next_req = producer.next_req.wrapping_add(1);
-        let req = producer.next_req;
-        for _ in 0..nameservers {
-            let chan = match self.producers[p as usize].ns_chan {
-                Some(chan) => chan,
-                None => {
-                    let ns_node = self.nameservers[self.producers[p as usize].ns_cursor as usize].node;
-                    match self.net.connect(self.sim.now(), node, ns_node, LinkClass::ClientNs) {
-                        Connect::Open(chan) => {
-                            self.producers[p as usize].ns_chan = Some(chan);
-                            chan
-                        }
-                        Connect::Refused { .. } => {
-                            self.producer_ns_lost(p);
-                            continue;
-                        }
-                        Connect::TimedOut => {
-                            self.producers[p as usize].poll_req = Some(req);
-                            self.schedule_timer_in(node, connect_timeout_us, Timer::RouteQueryFailed { req });
-                            return;
-                        }
-                    }
+        producer.poll_req = Some(producer.next_req);
+        producer.poll = RouteCall { start_us: now_us, tries_left: tries };
+        self.producer_route_call(p);
+    }
+
+    /// Continues the current route call: connect if needed, then query with what is left of
+    /// the budget.
+    fn producer_route_call(&mut self, p: u32) {
+        let timing = &self.config.timing;
+        let (api_timeout_us, connect_timeout_us) = (timing.client_api_timeout_us, timing.connect_timeout_us);
+        let node = self.producers[p as usize].node;
+        let Some(req) = self.producers[p as usize].poll_req else { return };
+        while self.producers[p as usize].ns_chan.is_none() {
+            let producer = &mut self.producers[p as usize];
+            if producer.poll.tries_left == 0 {
+                producer.poll_req = None;
+                return;
+            }
+            producer.poll.tries_left -= 1;
+            let ns_node = self.nameservers[producer.ns_cursor as usize].node;
+            match self.net.connect(self.sim.now(), node, ns_node, LinkClass::ClientNs) {
+                Connect::Open(chan) => self.producers[p as usize].ns_chan = Some(chan),
+                Connect::Refused { .. } => self.producer_ns_lost(p),
+                Connect::TimedOut => {
+                    self.schedule_timer_in(node, connect_timeout_us, Timer::RouteConnectTimedOut { req });
+                    return;
                 }
-            };
-            self.producers[p as usize].poll_req = Some(req);
-            self.transmit(chan, End::Server, Msg::RouteQuery { req }, 0);
-            self.schedule_timer_in(node, api_timeout_us, Timer::RouteQueryFailed { req });
+            }
+        }
+        let chan = self.producers[p as usize].ns_chan.expect("connected above");
+        let spent_us = self.sim.now() - self.producers[p as usize].poll.start_us;
+        if spent_us >= api_timeout_us {
+            // invokeSync checks the time after getting the channel: the call has timed out,
+            // and clientCloseSocketIfTimeout closes the channel it just opened.
+            self.producers[p as usize].poll_req = None;
+            self.close_channel(chan, End::Client);
+            self.producer_ns_lost(p);
             return;
         }
+        self.trace(TraceKind::RoutePoll, node, Some(self.net.channel(chan).server), "sent");
+        self.transmit(chan, End::Server, Msg::RouteQuery { req }, 0);
+        self.schedule_timer_in(node, api_timeout_us - spent_us, Timer::RouteQueryFailed { req });
     }
 
     fn producer_route_changed(&mut self, p: u32) {
+        let node = self.producers[p as usize].node;
+        let ns = self.producers[p as usize].ns_chan.map(|chan| self.net.channel(chan).server);
+        self.trace(TraceKind::RouteChanged, node, ns, "changed");
         let now_us = self.sim.now();
         let route = self.routes.get(self.producers[p as usize].route);
         let layout = &self.config.layout;
-        self.metrics.route_changed(now_us, p, |subjects| route_holds_any(route, layout, subjects));
+        let ns_index = ns.map(|n| self.nameservers.iter().position(|x| x.node == n).unwrap_or(0) as u32);
+        self.metrics.route_changed(now_us, p, ns_index, |subjects| route_holds_any(route, layout, subjects));
     }
 
     fn producer_schedule_arrival(&mut self, p: u32) {
@@ -351,35 +416,34 @@ impl World {
             return;
         }
         let isolated = &producer.isolated_until_us;
-        let group = select_queue(&route.write_queues, &mut producer.queue_counter, send.last_failed_group, |g| {
+        let group = select_queue(&route.write_queues, &mut producer.queue_counter, send.last_failed_group, cfg.latency_fault, |g| {
             isolated.get(usize::from(g)).is_none_or(|&until| until <= now_us)
         });
         producer.next_attempt = producer.next_attempt.wrapping_add(1);
         let attempt = producer.next_attempt;
         let master = u32::from(group) * self.config.layout.brokers_per_group();
-        let stale_fault = self.metrics.attempt_started(now_us, master);
+        let stale_fault = self.metrics.attempt_started(now_us, master, p);
         let node = producer.node;
+        let broker_node = self.brokers[master as usize].node;
+        self.trace(TraceKind::Attempt, node, Some(broker_node), if stale_fault.is_some() { "stale" } else { "ok" });
         let budget_us = timeout_us - elapsed_us;
-        let chan = match producer.broker_chans[usize::from(group)] {
+        let chan = match self.producers[p as usize].broker_chans[usize::from(group)] {
             Some(chan) => Some(chan),
-            None => {
-                let broker_node = self.brokers[master as usize].node;
-                match self.net.connect(now_us, node, broker_node, LinkClass::ClientBroker) {
-                    Connect::Open(chan) => {
-                        self.producers[p as usize].broker_chans[usize::from(group)] = Some(chan);
-                        Some(chan)
-                    }
-                    Connect::Refused { after_us } => {
-                        self.schedule_timer_in(node, after_us.min(budget_us), Timer::AttemptFailed { slot, attempt });
-                        None
-                    }
-                    Connect::TimedOut => {
-                        let wait_us = connect_timeout_us.min(budget_us);
-                        self.schedule_timer_in(node, wait_us, Timer::AttemptFailed { slot, attempt });
-                        None
-                    }
+            None => match self.net.connect(now_us, node, broker_node, LinkClass::ClientBroker) {
+                Connect::Open(chan) => {
+                    self.producers[p as usize].broker_chans[usize::from(group)] = Some(chan);
+                    Some(chan)
                 }
-            }
+                Connect::Refused { after_us } => {
+                    self.schedule_timer_in(node, after_us.min(budget_us), Timer::AttemptFailed { slot, attempt });
+                    None
+                }
+                Connect::TimedOut => {
+                    let wait_us = connect_timeout_us.min(budget_us);
+                    self.schedule_timer_in(node, wait_us, Timer::AttemptFailed { slot, attempt });
+                    None
+                }
+            },
         };
         let send = self.producers[p as usize].sends[slot as usize].as_mut().expect("live send");
         *send = SendState {
@@ -404,6 +468,14 @@ impl World {
         send.last_failed_group = Some(send.group);
         send.chan = None;
         let (stale_fault, group, attempt_start_us) = (send.stale_fault, send.group, send.attempt_start_us);
+        let node = self.producers[p as usize].node;
+        let broker_node = self.brokers[(u32::from(group) * self.config.layout.brokers_per_group()) as usize].node;
+        self.trace(
+            TraceKind::AttemptFailed,
+            node,
+            Some(broker_node),
+            if stale_fault.is_some() { "stale" } else { "other" },
+        );
         self.metrics.attempt_failed(now_us, stale_fault);
         self.producer_note_latency(p, group, now_us - attempt_start_us, true);
         self.producer_attempt(p, slot);
@@ -413,8 +485,14 @@ impl World {
     fn producer_note_latency(&mut self, p: u32, group: u16, latency_us: SimTime, failed: bool) {
         let producer = &mut self.producers[p as usize];
         let Some(table) = self.config.producers[usize::from(producer.group)].latency_fault else { return };
-        let isolation_us = table.isolation_us(latency_us, failed);
-        producer.isolated_until_us[usize::from(group)] = self.sim.now() + isolation_us;
+        let until_us = self.sim.now() + table.isolation_us(latency_us, failed);
+        let slot = &mut producer.isolated_until_us[usize::from(group)];
+        *slot = match table {
+            // 4.x: every attempt rewrites the entry: a quick success ends an isolation.
+            LatencyFaultTable::Classic => until_us,
+            // 5.1.4+: a later success does not shorten an isolation.
+            LatencyFaultTable::Modern => (*slot).max(until_us),
+        };
     }
 
     fn producer_finish(&mut self, p: u32, slot: u32, ok: bool) {
@@ -424,6 +502,7 @@ impl World {
         producer.free_slots.push(slot);
         producer.in_flight -= 1;
         let start_next = producer.waiting > 0;
+        let node = producer.node;
         if start_next {
             producer.waiting -= 1;
         }
@@ -436,6 +515,7 @@ impl World {
                 touched: send.touched,
             },
         );
+        self.trace(TraceKind::Send, node, None, if ok { "ok" } else { "failed" });
         if start_next {
             self.producer_begin_send(p);
         }
@@ -484,28 +564,43 @@ fn route_holds_any(route: Option<&super::route::Route>, layout: &super::config::
 #[cfg(test)]
 mod tests {
     use super::select_queue;
+    use crate::model::timing::LatencyFaultTable;
 
     #[test]
     fn round_robin_skips_the_failed_broker_and_advances_past_its_queues() {
         // 4 brokers x 4 queues, listed broker by broker.
         let queues: Vec<u16> = (0..4).flat_map(|g| [g; 4]).collect();
         let mut counter = 0; // next position is 1
-        assert_eq!(select_queue(&queues, &mut counter, None, |_| true), 0);
-        assert_eq!(select_queue(&queues, &mut counter, None, |_| true), 0);
+        assert_eq!(select_queue(&queues, &mut counter, None, None, |_| true), 0);
+        assert_eq!(select_queue(&queues, &mut counter, None, None, |_| true), 0);
         // Broker 0 failed: skip positions 3 (broker 0) and land on 4 (broker 1).
-        assert_eq!(select_queue(&queues, &mut counter, Some(0), |_| true), 1);
+        assert_eq!(select_queue(&queues, &mut counter, Some(0), None, |_| true), 1);
         assert_eq!(counter, 4);
     }
 
     #[test]
-    fn latency_fault_prefers_available_brokers_then_any() {
+    fn classic_latency_fault_takes_the_first_available_from_one_counter_step() {
         let queues = [0u16, 1, 2];
         let mut counter = 0;
-        assert_eq!(select_queue(&queues, &mut counter, None, |g| g == 2), 2);
+        // Start at position 1; broker 1 isolated: position 2, counter advanced once only.
+        assert_eq!(select_queue(&queues, &mut counter, None, Some(LatencyFaultTable::Classic), |g| g != 1), 2);
+        assert_eq!(counter, 1);
+        // The last failed broker is not skipped if available.
+        assert_eq!(select_queue(&queues, &mut counter, Some(2), Some(LatencyFaultTable::Classic), |_| true), 2);
+        // None available: the counter has stepped once (to 3), plain round-robin steps again.
+        assert_eq!(select_queue(&queues, &mut counter, None, Some(LatencyFaultTable::Classic), |_| false), 1);
+    }
+
+    #[test]
+    fn modern_latency_fault_prefers_available_brokers_then_any() {
+        let queues = [0u16, 1, 2];
+        let mut counter = 0;
+        let m = Some(LatencyFaultTable::Modern);
+        assert_eq!(select_queue(&queues, &mut counter, None, m, |g| g == 2), 2);
         // Nothing available: a full lap of the counter, then the next queue whatever it is.
-        assert_eq!(select_queue(&queues, &mut counter, None, |_| false), 0);
+        assert_eq!(select_queue(&queues, &mut counter, None, m, |_| false), 0);
         assert_eq!(counter, 6);
         // Nothing available and broker 1 failed last: the next queue not on broker 1.
-        assert_eq!(select_queue(&queues, &mut counter, Some(1), |_| false), 2);
+        assert_eq!(select_queue(&queues, &mut counter, Some(1), m, |_| false), 2);
     }
 }

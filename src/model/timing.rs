@@ -86,6 +86,18 @@ pub struct Timing {
     pub start_window_us: SimTime,
     /// Each NameServer starts at a time drawn uniformly from [0, nameserver_start_window].
     pub nameserver_start_window_us: SimTime,
+    /// Version behaviours (docs/ROCKETMQ-NOTES.md), not settings RocketMQ exposes:
+    /// a peer's close fails the requests waiting on the channel at once (5.x, #5867); in 4.x
+    /// they wait for their timeout.
+    pub fail_fast_on_peer_close: bool,
+    /// Graceful shutdown unregisters from the NameServers while still serving, then closes
+    /// (5.x); 4.x closes its remoting server first, then unregisters.
+    pub unregister_before_close: bool,
+    /// A route query whose NameServer channel is broken tries every NameServer in turn within
+    /// the one call (4.x `getAndCreateNameserverChannel`); 5.x tries one per call.
+    pub route_query_tries_every_nameserver: bool,
+    /// Each route poll round also queries the default topic TBW102 (4.x): one more request.
+    pub route_poll_queries_default_topic: bool,
 }
 
 impl Timing {
@@ -111,6 +123,10 @@ impl Timing {
             connect_timeout_us: CONNECT_TIMEOUT_US,
             start_window_us: START_WINDOW_US,
             nameserver_start_window_us: NAMESERVER_START_WINDOW_US,
+            fail_fast_on_peer_close: v5,
+            unregister_before_close: v5,
+            route_query_tries_every_nameserver: !v5,
+            route_poll_queries_default_topic: !v5,
         }
     }
 

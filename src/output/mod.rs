@@ -2,7 +2,9 @@
 //! temporary sibling directory renamed into place only when complete, so a failed run never
 //! leaves a half-written directory and never damages the previous one.
 
+pub mod charts;
 pub mod table;
+pub mod trace;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -315,6 +315,16 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
     set(&mut t.connect_timeout_us, raw.connect_timeout);
     set(&mut t.start_window_us, raw.start_window);
     set(&mut t.nameserver_start_window_us, raw.nameserver_start_window);
+    for (slot, value) in [
+        (&mut t.fail_fast_on_peer_close, raw.fail_fast_on_peer_close),
+        (&mut t.unregister_before_close, raw.unregister_before_close),
+        (&mut t.route_query_tries_every_nameserver, raw.route_query_tries_every_nameserver),
+        (&mut t.route_poll_queries_default_topic, raw.route_poll_queries_default_topic),
+    ] {
+        if let Some(v) = value {
+            *slot = v;
+        }
+    }
     if let Some(idle) = raw.nameserver_channel_idle {
         t.nameserver_channel_idle_us = idle.0;
     }

@@ -46,6 +46,10 @@ pub struct RawTiming {
     pub connect_timeout: Option<Dur>,
     pub start_window: Option<Dur>,
     pub nameserver_start_window: Option<Dur>,
+    pub fail_fast_on_peer_close: Option<bool>,
+    pub unregister_before_close: Option<bool>,
+    pub route_query_tries_every_nameserver: Option<bool>,
+    pub route_poll_queries_default_topic: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]

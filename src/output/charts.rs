@@ -1,0 +1,189 @@
+//! Charts and the HTML index of a finished run directory.
+//!
+//! This module owns turning the files described in docs/OUTPUT.md into pictures: it only reads
+//! them (the simulator writes them) and adds, next to them, `failed-sends`, `detection`,
+//! `convergence-cdf` and `timeline` as SVG and PNG, and `index.html`.
+//!
+//! Output must be byte-identical on every machine, so: text is measured and rasterised with the
+//! bundled DejaVu Sans (never a system font; see `typeset`), every label is formatted here (never
+//! by plotters' `{}` of a float), axis ticks are computed here, and the log-ish y scale uses a
+//! logarithm made of basic float operations (see `numfmt`).
+
+mod data;
+mod draw;
+mod html;
+mod numfmt;
+mod typeset;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use data::RunData;
+use typeset::Typeset;
+
+/// DejaVu Sans 2.37 (Bitstream Vera licence, see assets/fonts/LICENSE-DejaVu.txt).
+static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// Fixed so the bytes never depend on a library default; pure-Rust deflate, same on every CPU.
+const PNG_COMPRESSION: png::Compression = png::Compression::Default;
+
+/// The family every chart asks for; the bundled font is registered under it.
+pub(crate) const FONT_FAMILY: &str = "sans-serif";
+
+/// Size of each picture in pixels (SVG user units are pixels too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChartOptions {
+    pub width_px: u32,
+    pub height_px: u32,
+}
+
+impl Default for ChartOptions {
+    fn default() -> Self {
+        Self { width_px: 1200, height_px: 700 }
+    }
+}
+
+/// What went wrong, always naming the file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("{}: missing from the run directory", .path.display())]
+    Missing { path: PathBuf },
+    #[error("{}: cannot read: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: malformed: {reason}", .path.display())]
+    Malformed { path: PathBuf, reason: String },
+    #[error("{}: cannot write: {source}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{}: drawing failed: {reason}", .path.display())]
+    Draw { path: PathBuf, reason: String },
+    #[error("chart size {width_px}x{height_px} px is outside 200x150 ..= 10000x10000")]
+    Size { width_px: u32, height_px: u32 },
+    #[error("the bundled font assets/fonts/DejaVuSans.ttf could not be loaded")]
+    Font,
+}
+
+impl ChartError {
+    /// The file the error is about, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Missing { path }
+            | Self::Read { path, .. }
+            | Self::Malformed { path, .. }
+            | Self::Write { path, .. }
+            | Self::Draw { path, .. } => Some(path),
+            Self::Size { .. } | Self::Font => None,
+        }
+    }
+}
+
+/// The charts in the order `draw_all` writes them; also the order in index.html.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chart {
+    FailedSends,
+    Detection,
+    ConvergenceCdf,
+    Timeline,
+}
+
+impl Chart {
+    pub(crate) const ALL: [Chart; 4] = [Chart::FailedSends, Chart::Detection, Chart::ConvergenceCdf, Chart::Timeline];
+
+    pub(crate) fn stem(self) -> &'static str {
+        match self {
+            Chart::FailedSends => "failed-sends",
+            Chart::Detection => "detection",
+            Chart::ConvergenceCdf => "convergence-cdf",
+            Chart::Timeline => "timeline",
+        }
+    }
+
+    /// What the chart shows, for its title and the index's alt text.
+    pub(crate) fn subject(self) -> &'static str {
+        match self {
+            Chart::FailedSends => "Attempts and failures per second",
+            Chart::Detection => "Broker removal latency per NameServer",
+            Chart::ConvergenceCdf => "Client route convergence after each fault",
+            Chart::Timeline => "Node states and stale routes",
+        }
+    }
+}
+
+/// Registers the bundled font once per process; plotters keeps a global font table.
+fn ensure_font() -> Result<(), ChartError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok =
+        *REGISTERED.get_or_init(|| plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
+    if ok && typeset::font_ok() { Ok(()) } else { Err(ChartError::Font) }
+}
+
+/// Reads the run directory and writes every chart as `<name>.svg` and `<name>.png` into it.
+/// Returns the written paths (SVG then PNG, per chart, in a fixed order). All input files are
+/// read and checked before anything is written.
+pub fn draw_all(run_dir: &Path, opts: &ChartOptions) -> Result<Vec<PathBuf>, ChartError> {
+    if !(200..=10_000).contains(&opts.width_px) || !(150..=10_000).contains(&opts.height_px) {
+        return Err(ChartError::Size { width_px: opts.width_px, height_px: opts.height_px });
+    }
+    ensure_font()?;
+    let run = RunData::load(run_dir)?;
+    let size = (opts.width_px, opts.height_px);
+    let mut written = Vec::with_capacity(Chart::ALL.len() * 2);
+    for chart in Chart::ALL {
+        let svg_path = run_dir.join(format!("{}.svg", chart.stem()));
+        let svg =
+            render_svg(chart, &run, size).map_err(|reason| ChartError::Draw { path: svg_path.clone(), reason })?;
+        fs::write(&svg_path, svg).map_err(|source| ChartError::Write { path: svg_path.clone(), source })?;
+        written.push(svg_path);
+
+        let png_path = run_dir.join(format!("{}.png", chart.stem()));
+        let png =
+            render_png(chart, &run, size).map_err(|reason| ChartError::Draw { path: png_path.clone(), reason })?;
+        fs::write(&png_path, png).map_err(|source| ChartError::Write { path: png_path.clone(), source })?;
+        written.push(png_path);
+    }
+    Ok(written)
+}
+
+/// Writes `index.html` into the run directory: the summary tables from summary.json and the
+/// SVG charts (by relative link, so the page works wherever the directory is copied).
+pub fn write_index_html(run_dir: &Path) -> Result<PathBuf, ChartError> {
+    let summary = data::read_summary(run_dir)?;
+    let page = html::index_page(&summary);
+    let path = run_dir.join("index.html");
+    fs::write(&path, page).map_err(|source| ChartError::Write { path: path.clone(), source })?;
+    Ok(path)
+}
+
+fn render_svg(chart: Chart, run: &RunData, size: (u32, u32)) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = Typeset::vector(SVGBackend::with_string(&mut svg, size)).into_drawing_area();
+        draw::draw(chart, &root, run)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// Draws into an RGB buffer and encodes it here, with fixed encoder settings, rather than letting
+/// plotters save through the `image` crate: the bytes then depend on nothing but the pixels.
+fn render_png(chart: Chart, run: &RunData, size: (u32, u32)) -> Result<Vec<u8>, String> {
+    let (width_px, height_px) = size;
+    let mut rgb = vec![0u8; width_px as usize * height_px as usize * 3];
+    {
+        let root = Typeset::raster(BitMapBackend::with_buffer(&mut rgb, size)).into_drawing_area();
+        draw::draw(chart, &root, run)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width_px, height_px);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(PNG_COMPRESSION);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(png)
+}

@@ -1,0 +1,255 @@
+//! index.html: a static page (no script, nothing loaded from elsewhere) with the summary tables
+//! from summary.json and the SVG charts beside it.
+
+use std::fmt::Write as _;
+
+use super::Chart;
+use super::data::{Convergence, FaultSummary, Percentiles, Summary};
+use super::numfmt::{num, opt_num};
+
+/// Seconds and milliseconds are shown to the millisecond / microsecond; the files hold at most
+/// six decimals, more would be noise on a summary page.
+const DECIMALS: usize = 3;
+
+/// Escapes text for element content and double- or single-quoted attribute values.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn count(v: Option<u64>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| v.to_string())
+}
+
+fn secs(v: Option<f64>) -> String {
+    opt_num(v, DECIMALS)
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',sans-serif;margin:1.5em;color:#1e1e1e}\
+table{border-collapse:collapse;margin:0.5em 0 1.5em}\
+th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right}\
+th{background:#f2f2f2}td.t,th.t{text-align:left}\
+figure{margin:1em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\
+.note{color:#555;font-size:0.9em}.wide{overflow-x:auto}";
+
+/// The whole page. Output depends only on `summary`, so it is as reproducible as the run.
+pub(crate) fn index_page(summary: &Summary) -> String {
+    let mut page = String::new();
+    let title = format!("routesim: {} (seed {})", summary.scenario, summary.seed);
+    // Writing into a String cannot fail; the results of write! are ignored on that ground.
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        escape(&title),
+        escape(&title)
+    );
+    run_facts(&mut page, summary);
+    faults_table(&mut page, summary);
+    totals_table(&mut page, summary);
+    false_removals_table(&mut page, summary);
+    load_table(&mut page, summary);
+    page.push_str("<h2>Charts</h2>\n");
+    for chart in Chart::ALL {
+        let stem = chart.stem();
+        let _ = writeln!(
+            page,
+            "<figure><img src=\"{stem}.svg\" alt=\"{alt}\">\
+             <figcaption>{alt} (<a href=\"{stem}.png\">PNG</a>)</figcaption></figure>",
+            alt = escape(chart.subject()),
+        );
+    }
+    page.push_str("</body>\n</html>\n");
+    page
+}
+
+fn run_facts(page: &mut String, s: &Summary) {
+    let mut facts = vec![
+        ("scenario", escape(&s.scenario)),
+        ("seed", s.seed.to_string()),
+        ("duration", format!("{} s", num(s.duration_s, DECIMALS))),
+    ];
+    if let Some(preset) = &s.preset {
+        facts.push(("preset", escape(preset)));
+    }
+    if let Some(version) = &s.routesim_version {
+        facts.push(("routesim", escape(version)));
+    }
+    if !s.nameservers.is_empty() {
+        facts.push(("NameServers", escape(&s.nameservers.join(", "))));
+    }
+    page.push_str("<table>\n");
+    for (name, value) in facts {
+        let _ = writeln!(page, "<tr><th class=\"t\">{name}</th><td class=\"t\">{value}</td></tr>");
+    }
+    page.push_str("</table>\n");
+}
+
+/// NameServer columns: summary.json's list, then any other name a fault mentions, sorted.
+fn detection_columns(s: &Summary) -> Vec<String> {
+    let mut columns = s.nameservers.clone();
+    let mut extra: Vec<&String> =
+        s.faults.iter().flat_map(|f| f.detection_s.keys()).filter(|ns| !s.nameservers.contains(ns)).collect();
+    extra.sort();
+    extra.dedup();
+    columns.extend(extra.into_iter().cloned());
+    columns
+}
+
+fn detection_cell(fault: &FaultSummary, ns: &str) -> String {
+    match fault.detection_s.get(ns) {
+        Some(Some(d)) => num(*d, DECIMALS),
+        Some(None) => "not removed".to_string(),
+        None => "—".to_string(),
+    }
+}
+
+fn faults_table(page: &mut String, s: &Summary) {
+    page.push_str("<h2>Faults</h2>\n");
+    if s.faults.is_empty() {
+        page.push_str("<p class=\"note\">The scenario has no faults.</p>\n");
+        return;
+    }
+    let ns_columns = detection_columns(s);
+    page.push_str("<div class=\"wide\"><table>\n<tr><th class=\"t\">id</th><th class=\"t\">kind</th><th class=\"t\">target</th><th class=\"t\">subjects</th><th>at (s)</th>");
+    for ns in &ns_columns {
+        let _ = write!(page, "<th>detection at {} (s)</th>", escape(ns));
+    }
+    page.push_str(
+        "<th>detection window (s)</th>\
+         <th>convergence p50 (s)</th><th>p99 (s)</th><th>max (s)</th><th>never / clients</th>\
+         <th>stale window (s)</th><th>stale attempts</th><th>failed attempts</th>\
+         <th>failed sends</th><th>recovered by retry</th><th>added latency p50 (ms)</th>\
+         <th>p99 (ms)</th><th>max (ms)</th></tr>\n",
+    );
+    for fault in &s.faults {
+        let subjects = if fault.subjects.is_empty() { "—".to_string() } else { fault.subjects.join(", ") };
+        let kind = match &fault.mode {
+            Some(mode) => format!("{} ({})", fault.kind, mode),
+            None => fault.kind.clone(),
+        };
+        let _ = write!(
+            page,
+            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td>\
+             <td class=\"t\">{}</td><td>{}</td>",
+            escape(&fault.id),
+            escape(&kind),
+            escape(&fault.target),
+            escape(&subjects),
+            num(fault.at_s, DECIMALS)
+        );
+        for ns in &ns_columns {
+            let _ = write!(page, "<td>{}</td>", escape(&detection_cell(fault, ns)));
+        }
+        let window = fault
+            .detection_window_s
+            .map_or_else(|| "—".to_string(), |w| format!("{}–{}", num(w.lo, DECIMALS), num(w.hi, DECIMALS)));
+        let conv = fault.convergence_s.unwrap_or(Convergence::default());
+        let never = match (conv.never, conv.clients) {
+            (None, None) => "—".to_string(),
+            (never, clients) => format!("{} / {}", count(never), count(clients)),
+        };
+        let latency = fault.added_latency_ms.unwrap_or(Percentiles::default());
+        let _ = writeln!(
+            page,
+            "<td>{window}</td><td>{}</td><td>{}</td><td>{}</td><td>{never}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            secs(conv.p50),
+            secs(conv.p99),
+            secs(conv.max),
+            secs(fault.stale_window_s),
+            count(fault.stale_attempts),
+            count(fault.failed_attempts),
+            count(fault.failed_sends),
+            count(fault.recovered_by_retry),
+            secs(latency.p50),
+            secs(latency.p99),
+            secs(latency.max),
+        );
+    }
+    page.push_str("</table></div>\n");
+    page.push_str(
+        "<p class=\"note\">Detection and convergence are seconds after the fault. \
+         “not removed”: that NameServer still listed the broker at the end of the run; \
+         “—”: no value applies.</p>\n",
+    );
+}
+
+fn totals_table(page: &mut String, s: &Summary) {
+    let t = &s.totals;
+    let rows = [
+        ("events", count(t.events)),
+        ("sends", count(t.sends)),
+        ("attempts", count(t.attempts)),
+        ("failed attempts", count(t.failed_attempts)),
+        ("failed sends", count(t.failed_sends)),
+        ("false removals", count(t.false_removals)),
+        ("longest false removal (s)", secs(t.false_removal_missing_s_max)),
+    ];
+    page.push_str("<h2>Totals</h2>\n<table>\n");
+    for (name, value) in rows {
+        let _ = writeln!(page, "<tr><th class=\"t\">{name}</th><td>{value}</td></tr>");
+    }
+    page.push_str("</table>\n");
+}
+
+fn false_removals_table(page: &mut String, s: &Summary) {
+    if s.false_removals.is_empty() {
+        return;
+    }
+    page.push_str(
+        "<h2>False removals</h2>\n<table>\n<tr><th class=\"t\">NameServer</th>\
+         <th class=\"t\">broker</th><th>at (s)</th><th>missing for (s)</th></tr>\n",
+    );
+    for r in &s.false_removals {
+        let _ = writeln!(
+            page,
+            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&r.nameserver),
+            escape(&r.broker),
+            num(r.at_s, DECIMALS),
+            secs(r.missing_s)
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+fn load_table(page: &mut String, s: &Summary) {
+    if s.nameserver_load.is_empty() {
+        return;
+    }
+    page.push_str(
+        "<h2>NameServer load</h2>\n<table>\n<tr><th class=\"t\">NameServer</th>\
+         <th>requests</th><th>requests / s</th></tr>\n",
+    );
+    for (ns, load) in &s.nameserver_load {
+        let _ = writeln!(
+            page,
+            "<tr><td class=\"t\">{}</td><td>{}</td><td>{}</td></tr>",
+            escape(ns),
+            count(load.requests),
+            secs(load.requests_per_s)
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+    }
+}
