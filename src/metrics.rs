@@ -229,6 +229,11 @@ impl Metrics {
         f.added_latency_us.saturating_record(added_us);
     }
 
+    /// A send found no writable queue in its route (counted again in `send_done`).
+    pub fn send_without_route(&mut self) {
+        self.totals.failed_sends_no_route += 1;
+    }
+
     pub fn ns_request(&mut self, ns: u32) {
         self.ns_requests[ns as usize] += 1;
     }

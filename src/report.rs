@@ -124,6 +124,8 @@ pub struct Totals {
     pub attempts: u64,
     pub failed_attempts: u64,
     pub failed_sends: u64,
+    /// Of `failed_sends`, those that found no route (none known, or no master in it).
+    pub failed_sends_no_route: u64,
     pub false_removals: u64,
     pub false_removal_missing_s_max: Option<f64>,
     pub messages: u64,

@@ -21,6 +21,21 @@ pub struct WorldConfig {
     pub faults: Vec<FaultSpec>,
 }
 
+impl WorldConfig {
+    /// The producer group of producer node `node`'s start delay.
+    pub fn start_after_us(&self, node: NodeIdx) -> SimTime {
+        let Role::Producer { index } = self.layout.role(node) else { return 0 };
+        let mut first = 0;
+        for group in &self.producers {
+            if index < first + group.count {
+                return group.start_after_us;
+            }
+            first += group.count;
+        }
+        unreachable!("producer index within the layout")
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TopicConfig {
     pub name: String,
@@ -54,6 +69,8 @@ pub struct ProducerGroup {
     pub send_timeout_us: SimTime,
     /// `sendLatencyFaultEnable`.
     pub latency_fault: Option<LatencyFaultTable>,
+    /// The group starts this long after the run (plus its start window): a later deploy.
+    pub start_after_us: SimTime,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

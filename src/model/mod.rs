@@ -159,11 +159,17 @@ impl World {
             .map(|(node, &role)| {
                 // Before its start, a host is up but nothing listens: connects are refused.
                 net.set_host(node as NodeIdx, Host::ProcessDead);
-                let window_us = match role {
-                    Role::NameServer { .. } => config.timing.nameserver_start_window_us,
-                    _ => config.timing.start_window_us,
+                let (offset_us, window_us) = match role {
+                    Role::NameServer { .. } => (0, config.timing.nameserver_start_window_us),
+                    Role::Broker { .. } => (0, config.timing.start_window_us),
+                    // Clients deploy once the brokers are up: the window after the brokers'.
+                    Role::Producer { .. } => (
+                        config.timing.start_window_us + config.start_after_us(node as NodeIdx),
+                        config.timing.start_window_us,
+                    ),
                 };
-                let start_us = stream_rng(config.seed, stream_id(role, PURPOSE_START)).gen_range(0..=window_us);
+                let start_us =
+                    offset_us + stream_rng(config.seed, stream_id(role, PURPOSE_START)).gen_range(0..=window_us);
                 sim.schedule_at(start_us, Event::Start { node: node as NodeIdx });
                 Proc {
                     life: Life::NotStarted,

@@ -13,9 +13,9 @@ use crate::metrics::SendOutcome;
 use crate::net::{ChanId, Connect, End, LinkClass, NodeIdx};
 
 use super::config::{CLIENT_ASYNC_SEMAPHORE_VALUE, SendMode, WorldConfig};
-use super::timing::LatencyFaultTable;
 use super::nameserver::next_on_grid;
 use super::route::{NO_ROUTE, RouteId};
+use super::timing::LatencyFaultTable;
 use super::trace::TraceKind;
 use super::{Msg, Timer, World};
 
@@ -67,7 +67,8 @@ pub struct Producer {
     in_flight: u32,
     waiting: u32,
     next_attempt: u32,
-    sending: bool,
+    /// Sends waiting for a route query (`tryToFindTopicPublishInfo` queries on demand).
+    parked_sends: Vec<u32>,
 }
 
 pub fn build_all(config: &WorldConfig) -> Vec<Producer> {
@@ -104,7 +105,7 @@ impl Producer {
             in_flight: 0,
             waiting: 0,
             next_attempt: 0,
-            sending: false,
+            parked_sends: Vec::new(),
         }
     }
 
@@ -179,6 +180,7 @@ impl World {
         producer.next_poll_us = self.sim.now() + self.config.timing.client_route_poll_initial_delay_us;
         let first_poll_us = producer.next_poll_us;
         self.schedule_timer_at(node, first_poll_us, Timer::RoutePoll);
+        self.producer_schedule_arrival(p);
     }
 
     pub(super) fn producer_timer(&mut self, p: u32, timer: Timer) {
@@ -196,13 +198,13 @@ impl World {
             Timer::RouteQueryFailed { req } => {
                 let producer = &mut self.producers[p as usize];
                 if producer.poll_req == Some(req) {
-                    producer.poll_req = None;
                     // The channel may already be gone (a peer close that did not fail the
                     // request): then the client has already moved on.
                     if let Some(chan) = producer.ns_chan {
                         self.close_channel(chan, End::Client);
                         self.producer_ns_lost(p);
                     }
+                    self.producer_route_call_ended(p);
                 }
             }
             Timer::RouteConnectTimedOut { req } => {
@@ -232,7 +234,6 @@ impl World {
                 if producer.poll_req != Some(req) {
                     return;
                 }
-                producer.poll_req = None;
                 // TOPIC_NOT_EXIST keeps the cached route; a route is replaced only if changed.
                 if route != NO_ROUTE && route != producer.route {
                     producer.route = route;
@@ -242,10 +243,7 @@ impl World {
                     self.producers[p as usize].queue_counter = counter;
                     self.producer_route_changed(p);
                 }
-                if !self.producers[p as usize].sending && route != NO_ROUTE {
-                    self.producers[p as usize].sending = true;
-                    self.producer_schedule_arrival(p);
-                }
+                self.producer_route_call_ended(p);
             }
             Msg::SendAck { slot, attempt } => {
                 let Some(send) = self.producers[p as usize].current(slot, attempt) else { return };
@@ -255,10 +253,10 @@ impl World {
             }
             Msg::Close => {
                 if self.producers[p as usize].ns_chan == Some(chan) {
-                    if self.config.timing.fail_fast_on_peer_close {
-                        self.producers[p as usize].poll_req = None;
-                    }
                     self.producer_ns_lost(p);
+                    if self.config.timing.fail_fast_on_peer_close {
+                        self.producer_route_call_ended(p);
+                    }
                 } else {
                     self.producer_broker_chan_lost(p, chan);
                     if self.config.timing.fail_fast_on_peer_close {
@@ -303,7 +301,7 @@ impl World {
         while self.producers[p as usize].ns_chan.is_none() {
             let producer = &mut self.producers[p as usize];
             if producer.poll.tries_left == 0 {
-                producer.poll_req = None;
+                self.producer_route_call_ended(p);
                 return;
             }
             producer.poll.tries_left -= 1;
@@ -322,14 +320,24 @@ impl World {
         if spent_us >= api_timeout_us {
             // invokeSync checks the time after getting the channel: the call has timed out,
             // and clientCloseSocketIfTimeout closes the channel it just opened.
-            self.producers[p as usize].poll_req = None;
             self.close_channel(chan, End::Client);
             self.producer_ns_lost(p);
+            self.producer_route_call_ended(p);
             return;
         }
         self.trace(TraceKind::RoutePoll, node, Some(self.net.channel(chan).server), "sent");
         self.transmit(chan, End::Server, Msg::RouteQuery { req }, 0);
         self.schedule_timer_in(node, api_timeout_us - spent_us, Timer::RouteQueryFailed { req });
+    }
+
+    /// The route call is over (answered, failed or given up): sends parked for want of a route
+    /// go on, and fail at once if there still is none.
+    fn producer_route_call_ended(&mut self, p: u32) {
+        let producer = &mut self.producers[p as usize];
+        producer.poll_req = None;
+        for slot in std::mem::take(&mut producer.parked_sends) {
+            self.producer_attempt(p, slot);
+        }
     }
 
     fn producer_route_changed(&mut self, p: u32) {
@@ -395,6 +403,15 @@ impl World {
                 (producer.sends.len() - 1) as u32
             }
         };
+        if self.producers[p as usize].route == NO_ROUTE {
+            // No route yet: ask a NameServer now and let the send wait for the answer; its
+            // budget runs meanwhile.
+            self.producers[p as usize].parked_sends.push(slot);
+            if self.producers[p as usize].poll_req.is_none() {
+                self.producer_query_route(p);
+            }
+            return;
+        }
         self.producer_attempt(p, slot);
     }
 
@@ -408,6 +425,7 @@ impl World {
         let send = producer.sends[slot as usize].expect("attempt on a live send");
         let elapsed_us = now_us - send.start_us;
         let Some(route) = self.routes.get(producer.route).filter(|r| !r.write_queues.is_empty()) else {
+            self.metrics.send_without_route();
             self.producer_finish(p, slot, false);
             return;
         };
@@ -416,9 +434,13 @@ impl World {
             return;
         }
         let isolated = &producer.isolated_until_us;
-        let group = select_queue(&route.write_queues, &mut producer.queue_counter, send.last_failed_group, cfg.latency_fault, |g| {
-            isolated.get(usize::from(g)).is_none_or(|&until| until <= now_us)
-        });
+        let group = select_queue(
+            &route.write_queues,
+            &mut producer.queue_counter,
+            send.last_failed_group,
+            cfg.latency_fault,
+            |g| isolated.get(usize::from(g)).is_none_or(|&until| until <= now_us),
+        );
         producer.next_attempt = producer.next_attempt.wrapping_add(1);
         let attempt = producer.next_attempt;
         let master = u32::from(group) * self.config.layout.brokers_per_group();

@@ -82,7 +82,8 @@ pub struct Timing {
     pub client_api_timeout_us: SimTime,
     /// `connectTimeoutMillis`.
     pub connect_timeout_us: SimTime,
-    /// Each broker and client starts at a time drawn uniformly from [0, start_window].
+    /// Each broker starts at a time drawn uniformly from [0, start_window]; each client in
+    /// [start_window, 2 start_window] (after its group's `start_after`).
     pub start_window_us: SimTime,
     /// Each NameServer starts at a time drawn uniformly from [0, nameserver_start_window].
     pub nameserver_start_window_us: SimTime,

@@ -257,6 +257,11 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
     for (i, p) in raw.producers.iter().enumerate() {
         producers.push(validate_producer(i, p, &topic_names, timing.preset, &producers)?);
     }
+    for (i, p) in producers.iter().enumerate() {
+        check(p.start_after_us < duration_us, &format!("producers[{i}].start_after"), || {
+            "is after the end of the run (`duration`)".into()
+        })?;
+    }
     let total_producers: u64 = producers.iter().map(|p| u64::from(p.count)).sum();
     check(total_producers <= u64::from(PRODUCERS_MAX), "producers", || {
         format!("{total_producers} producers in all; at most {PRODUCERS_MAX}")
@@ -465,6 +470,7 @@ fn validate_producer(
         retries,
         send_timeout_us,
         latency_fault: p.latency_fault.then_some(table),
+        start_after_us: p.start_after.map_or(0, |d| d.0),
     })
 }
 

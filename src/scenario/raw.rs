@@ -114,6 +114,8 @@ pub struct RawProducer {
     pub send_timeout: Option<Dur>,
     #[serde(default)]
     pub latency_fault: bool,
+    /// Start this long after the run begins (a later deploy of these clients).
+    pub start_after: Option<Dur>,
 }
 
 fn default_count() -> u32 {
