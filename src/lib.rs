@@ -5,6 +5,7 @@
 //! `output`. See ARCHITECTURE.md.
 
 pub mod bench;
+pub mod check;
 pub mod engine;
 pub mod expect;
 pub mod metrics;

@@ -78,6 +78,8 @@ enum Command {
     Sweep(routesim::sweep::SweepArgs),
     /// Merge the partial results of `sweep --shard K/N` into the files of an unsharded sweep.
     Merge(routesim::sweep::MergeArgs),
+    /// Run scenarios and check the assertions of their `expect:` blocks (docs/CHECK.md).
+    Check(routesim::check::Args),
 }
 
 enum Failure {
@@ -108,6 +110,7 @@ fn main() -> ExitCode {
         Command::Bench { scenarios, events } => bench(&scenarios, events),
         Command::Sweep(args) => routesim::sweep::sweep_command(&args).map_err(Failure::from),
         Command::Merge(args) => routesim::sweep::merge_command(&args).map_err(Failure::from),
+        Command::Check(args) => return routesim::check::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
