@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::engine::secs;
 use crate::expect::{self, Assertion, JunitCase, JunitSuite, Outcome, Selector};
-use crate::model::config::{FaultAction, FaultSpec, Layout, Role, WorldConfig};
+use crate::model::config::{FaultAction, FaultSpec, WorldConfig};
 use crate::model::fault::detection_window_us;
 use crate::net::NodeIdx;
 use crate::report::{
@@ -123,7 +123,7 @@ pub fn schema(world: &WorldConfig) -> Value {
         .faults
         .iter()
         .map(|spec| {
-            let subjects = subjects(&spec.action, layout);
+            let subjects = spec.action.subjects(layout);
             // As the metrics do: detection and its explanation are reported only for faults with
             // subjects.
             let struck = !subjects.is_empty();
@@ -175,24 +175,6 @@ pub fn schema(world: &WorldConfig) -> Value {
         totals: Totals { false_removal_missing_s_max: sample, ..Totals::default() },
     };
     serde_json::to_value(summary).expect("a Summary is plain data with string keys")
-}
-
-/// The brokers a fault takes out of service: its `subjects` in summary.json. This restates
-/// `World::subjects` (model/fault.rs, private to the model); the test
-/// `schema_has_the_shape_of_real_runs` fails if the two part ways.
-fn subjects(action: &FaultAction, layout: &Layout) -> Vec<u32> {
-    match action {
-        FaultAction::Crash { node, .. } | FaultAction::Shutdown { node } | FaultAction::Pause { node } => {
-            match layout.role(*node) {
-                Role::Broker { index } => vec![index],
-                _ => Vec::new(),
-            }
-        }
-        FaultAction::Partition { side, .. } => (0..layout.brokers())
-            .filter(|&b| side.get((layout.first_broker() + b) as usize).is_some_and(|&s| s != 0))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

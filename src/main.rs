@@ -125,8 +125,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads a scenario and validates its `expect:` block too, so a bad assertion is caught by
+/// `validate` and `run`, not only by `check`.
 fn load(path: &Path) -> Result<scenario::Scenario, Failure> {
-    scenario::load(path).map_err(|e| Failure::Input(e.to_string()))
+    routesim::check::load(path)
+        .map(|checked| checked.scenario)
+        .map_err(|errors| Failure::Input(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: ")))
 }
 
 fn run(
@@ -250,9 +254,15 @@ fn describe(s: &scenario::Scenario) -> String {
 fn validate(paths: &[PathBuf]) -> Result<(), Failure> {
     let mut errors = Vec::new();
     for path in paths {
-        match scenario::load(path) {
-            Ok(s) => println!("ok: {} ({}, {} faults)", path.display(), s.world.name, s.world.faults.len()),
-            Err(e) => errors.push(e.to_string()),
+        match load(path) {
+            Ok(s) => println!(
+                "ok: {} ({}, {} faults, {} expectations)",
+                path.display(),
+                s.world.name,
+                s.world.faults.len(),
+                s.expect.len()
+            ),
+            Err(Failure::Input(e) | Failure::Run(e)) => errors.push(e),
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(Failure::Input(errors.join("\nerror: "))) }

@@ -138,6 +138,23 @@ impl FaultAction {
         }
     }
 
+    /// Broker indices the fault takes out of service or cuts off: its *subjects*, whose
+    /// detection, convergence and stale sends the metrics follow.
+    pub fn subjects(&self, layout: &Layout) -> Vec<u32> {
+        match self {
+            FaultAction::Crash { node, .. } | FaultAction::Shutdown { node } | FaultAction::Pause { node } => {
+                match layout.role(*node) {
+                    Role::Broker { index } => vec![index],
+                    _ => Vec::new(),
+                }
+            }
+            FaultAction::Partition { side, .. } => (0..layout.brokers())
+                .filter(|&b| side.get((layout.first_broker() + b) as usize).is_some_and(|&s| s != 0))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn mode(&self) -> Option<&'static str> {
         match self {
             FaultAction::Crash { mode: CrashMode::Kill, .. } => Some("kill"),

@@ -22,24 +22,6 @@ pub fn detection_window_us(spec: &FaultSpec, timing: &Timing) -> Option<(SimTime
 }
 
 impl World {
-    /// Broker indices a fault takes out of service or cuts off.
-    fn subjects(&self, action: &FaultAction) -> Vec<u32> {
-        let layout = &self.config.layout;
-        let broker = |node| match layout.role(node) {
-            Role::Broker { index } => vec![index],
-            _ => Vec::new(),
-        };
-        match action {
-            FaultAction::Crash { node, .. } | FaultAction::Shutdown { node } | FaultAction::Pause { node } => {
-                broker(*node)
-            }
-            FaultAction::Partition { side, .. } => {
-                (0..layout.brokers()).filter(|&b| side[(layout.first_broker() + b) as usize] != 0).collect()
-            }
-            _ => Vec::new(),
-        }
-    }
-
     pub(super) fn apply_fault(&mut self, index: usize) {
         let action = self.config.faults[index].action.clone();
         let node = match action {
@@ -59,7 +41,7 @@ impl World {
             fault: Some(index as u32),
         };
         self.emit(record);
-        let subjects = self.subjects(&action);
+        let subjects = action.subjects(&self.config.layout);
         if !subjects.is_empty() {
             // Measure from the state at the instant the fault strikes.
             let now_us = self.now();
