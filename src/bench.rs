@@ -6,9 +6,6 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use crate::engine::Sim;
 
 /// Events pending at once in the hold model: about what a 1,000-producer scenario keeps.
@@ -19,35 +16,38 @@ pub struct QueueFigures {
     pub engine_events_per_s: f64,
 }
 
-/// The classic hold model: pop the earliest event, push one a random delay later.
-/// Delays are drawn up front so both loops measure the queue, not the RNG.
-pub fn queue_throughput(events: usize) -> QueueFigures {
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let delays: Vec<u64> = (0..events + PENDING_EVENTS).map(|_| rng.gen_range(1..1_000_000)).collect();
+/// A fixed pseudo-random delay sequence (1 µs to 1 s), the same for both loops, cheap enough
+/// not to dominate either and needing no memory.
+fn delay_us(i: u64) -> u64 {
+    i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) % 1_000_000 + 1
+}
 
+/// The classic hold model: pop the earliest event, push one a pseudo-random delay later.
+pub fn queue_throughput(events: usize) -> QueueFigures {
+    let (pending, events) = (PENDING_EVENTS as u64, events as u64);
     let started = Instant::now();
     let mut heap = BinaryHeap::with_capacity(PENDING_EVENTS + 1);
-    for (seq, &d) in delays[..PENDING_EVENTS].iter().enumerate() {
-        heap.push(Reverse((d, seq as u64)));
+    for seq in 0..pending {
+        heap.push(Reverse((delay_us(seq), seq)));
     }
     let mut checksum = 0u64;
-    for (i, &d) in delays[PENDING_EVENTS..].iter().enumerate() {
+    for i in 0..events {
         let Reverse((now, seq)) = heap.pop().expect("hold model keeps events pending");
         checksum = checksum.wrapping_add(seq);
-        heap.push(Reverse((now + d, (PENDING_EVENTS + i) as u64)));
+        heap.push(Reverse((now + delay_us(pending + i), pending + i)));
     }
     let bare_s = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
     let mut sim: Sim<[u32; 4]> = Sim::new();
-    for (i, &d) in delays[..PENDING_EVENTS].iter().enumerate() {
-        sim.schedule_at(d, [i as u32; 4]);
+    for i in 0..pending {
+        sim.schedule_at(delay_us(i), [i as u32; 4]);
     }
     let mut engine_checksum = 0u64;
-    for &d in &delays[PENDING_EVENTS..] {
+    for i in 0..events {
         let event = sim.next_until(u64::MAX).expect("hold model keeps events pending");
         engine_checksum = engine_checksum.wrapping_add(u64::from(event[0]));
-        sim.schedule_in(d, event);
+        sim.schedule_in(delay_us(pending + i), event);
     }
     let engine_s = started.elapsed().as_secs_f64();
     assert!(checksum > 0 && engine_checksum > 0);

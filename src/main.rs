@@ -270,22 +270,15 @@ fn validate(paths: &[PathBuf]) -> Result<(), Failure> {
 
 fn bench(paths: &[PathBuf], events: usize) -> Result<(), Failure> {
     let scenarios = paths.iter().map(|p| load(p)).collect::<Result<Vec<_>, _>>()?;
-    let q = routesim::bench::queue_throughput(events);
-    println!(
-        "event queue, hold model ({} pending, {events} events): bare BinaryHeap {:.1} M events/s, engine {:.1} M events/s ({:.0}%)",
-        routesim::bench::PENDING_EVENTS,
-        q.bare_events_per_s / 1e6,
-        q.engine_events_per_s / 1e6,
-        100.0 * q.engine_events_per_s / q.bare_events_per_s
-    );
     println!("model event size: {} bytes", std::mem::size_of::<routesim::model::Event>());
+    // Scenarios first, in the order given: peak RSS is the process's high-water mark so far.
     for s in scenarios {
         let started = Instant::now();
         let report = routesim::simulate(s.world.clone());
         let wall_s = started.elapsed().as_secs_f64();
         let events = report.summary.totals.events;
         println!(
-            "{}: {} events in {:.2}s wall: {:.2} M events/s; {} producers, {:.0}s simulated ({:.0}x real time); peak RSS {}",
+            "{}: {} events in {:.2}s wall: {:.2} M events/s; {} producers, {:.0}s simulated ({:.0}x real time); peak RSS so far {}",
             s.world.name,
             events,
             wall_s,
@@ -296,5 +289,13 @@ fn bench(paths: &[PathBuf], events: usize) -> Result<(), Failure> {
             routesim::bench::peak_rss_bytes().map_or("unknown".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0)),
         );
     }
+    let q = routesim::bench::queue_throughput(events);
+    println!(
+        "event queue, hold model ({} pending, {events} events): bare BinaryHeap {:.1} M events/s, engine {:.1} M events/s ({:.0}%)",
+        routesim::bench::PENDING_EVENTS,
+        q.bare_events_per_s / 1e6,
+        q.engine_events_per_s / 1e6,
+        100.0 * q.engine_events_per_s / q.bare_events_per_s
+    );
     Ok(())
 }
