@@ -1274,7 +1274,7 @@ pub fn write_junit(out: &mut impl Write, suites: &[JunitSuite]) -> io::Result<()
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(out, r#"<testsuites name="routesim" tests="{tests}" failures="{failed}" errors="0">"#)?;
     for suite in suites {
-        let name = xml_escape(&suite.name, true);
+        let name = crate::output::xml_escape(&suite.name, true);
         writeln!(
             out,
             r#"  <testsuite name="{name}" tests="{}" failures="{}" errors="0" skipped="0">"#,
@@ -1282,7 +1282,7 @@ pub fn write_junit(out: &mut impl Write, suites: &[JunitSuite]) -> io::Result<()
             failures(&suite.cases)
         )?;
         for case in &suite.cases {
-            let case_name = xml_escape(&case.name, true);
+            let case_name = crate::output::xml_escape(&case.name, true);
             if case.outcome.passed {
                 writeln!(out, r#"    <testcase classname="{name}" name="{case_name}"/>"#)?;
                 continue;
@@ -1299,41 +1299,14 @@ pub fn write_junit(out: &mut impl Write, suites: &[JunitSuite]) -> io::Result<()
             writeln!(
                 out,
                 r#"      <failure message="{}" type="assertion">{}</failure>"#,
-                xml_escape(&case.outcome.observed, true),
-                xml_escape(&body, false)
+                crate::output::xml_escape(&case.outcome.observed, true),
+                crate::output::xml_escape(&body, false)
             )?;
             writeln!(out, "    </testcase>")?;
         }
         writeln!(out, "  </testsuite>")?;
     }
     writeln!(out, "</testsuites>")
-}
-
-/// Escapes `s` for XML 1.0 text, or for a double- or single-quoted attribute value.
-/// Characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF) are written as
-/// a visible `\u{…}` so nothing is silently lost. In attributes, tab and line breaks become
-/// character references, because a parser would otherwise normalise them to spaces.
-fn xml_escape(s: &str, attribute: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            '\'' if attribute => out.push_str("&apos;"),
-            '\n' if attribute => out.push_str("&#10;"),
-            '\t' if attribute => out.push_str("&#9;"),
-            // A raw CR is turned into LF by every parser, in text too.
-            '\r' => out.push_str("&#13;"),
-            '\n' | '\t' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

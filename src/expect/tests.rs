@@ -1,4 +1,5 @@
 use super::*;
+use crate::output::xml_escape;
 use serde_json::json;
 
 /// A summary shaped like docs/OUTPUT.md's example, with the knobs the tests turn.

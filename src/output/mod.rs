@@ -86,6 +86,33 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), OutputErro
     w.flush().map_err(io_error(path))
 }
 
+/// Escapes `s` for XML 1.0 (and HTML) text, or for a double- or single-quoted attribute value.
+/// Characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF) are written as
+/// a visible `\u{…}` so nothing is silently lost. In attributes, tab and line breaks become
+/// character references, because a parser would otherwise normalise them to spaces.
+pub fn xml_escape(s: &str, attribute: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\'' if attribute => out.push_str("&apos;"),
+            '\n' if attribute => out.push_str("&#10;"),
+            '\t' if attribute => out.push_str("&#9;"),
+            // A raw CR is turned into LF by every parser, in text too.
+            '\r' => out.push_str("&#13;"),
+            '\n' | '\t' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,18 +13,7 @@ const DECIMALS: usize = 3;
 
 /// Escapes text for element content and double- or single-quoted attribute values.
 pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::output::xml_escape(s, true)
 }
 
 fn count(v: Option<u64>) -> String {
@@ -250,6 +239,6 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(escape(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
     }
 }
