@@ -348,6 +348,21 @@ impl Net {
         Some(Transit::Arrives(self.arrival(now_us, chan, to, from, class)))
     }
 
+    /// The host of end `at`, whose socket is gone, answers data with an RST towards the other
+    /// end. Nothing is sent if that host cannot answer (powered off, or its process paused
+    /// with the socket still open), the other end is closed, or the path is cut.
+    pub fn reset(&mut self, now_us: SimTime, chan: ChanId, at: End) -> Option<Transit> {
+        let c = &self.channels[chan as usize];
+        let to = at.other();
+        let (from, dest, class) = (c.node(at), c.node(to), c.class);
+        let answers = matches!(self.hosts[from as usize], Host::Up | Host::ProcessDead);
+        if c.open[at as usize] || !c.open[to as usize] || !answers || !self.reachable(from, dest) {
+            return None;
+        }
+        self.messages_sent += 1;
+        Some(Transit::Arrives(self.arrival(now_us, chan, to, from, class)))
+    }
+
     /// Marks end `at` closed without telling anyone: a powered-off host, or the receiving end
     /// of a close signal.
     pub fn close_silently(&mut self, chan: ChanId, at: End) {

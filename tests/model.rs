@@ -254,3 +254,24 @@ fn adding_clients_does_not_perturb_the_brokers_randomness() {
         assert_eq!(fault(&few, "broker-a").detection_s, fault(&many, "broker-a").detection_s);
     }
 }
+
+#[test]
+fn a_rebooted_broker_resets_stale_connections_so_retries_hide_them() {
+    // The host is back 2 s later with no sockets. Slow producers that sent nothing to it
+    // meanwhile still hold their old connections: the first request on one gets an RST, fails
+    // at once and is retried elsewhere, instead of waiting out the 3 s budget.
+    let reboot = "  - {at: 5m, kind: crash, target: broker-a, mode: power-off, duration: 2s}";
+    let text = scenario_text("  preset: rocketmq-4", 40, 0.5, reboot, "7m");
+    let mut resets = 0;
+    for seed in 1..=5 {
+        let mut s = scenario::from_text(Path::new("t.yaml"), &text).unwrap();
+        s.world.seed = seed;
+        let report = routesim::simulate(s.world);
+        let after = |from_s: u64| report.timeseries.iter().filter(move |c| c.second >= from_s);
+        // Sends started before the reboot may still time out until 5m05s; none after.
+        let failed_late: u64 = after(306).map(|c| c.failed_sends).sum();
+        assert_eq!(failed_late, 0, "seed {seed}");
+        resets += after(303).map(|c| c.failed_attempts).sum::<u64>();
+    }
+    assert!(resets > 0, "stale connections were used and reset");
+}

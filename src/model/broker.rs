@@ -152,10 +152,10 @@ impl World {
                     self.broker_unregister_next(b, ns + 1);
                 }
             }
-            (End::Client, Msg::Close) => {
+            (End::Client, Msg::Close { reset }) => {
                 let ns = self.net.channel(chan).server as usize;
                 // 4.x does not fail a request when the peer closes: it waits for its timeout.
-                let fail_fast = self.config.timing.fail_fast_on_peer_close;
+                let fail_fast = reset || self.config.timing.fail_fast_on_peer_close;
                 let broker = &mut self.brokers[b as usize];
                 if broker.ns_chan[ns] == Some(chan) {
                     broker.ns_chan[ns] = None;
@@ -173,7 +173,7 @@ impl World {
                 self.transmit(chan, End::Client, Msg::SendAck { slot, attempt }, service_us);
             }
             // A producer closed its channel: nothing to clean up on this side.
-            (End::Server, Msg::Close) => {}
+            (End::Server, Msg::Close { .. }) => {}
             other => unreachable!("broker got {other:?}"),
         }
     }

@@ -84,7 +84,7 @@ impl World {
                 };
                 for id in ids {
                     for (chan, to, at_us) in self.net.heal(self.now(), id) {
-                        self.sim.schedule_at(at_us, Event::Deliver { chan, to, msg: Msg::Close });
+                        self.sim.schedule_at(at_us, Event::Deliver { chan, to, msg: Msg::Close { reset: false } });
                     }
                 }
                 self.refresh_all_node_states();

@@ -66,8 +66,11 @@ pub enum Msg {
         slot: u32,
         attempt: u32,
     },
-    /// The other end closed the channel (FIN or RST).
-    Close,
+    /// The other end closed the channel: a FIN, or (`reset`) an RST from a host whose socket
+    /// is gone, which every RocketMQ version treats as an error that fails pending requests.
+    Close {
+        reset: bool,
+    },
 }
 
 /// Timers belong to one incarnation of one process.
@@ -281,9 +284,17 @@ impl World {
                     return;
                 }
                 if !self.net.channel(chan).is_open(to) {
+                    // Data for a socket that no longer exists: the host's OS answers with an
+                    // RST (a rebooted host, or a dead process's host).
+                    if !matches!(msg, Msg::Close { .. })
+                        && let Some(Transit::Arrives(at_us)) = self.net.reset(self.sim.now(), chan, to)
+                    {
+                        let msg = Msg::Close { reset: true };
+                        self.sim.schedule_at(at_us, Event::Deliver { chan, to: to.other(), msg });
+                    }
                     return;
                 }
-                if msg == Msg::Close {
+                if matches!(msg, Msg::Close { .. }) {
                     self.net.close_silently(chan, to);
                 }
                 self.on_deliver(node, chan, to, msg);
@@ -346,7 +357,7 @@ impl World {
     /// Closes `chan` at end `at`; the other end learns of it when the signal arrives.
     pub fn close_channel(&mut self, chan: ChanId, at: End) {
         if let Some(Transit::Arrives(at_us)) = self.net.close(self.now(), chan, at) {
-            self.sim.schedule_at(at_us, Event::Deliver { chan, to: at.other(), msg: Msg::Close });
+            self.sim.schedule_at(at_us, Event::Deliver { chan, to: at.other(), msg: Msg::Close { reset: false } });
         }
     }
 
@@ -406,8 +417,9 @@ impl World {
         proc.life = Life::Running;
         self.net.set_host(node, Host::Up);
         let backlog = std::mem::take(&mut proc.backlog);
-        let (mut requests, rest): (Vec<Event>, Vec<Event>) =
-            backlog.into_iter().partition(|e| matches!(e, Event::Deliver { msg, .. } if *msg != Msg::Close));
+        let (mut requests, rest): (Vec<Event>, Vec<Event>) = backlog
+            .into_iter()
+            .partition(|e| matches!(e, Event::Deliver { msg, .. } if !matches!(msg, Msg::Close { .. })));
         let (closes, timers): (Vec<Event>, Vec<Event>) =
             rest.into_iter().partition(|e| matches!(e, Event::Deliver { .. }));
         if matches!(self.config.layout.role(node), Role::NameServer { .. }) {

@@ -102,7 +102,7 @@ impl World {
 
     pub(super) fn ns_deliver(&mut self, ns: u32, chan: ChanId, msg: Msg) {
         let now_us = self.now();
-        if msg == Msg::Close {
+        if matches!(msg, Msg::Close { .. }) {
             self.ns_channel_destroyed(ns, chan, Removal::ChannelClosed);
             return;
         }

@@ -260,15 +260,18 @@ impl World {
                 self.producer_note_latency(p, send.group, now_us - send.attempt_start_us, false);
                 self.producer_finish(p, slot, true);
             }
-            Msg::Close => {
+            Msg::Close { reset } => {
+                // A reset is an error every version handles at once; a plain close fails
+                // pending requests at once only with `fail_fast_on_peer_close` (5.x).
+                let fail_fast = reset || self.config.timing.fail_fast_on_peer_close;
                 if self.producers[p as usize].ns_chan == Some(chan) {
                     self.producer_ns_lost(p);
-                    if self.config.timing.fail_fast_on_peer_close {
+                    if fail_fast {
                         self.producer_route_call_ended(p);
                     }
                 } else {
                     self.producer_broker_chan_lost(p, chan);
-                    if self.config.timing.fail_fast_on_peer_close {
+                    if fail_fast {
                         self.producer_fail_fast(p, chan);
                     }
                 }
