@@ -11,8 +11,3 @@ pub const US_PER_S: u64 = 1_000_000;
 pub fn secs(us: SimTime) -> f64 {
     us as f64 / US_PER_S as f64
 }
-
-/// A human form of a duration for the terminal: `105.234s`.
-pub fn fmt_secs(us: SimTime) -> String {
-    format!("{:.3}s", secs(us))
-}
