@@ -49,10 +49,11 @@ impl<E> Sim<E> {
         self.queue.push(self.now_us + delay_us, event);
     }
 
-    /// Pops the next event at or before `end_us` and advances the clock to it.
+    /// Pops the next event before `end_us` and advances the clock to it: a run covers
+    /// [0, end), so every event falls in one of its whole seconds.
     #[inline]
     pub fn next_until(&mut self, end_us: SimTime) -> Option<E> {
-        if self.queue.peek_time()? > end_us {
+        if self.queue.peek_time()? >= end_us {
             return None;
         }
         let (at_us, event) = self.queue.pop()?;
@@ -74,5 +75,32 @@ impl<E> Sim<E> {
 
     pub fn pending(&self) -> usize {
         self.queue.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sim;
+
+    #[test]
+    fn a_run_covers_its_start_but_not_its_end() {
+        let mut sim = Sim::new();
+        for at_us in [0, 5, 9, 10, 11] {
+            sim.schedule_at(at_us, at_us);
+        }
+        let seen: Vec<u64> = std::iter::from_fn(|| sim.next_until(10)).collect();
+        assert_eq!(seen, [0, 5, 9]);
+        assert_eq!(sim.now(), 9);
+        assert_eq!(sim.events_processed(), 3);
+        assert_eq!(sim.pending(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "in the past")]
+    fn scheduling_in_the_past_is_a_bug() {
+        let mut sim = Sim::new();
+        sim.schedule_at(10, ());
+        sim.next_until(100);
+        sim.schedule_at(5, ());
     }
 }

@@ -541,7 +541,7 @@ fn validate_faults(
     let mut partition_ids: Vec<(String, u32)> = Vec::new();
     for (i, f) in raw.iter().enumerate() {
         let field = format!("faults[{i}]");
-        check(f.at.0 <= duration_us, &format!("{field}.at"), || "is after the end of the run (`duration`)".into())?;
+        check(f.at.0 < duration_us, &format!("{field}.at"), || "is not before the end of the run (`duration`)".into())?;
         let kind = f.kind;
         let allowed: &[&str] = match kind {
             RawFaultKind::Crash => &["target", "mode", "duration"],
@@ -666,7 +666,7 @@ fn validate_faults(
         let at_us = f.at.0;
         faults.push(FaultSpec { id: id.clone(), at_us, action, target: target.clone() });
         if let (Some(d), Some(end)) = (f.duration, end) {
-            check(at_us + d.0 <= duration_us, &format!("{field}.duration"), || {
+            check(at_us + d.0 < duration_us, &format!("{field}.duration"), || {
                 "the fault would end after the run does; shorten it or lengthen `duration`".into()
             })?;
             faults.push(FaultSpec { id: format!("{id}-end"), at_us: at_us + d.0, action: end, target });
