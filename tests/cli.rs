@@ -212,3 +212,46 @@ fn chart_redraws_from_the_data_files() {
     assert_eq!(std::fs::read(out.join("timeline.svg")).unwrap(), before);
     routesim().args(["chart", tmp.path().to_str().unwrap()]).assert().code(2);
 }
+
+#[test]
+fn the_readme_scenario_example_is_valid_and_runs() {
+    // Keeps the README honest: its format example, placeholders filled, must load and run.
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("```yaml\nname: broker-power-off").expect("the format example") + "```yaml\n".len();
+    let example = &readme[start..];
+    let example = &example[..example.find("```").unwrap()];
+    let filled = example
+        .replace("faults: [...]", "faults:\n  - {at: 5m, kind: crash, target: broker-a, mode: power-off}\n#")
+        .replace("expect: [...]", "expect: []\n#")
+        .replace("sweep: {...}", "sweep: {seeds: 2}\n#")
+        .replace("count: 200", "count: 5");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "example.yaml", &filled);
+    routesim().args(["validate", file.to_str().unwrap()]).assert().success();
+    let out = tmp.path().join("o");
+    routesim()
+        .args(["run", file.to_str().unwrap(), "-q", "--no-charts", "--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+}
+
+#[test]
+fn latency_takes_exactly_one_form() {
+    for form in ["{constant: 1ms}", "{uniform: {min: 1ms, max: 2ms}}", "{lognormal: {median: 1ms, p99: 9ms}}"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = write(
+            tmp.path(),
+            "ok.yaml",
+            &SMALL.replace("duration: 6m", &format!("duration: 6m\nnetwork:\n  latency: {form}")),
+        );
+        routesim().args(["validate", file.to_str().unwrap()]).assert().success();
+    }
+    let err =
+        rejected(&SMALL.replace(
+            "duration: 6m",
+            "duration: 6m\nnetwork:\n  latency: {constant: 1ms, uniform: {min: 1ms, max: 2ms}}",
+        ));
+    assert!(err.contains("network.latency") && err.contains("exactly one"), "{err}");
+    let err = rejected(&SMALL.replace("duration: 6m", "duration: 6m\nnetwork:\n  latency: {gaussian: 1ms}"));
+    assert!(err.contains("unknown field `gaussian`"), "{err}");
+}

@@ -361,18 +361,22 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
 }
 
 fn latency(raw: &RawLatency, field: &str) -> Result<Latency, Invalid> {
-    match *raw {
-        RawLatency::Constant(d) => Ok(Latency::Constant { us: d.0 }),
-        RawLatency::Uniform { min, max } => {
+    match (raw.constant, raw.uniform, raw.lognormal) {
+        (Some(d), None, None) => Ok(Latency::Constant { us: d.0 }),
+        (None, Some(raw::RawUniform { min, max }), None) => {
             check(min.0 <= max.0, field, || "uniform: `min` must not exceed `max`".into())?;
             Ok(Latency::Uniform { min_us: min.0, max_us: max.0 })
         }
-        RawLatency::Lognormal { median, p99 } => {
+        (None, None, Some(raw::RawLogNormal { median, p99 })) => {
             check(median.0 > 0 && p99.0 >= median.0, field, || {
                 "lognormal: need 0 < median <= p99 (e.g. `{median: 1ms, p99: 10ms}`)".into()
             })?;
             Ok(Latency::LogNormal { median_us: median.0, p99_us: p99.0 })
         }
+        _ => invalid(
+            field,
+            "give exactly one of `{constant: 1ms}`, `{uniform: {min: 1ms, max: 5ms}}`, `{lognormal: {median: 1ms, p99: 10ms}}`",
+        ),
     }
 }
 

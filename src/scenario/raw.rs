@@ -70,12 +70,29 @@ pub struct RawCluster {
     pub broker_service_time: Option<RawLatency>,
 }
 
+/// One of `{constant: 1ms}`, `{uniform: {min: 1ms, max: 5ms}}`,
+/// `{lognormal: {median: 1ms, p99: 10ms}}`: a one-key mapping (validation checks there is
+/// exactly one), which reads the same in any YAML library.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum RawLatency {
-    Constant(Dur),
-    Uniform { min: Dur, max: Dur },
-    Lognormal { median: Dur, p99: Dur },
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    pub constant: Option<Dur>,
+    pub uniform: Option<RawUniform>,
+    pub lognormal: Option<RawLogNormal>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUniform {
+    pub min: Dur,
+    pub max: Dur,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogNormal {
+    pub median: Dur,
+    pub p99: Dur,
 }
 
 #[derive(Debug, Deserialize)]
