@@ -43,6 +43,8 @@ const LATENCY_US_HIGHEST: u64 = 3_600 * US_PER_S;
 struct FaultMetrics {
     at_us: SimTime,
     struck: bool,
+    /// Every subject is back in service.
+    ended: bool,
     subjects: Vec<u32>,
     /// Per NameServer: time of detection after the fault; `None` not yet (or never).
     detection_us: Vec<Option<SimTime>>,
@@ -112,6 +114,7 @@ impl Metrics {
                 .map(|_| FaultMetrics {
                     at_us: 0,
                     struck: false,
+                    ended: false,
                     subjects: Vec::new(),
                     detection_us: vec![None; layout.nameservers as usize],
                     last_registration_us: vec![None; layout.nameservers as usize],
@@ -179,8 +182,13 @@ impl Metrics {
     }
 
     /// Broker `broker` is back in service: attempts to it are no longer stale.
+    /// Once every subject of a fault is back, the fault is over: later removals and route
+    /// changes belong to whatever happens next, not to it.
     pub fn broker_recovered(&mut self, broker: u32) {
-        self.broker_fault[broker as usize] = None;
+        let Some(fault) = self.broker_fault[broker as usize].take() else { return };
+        if !self.broker_fault.contains(&Some(fault)) {
+            self.faults[usize::from(fault)].ended = true;
+        }
     }
 
     /// An attempt to `broker` started; returns the fault that makes it stale, if any.
@@ -250,7 +258,7 @@ impl Metrics {
         listed: impl Fn(u32) -> bool,
     ) {
         for f in &mut self.faults {
-            let waiting = f.struck && f.detection_us[ns as usize].is_none() && f.subjects.contains(&broker);
+            let waiting = f.struck && !f.ended && f.detection_us[ns as usize].is_none() && f.subjects.contains(&broker);
             if waiting && !f.subjects.iter().any(|&b| listed(b)) {
                 f.detection_us[ns as usize] = Some(now_us);
                 f.removal_cause[ns as usize] = Some(cause);
@@ -277,7 +285,7 @@ impl Metrics {
     pub fn route_changed(&mut self, now_us: SimTime, producer: u32, ns: Option<u32>, holds: impl Fn(&[u32]) -> bool) {
         for f in &mut self.faults {
             let slot = f.client_slot[producer as usize];
-            if slot != u32::MAX && f.convergence_us[slot as usize] == PENDING && !holds(&f.subjects) {
+            if !f.ended && slot != u32::MAX && f.convergence_us[slot as usize] == PENDING && !holds(&f.subjects) {
                 f.convergence_us[slot as usize] = now_us - f.at_us;
                 f.slowest_client = Some((producer, now_us, ns));
             }

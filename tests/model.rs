@@ -275,3 +275,28 @@ fn a_rebooted_broker_resets_stale_connections_so_retries_hide_them() {
     }
     assert!(resets > 0, "stale connections were used and reset");
 }
+
+#[test]
+fn a_fault_ends_when_its_broker_is_back_and_later_events_are_not_its_own() {
+    // broker-a shuts down at 4m and restarts at 5m; at 7m it is cut off from the NameServers.
+    let faults = "  - {at: 4m, kind: shutdown, target: broker-a, duration: 1m}\n  \
+                  - {at: 7m, kind: partition, id: cut, groups: [[broker-a], [nameservers]]}";
+    for seed in 1..=5 {
+        let summary = run(&scenario_text("  preset: rocketmq-4", 10, 5.0, faults, "10m"), seed);
+        let shutdown = fault(&summary, "broker-a");
+        // Stale attempts stop at the restart, whenever the clients hear of it.
+        assert!(shutdown.stale_window_s.unwrap() <= 60.0, "seed {seed}: {:?}", shutdown.stale_window_s);
+        // The partition's removals (idle close, 90-120 s after 7m) belong to the partition.
+        for d in detections(shutdown) {
+            assert!(d < 0.05, "seed {seed}: the shutdown's detection is the unregistration: {d}");
+        }
+        for d in detections(fault(&summary, "cut")) {
+            assert!((90.0..=120.0 + NET_SLACK_S).contains(&d), "seed {seed}: {d}");
+        }
+    }
+    // A pause too short to be noticed is never detected, even if the broker is removed later.
+    let faults = "  - {at: 4m, kind: pause, target: broker-a, duration: 10s}\n  \
+                  - {at: 6m, kind: crash, target: broker-a, mode: kill}";
+    let summary = run(&scenario_text("  preset: rocketmq-4", 10, 5.0, faults, "8m"), 1);
+    assert!(fault(&summary, "broker-a").detection_s.values().all(Option::is_none));
+}

@@ -101,7 +101,7 @@ impl World {
     }
 
     /// A broker back in service (running, reachable, not shutting down) ends its fault.
-    fn refresh_broker_service(&mut self) {
+    pub(super) fn refresh_broker_service(&mut self) {
         for b in 0..self.brokers.len() as u32 {
             let node = self.brokers[b as usize].node;
             if self.serving(node) && !self.net.partitioned(node) {

@@ -332,7 +332,11 @@ impl World {
         self.trace(TraceKind::Process, node, None, "started");
         match self.config.layout.role(node) {
             Role::NameServer { index } => self.ns_start(index),
-            Role::Broker { index } => self.broker_start(index),
+            Role::Broker { index } => {
+                self.broker_start(index);
+                // A restart (scheduled by a fault, run now) may end that fault.
+                self.refresh_broker_service();
+            }
             Role::Producer { index } => self.producer_start(index),
         }
     }

@@ -663,8 +663,19 @@ fn validate_faults(
                 (FaultAction::Loss { class, probability }, class.map_or("all", |c| c.name()).to_string())
             }
         };
-        let id = f.id.clone().unwrap_or_else(|| default_fault_id(&action, &target));
-        check(!faults.iter().any(|o| o.id == id), &format!("{field}.id"), || {
+        let taken = |id: &str| faults.iter().any(|o| o.id == id);
+        let id = match &f.id {
+            Some(id) => id.clone(),
+            // A second fault on the same target gets `-2`, and so on.
+            None => {
+                let base = default_fault_id(&action, &target);
+                (1..)
+                    .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+                    .find(|id| !taken(id))
+                    .expect("unbounded")
+            }
+        };
+        check(!taken(&id), &format!("{field}.id"), || {
             format!("fault id `{id}` is used twice; give this fault its own `id:`")
         })?;
         let at_us = f.at.0;
