@@ -68,6 +68,15 @@ pub fn render(summary: &Summary) -> String {
             format!("{}/{}", opt(f.added_latency_ms.p50, 0), opt(f.added_latency_ms.p99, 0)),
         );
     }
+    let others: Vec<String> = summary
+        .faults
+        .iter()
+        .filter(|f| f.subjects.is_empty())
+        .map(|f| format!("{} at {:.1}s", f.id, f.at_s))
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "other faults (no broker out of service): {}", others.join(", "));
+    }
     if !summary.false_removals.is_empty() {
         let _ = writeln!(out, "false removals (NameServer dropped a running broker):");
         for r in summary.false_removals.iter().take(10) {
