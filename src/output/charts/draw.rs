@@ -338,6 +338,50 @@ fn place_fault_labels<DB: DrawingBackend>(
     Ok(placed)
 }
 
+/// A chart over the run's time axis, below `top_margin_px`.
+fn time_chart<'a, DB: DrawingBackend>(
+    area: &'a Root<DB>,
+    top_margin_px: u32,
+    y_label_area_px: u32,
+    axes: &(Axis, Axis),
+) -> Result<ChartContext<'a, DB, Cartesian2d<Axis, Axis>>, String> {
+    ChartBuilder::on(area)
+        .margin(MARGIN_PX)
+        .margin_top(top_margin_px)
+        .margin_right(MARGIN_PX * 2)
+        .x_label_area_size(X_LABEL_AREA_PX)
+        .y_label_area_size(y_label_area_px)
+        .build_cartesian_2d(axes.0.clone(), axes.1.clone())
+        .why()
+}
+
+/// The fault labels laid out above a time chart, and the area left for the chart.
+struct FaultStrip<DB: DrawingBackend> {
+    strip: Root<DB>,
+    plot_area: Root<DB>,
+    marks: Vec<FaultMark>,
+    placed: Vec<PlacedLabel>,
+}
+
+/// Probes the chart's horizontal mapping (it does not depend on the plot's height) to lay out
+/// the fault labels, then splits `body` into a strip of exactly the height they need and the
+/// plot area below it.
+fn fault_strip<DB: DrawingBackend>(
+    body: &Root<DB>,
+    run: &RunData,
+    duration_s: f64,
+    axes: &(Axis, Axis),
+    y_label_area_px: u32,
+) -> Result<FaultStrip<DB>, String> {
+    let marks = fault_marks(run, duration_s);
+    let placed = {
+        let probe = time_chart(body, MARGIN_PX, y_label_area_px, axes)?;
+        place_fault_labels(body, &marks, |x| probe.backend_coord(&(x, 0.0)).0)?
+    };
+    let (strip, plot_area) = body.split_vertically(fault_strip_px(&placed) + 4);
+    Ok(FaultStrip { strip, plot_area, marks, placed })
+}
+
 fn fault_strip_px(placed: &[PlacedLabel]) -> i32 {
     match placed.iter().map(|p| p.row).max() {
         Some(max_row) => (max_row as i32 + 1) * FAULT_ROW_PX + 6,
@@ -463,25 +507,9 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let y_label_area_px = 70;
 
-    let build = |area: &Root<DB>, top_margin: u32| {
-        ChartBuilder::on(area)
-            .margin(MARGIN_PX)
-            .margin_top(top_margin)
-            .margin_right(MARGIN_PX * 2)
-            .x_label_area_size(X_LABEL_AREA_PX)
-            .y_label_area_size(y_label_area_px)
-            .build_cartesian_2d(Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions.clone()))
-            .why()
-    };
-    // Probe the horizontal mapping (it does not depend on the plot's height) to lay out the
-    // fault labels, then give them a strip of exactly the height they need.
-    let probe = build(&body, MARGIN_PX)?;
-    let marks = fault_marks(run, duration_s);
-    let placed = place_fault_labels(&body, &marks, |x| probe.backend_coord(&(x, 0.0)).0)?;
-    drop(probe);
-    let strip_px = fault_strip_px(&placed);
-    let (strip, plot_area) = body.split_vertically(strip_px + 4);
-    let mut chart = build(&plot_area, 4)?;
+    let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions.clone()));
+    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, duration_s, &axes, y_label_area_px)?;
+    let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
 
     chart
         .configure_mesh()
@@ -860,23 +888,9 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     }
     let y_label_area_px = widest_name_px + 20;
 
-    let build = |area: &Root<DB>, top_margin: u32| {
-        ChartBuilder::on(area)
-            .margin(MARGIN_PX)
-            .margin_top(top_margin)
-            .margin_right(MARGIN_PX * 2)
-            .x_label_area_size(X_LABEL_AREA_PX)
-            .y_label_area_size(y_label_area_px)
-            .build_cartesian_2d(Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()))
-            .why()
-    };
-    let probe = build(&body, MARGIN_PX)?;
-    let marks = fault_marks(run, duration_s);
-    let placed = place_fault_labels(&body, &marks, |x| probe.backend_coord(&(x, 0.0)).0)?;
-    drop(probe);
-    let strip_px = fault_strip_px(&placed);
-    let (strip, plot_area) = body.split_vertically(strip_px + 4);
-    let mut chart = build(&plot_area, 4)?;
+    let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()));
+    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, duration_s, &axes, y_label_area_px)?;
+    let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
     chart
         .configure_mesh()
         .x_desc("time since start of run (s)")
