@@ -382,6 +382,28 @@ fn fault_strip<DB: DrawingBackend>(
     Ok(FaultStrip { strip, plot_area, marks, placed })
 }
 
+/// Draws each fault's line over the plot (up to `y_top`), a note if there was no data, and
+/// the fault labels in the strip with their leaders.
+fn finish_time_chart<DB: DrawingBackend>(
+    root: &Root<DB>,
+    chart: &ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
+    (strip, marks, placed): (&Root<DB>, &[FaultMark], &[PlacedLabel]),
+    y_top: f64,
+    empty_note: Option<&str>,
+) -> Drawn {
+    for mark in marks {
+        chart
+            .plotting_area()
+            .draw(&PathElement::new(vec![(mark.at_s, 0.0), (mark.at_s, y_top)], INK.stroke_width(2)))
+            .why()?;
+    }
+    if let Some(message) = empty_note {
+        note(&chart.plotting_area().strip_coord_spec(), message)?;
+    }
+    let plot_top_px = chart.plotting_area().get_pixel_range().1.start;
+    draw_fault_labels(root, marks, placed, strip.get_pixel_range().1.start, plot_top_px)
+}
+
 fn fault_strip_px(placed: &[PlacedLabel]) -> i32 {
     match placed.iter().map(|p| p.row).max() {
         Some(max_row) => (max_row as i32 + 1) * FAULT_ROW_PX + 6,
@@ -579,19 +601,8 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
             }
         }
     }
-    for mark in &marks {
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(mark.at_s, 0.0), (mark.at_s, y_top)],
-                INK.stroke_width(2),
-            )))
-            .why()?;
-    }
-    if rows.is_empty() {
-        note(&chart.plotting_area().strip_coord_spec(), "timeseries.csv has no rows")?;
-    }
-    let plot_top_px = chart.plotting_area().get_pixel_range().1.start;
-    draw_fault_labels(root, &marks, &placed, strip.get_pixel_range().1.start, plot_top_px)
+    let empty = rows.is_empty().then_some("timeseries.csv has no rows");
+    finish_time_chart(root, &chart, (&strip, &marks, &placed), y_top, empty)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -938,17 +949,6 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
                 .why()?;
         }
     }
-    for mark in &marks {
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(mark.at_s, 0.0), (mark.at_s, n_rows)],
-                INK.stroke_width(2),
-            )))
-            .why()?;
-    }
-    if nodes.is_empty() {
-        note(&chart.plotting_area().strip_coord_spec(), "timeline.csv has no rows")?;
-    }
-    let plot_top_px = chart.plotting_area().get_pixel_range().1.start;
-    draw_fault_labels(root, &marks, &placed, strip.get_pixel_range().1.start, plot_top_px)
+    let empty = nodes.is_empty().then_some("timeline.csv has no rows");
+    finish_time_chart(root, &chart, (&strip, &marks, &placed), n_rows, empty)
 }
