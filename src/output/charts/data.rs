@@ -37,8 +37,9 @@ pub(crate) struct Summary {
     pub totals: Totals,
 }
 
-/// Counters are optional so that a fault kind for which the simulator leaves one out still
-/// renders (as a dash) instead of failing the whole report.
+/// A lenient reading of `report::Summary`: counters are optional so that a summary from another
+/// routesim version, with a field left out, still renders (as a dash) instead of failing the
+/// whole report.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct FaultSummary {
     pub id: String,
@@ -137,32 +138,8 @@ pub(crate) struct Totals {
     pub false_removal_missing_s_max: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub(crate) struct TimeseriesRow {
-    pub second: u64,
-    pub attempts: u64,
-    pub failed_attempts: u64,
-    #[allow(dead_code, reason = "part of the format; the chart plots attempts, not sends")]
-    pub sends: u64,
-    pub failed_sends: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct DetectionRow {
-    pub fault_id: String,
-    pub nameserver: String,
-    pub detection_s: Option<f64>,
-    pub window_lo_s: Option<f64>,
-    pub window_hi_s: Option<f64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct ConvergenceRow {
-    pub fault_id: String,
-    #[allow(dead_code, reason = "identifies the row; the CDF only needs the value")]
-    pub client: String,
-    pub convergence_s: Option<f64>,
-}
+// The CSV rows are read back with the very types `run` writes them with.
+pub(crate) use crate::report::{ConvergenceRow, DetectionRow, SecondCounts as TimeseriesRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
