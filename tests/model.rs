@@ -300,3 +300,37 @@ fn a_fault_ends_when_its_broker_is_back_and_later_events_are_not_its_own() {
     let summary = run(&scenario_text("  preset: rocketmq-4", 10, 5.0, faults, "8m"), 1);
     assert!(fault(&summary, "broker-a").detection_s.values().all(Option::is_none));
 }
+
+#[test]
+fn what_if_nameserver_push_makes_clients_converge_at_detection() {
+    // Not RocketMQ's behaviour (#3870, RIP-79): with push, a client hears of the removal from
+    // the NameServer its channel is open to, one network delay after that NameServer's
+    // detection, instead of at its next poll (up to 30 s later).
+    let text = scenario_text("  preset: rocketmq-4\n  nameserver_push: true", 20, 1.0, POWER_OFF, "9m");
+    for seed in 1..=20 {
+        let summary = run(&text, seed);
+        let f = fault(&summary, "broker-a");
+        let d_max = detections(f).into_iter().fold(0.0, f64::max);
+        let c = f.convergence_s;
+        assert_eq!(c.never, 0, "seed {seed}");
+        assert!(c.max.unwrap() <= d_max + NET_SLACK_S, "seed {seed}: convergence {:?}, detection {d_max}", c.max);
+        assert!(f.stale_window_s.unwrap() <= d_max + NET_SLACK_S, "seed {seed}");
+    }
+}
+
+#[test]
+fn what_if_refresh_on_failure_converges_a_sending_client_within_one_send_budget() {
+    // Not RocketMQ's behaviour: a failed attempt queries the route at once. A client that keeps
+    // sending to the dead broker after detection fails within one 3 s budget, then asks.
+    let text = scenario_text("  preset: rocketmq-4\n  client_refresh_on_failure: true", 20, 20.0, POWER_OFF, "9m");
+    let plain = scenario_text("  preset: rocketmq-4", 20, 20.0, POWER_OFF, "9m");
+    for seed in 1..=10 {
+        let summary = run(&text, seed);
+        let f = fault(&summary, "broker-a");
+        let d_max = detections(f).into_iter().fold(0.0, f64::max);
+        // Budget (3 s), the query's own round trip, and a client's wait for a free thread.
+        assert!(f.convergence_s.max.unwrap() <= d_max + 6.0 + NET_SLACK_S, "seed {seed}: {:?}", f.convergence_s);
+        let base = fault(&run(&plain, seed), "broker-a").stale_window_s.unwrap();
+        assert!(f.stale_window_s.unwrap() < base, "seed {seed}: refresh does not shorten the window");
+    }
+}

@@ -115,19 +115,15 @@ impl ClientInstance {
     pub fn on_message(&mut self, ctx: &mut Ctx, msg: Msg) -> RouteNews {
         match msg {
             Msg::RouteReply { req, route } if self.calling(req) => {
-                let mut news = RouteNews::default();
-                // TOPIC_NOT_EXIST keeps the cached route; a route is replaced only if changed.
-                if route != NO_ROUTE && route != self.route {
-                    self.route = route;
-                    news.changed = Some(route);
-                    let ns_node = self.ns_chan.map(|chan| ctx.peer(chan));
-                    ctx.trace(TraceKind::RouteChanged, ns_node, "changed");
-                    let ns = ns_node.and_then(|n| ctx.config().layout.nameserver_index(n));
-                    ctx.observe(Observation::RouteChanged { client: self.client, route, ns });
-                }
-                RouteNews { call_ended: self.call_ended().call_ended, ..news }
+                let changed = self.replace_route(ctx, route);
+                RouteNews { changed, call_ended: self.call_ended().call_ended }
             }
             Msg::RouteReply { .. } => RouteNews::default(),
+            // What-if `nameserver_push`: taken as a reply would be, outside any call.
+            Msg::RoutePush { topic, route } if topic == self.topic => {
+                RouteNews { changed: self.replace_route(ctx, route), call_ended: false }
+            }
+            Msg::RoutePush { .. } => RouteNews::default(),
             Msg::Close { reset } => {
                 // A reset is an error every version handles at once; a plain close fails
                 // pending requests at once only with `fail_fast_on_peer_close` (5.x).
@@ -137,6 +133,19 @@ impl ClientInstance {
             }
             other => unreachable!("client instance got {other:?}"),
         }
+    }
+
+    /// TOPIC_NOT_EXIST keeps the cached route; a route is replaced only if it changed.
+    fn replace_route(&mut self, ctx: &mut Ctx, route: RouteId) -> Option<RouteId> {
+        if route == NO_ROUTE || route == self.route {
+            return None;
+        }
+        self.route = route;
+        let ns_node = self.ns_chan.map(|chan| ctx.peer(chan));
+        ctx.trace(TraceKind::RouteChanged, ns_node, "changed");
+        let ns = ns_node.and_then(|n| ctx.config().layout.nameserver_index(n));
+        ctx.observe(Observation::RouteChanged { client: self.client, route, ns });
+        Some(route)
     }
 
     fn calling(&self, req: u32) -> bool {

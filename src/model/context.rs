@@ -144,6 +144,13 @@ impl<'w> Ctx<'w> {
         close(self.w.sim, self.w.net, chan, at);
     }
 
+    /// True when this process's end of `chan` is open.
+    #[inline]
+    pub fn is_open(&self, chan: ChanId) -> bool {
+        let c = self.w.net.channel(chan);
+        c.is_open(if c.client == self.node { End::Client } else { End::Server })
+    }
+
     /// Records a read or write at the server end of `chan` (for its idle timeout).
     #[inline]
     pub fn touch_server(&mut self, chan: ChanId) {

@@ -42,6 +42,11 @@ pub enum Msg {
         req: u32,
         route: RouteId,
     },
+    /// What-if `nameserver_push`: a NameServer's unsolicited new route of `topic`.
+    RoutePush {
+        topic: u16,
+        route: RouteId,
+    },
     Send {
         slot: u32,
         attempt: u32,

@@ -113,7 +113,7 @@ impl ClientProc {
 
     fn on_message(&mut self, ctx: &mut Ctx, chan: ChanId, msg: Msg) {
         let for_instance = match msg {
-            Msg::RouteReply { .. } => true,
+            Msg::RouteReply { .. } | Msg::RoutePush { .. } => true,
             Msg::Close { .. } => self.instance.owns(chan),
             _ => false,
         };

@@ -6,6 +6,8 @@
 //! Source: namesrv/.../RouteInfoManager.java, BrokerHousekeepingService.java,
 //! NamesrvController.java.
 
+use std::collections::BTreeSet;
+
 use crate::engine::SimTime;
 use crate::net::{ChanId, End};
 
@@ -35,6 +37,8 @@ pub struct NameServer {
     group_members: Vec<Vec<BrokerAddr>>,
     /// Per topic: the route this NameServer answers with now.
     topic_routes: Vec<RouteId>,
+    /// What-if `nameserver_push`, per topic: the channels clients queried it over.
+    subscribers: Vec<BTreeSet<ChanId>>,
     next_scan_us: SimTime,
 }
 
@@ -45,6 +49,7 @@ impl NameServer {
             table: vec![None; brokers as usize],
             group_members: vec![Vec::new(); groups],
             topic_routes: vec![NO_ROUTE; topics],
+            subscribers: vec![BTreeSet::new(); topics],
             next_scan_us: 0,
         }
     }
@@ -121,6 +126,9 @@ impl NameServer {
                 if ctx.config().timing.route_poll_queries_default_topic {
                     // 4.x also asks for TBW102 each round: load only, its answer changes nothing.
                     ctx.observe(Observation::NameServerRequest { ns: self.index });
+                }
+                if ctx.config().timing.nameserver_push {
+                    self.subscribers[usize::from(topic)].insert(chan);
                 }
                 Msg::RouteReply { req, route: self.topic_routes[usize::from(topic)] }
             }
@@ -200,7 +208,22 @@ impl NameServer {
                 brokers[first..].sort_unstable();
             }
             let route = ctx.routes_mut().intern(t as u16, brokers, topic.queues_per_broker);
+            let changed = route != self.topic_routes[t];
             self.topic_routes[t] = route;
+            if changed && config.timing.nameserver_push {
+                self.push(ctx, t, route);
+            }
+        }
+    }
+}
+
+impl NameServer {
+    /// What-if `nameserver_push`: sends topic `t`'s new route down every channel a client
+    /// queried it over that is still open here, forgetting the closed ones.
+    fn push(&mut self, ctx: &mut Ctx, t: usize, route: RouteId) {
+        self.subscribers[t].retain(|&chan| ctx.is_open(chan));
+        for &chan in &self.subscribers[t] {
+            ctx.transmit(chan, End::Client, Msg::RoutePush { topic: t as u16, route }, 0);
         }
     }
 }

@@ -300,6 +300,11 @@ impl Producer {
         ctx.trace_attempt(TraceKind::AttemptFailed, self.client, attempt, broker_node);
         ctx.observe(Observation::AttemptFailed { client: self.client, attempt, send: id });
         self.note_latency(ctx, group, now_us - attempt_start_us, true);
+        if ctx.config().timing.client_refresh_on_failure {
+            // What-if: query the route now; the retry below still uses the route it has.
+            let news = inst.query(ctx);
+            self.on_route_news(ctx, inst, news);
+        }
         self.attempt(ctx, inst, slot);
     }
 

@@ -100,6 +100,12 @@ pub struct Timing {
     pub route_query_tries_every_nameserver: bool,
     /// Each route poll round also queries the default topic TBW102 (4.x): one more request.
     pub route_poll_queries_default_topic: bool,
+    /// What-ifs, not RocketMQ's behaviour (off by default):
+    /// a NameServer pushes a topic's new route to the clients whose channel to it is open and
+    /// that queried the topic over it (the never-merged #3870, RIP-79).
+    pub nameserver_push: bool,
+    /// A failed send attempt makes the client query its route at once.
+    pub client_refresh_on_failure: bool,
 }
 
 impl Timing {
@@ -129,6 +135,8 @@ impl Timing {
             unregister_before_close: v5,
             route_query_tries_every_nameserver: !v5,
             route_poll_queries_default_topic: !v5,
+            nameserver_push: false,
+            client_refresh_on_failure: false,
         }
     }
 

@@ -333,6 +333,8 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
         (&mut t.unregister_before_close, raw.unregister_before_close),
         (&mut t.route_query_tries_every_nameserver, raw.route_query_tries_every_nameserver),
         (&mut t.route_poll_queries_default_topic, raw.route_poll_queries_default_topic),
+        (&mut t.nameserver_push, raw.nameserver_push),
+        (&mut t.client_refresh_on_failure, raw.client_refresh_on_failure),
     ] {
         if let Some(v) = value {
             *slot = v;

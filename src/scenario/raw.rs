@@ -50,6 +50,8 @@ pub struct RawTiming {
     pub unregister_before_close: Option<bool>,
     pub route_query_tries_every_nameserver: Option<bool>,
     pub route_poll_queries_default_topic: Option<bool>,
+    pub nameserver_push: Option<bool>,
+    pub client_refresh_on_failure: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
