@@ -9,8 +9,6 @@
 //! a latency histogram, per-client convergence times (bounded by the number of clients), the
 //! rare state changes behind the timeline, and the stale attempts in flight.
 
-use std::collections::BTreeMap;
-
 use hdrhistogram::Histogram;
 
 use crate::engine::{SimTime, US_PER_MS, US_PER_S, secs};
@@ -95,10 +93,12 @@ pub struct Metrics {
     client_route: Vec<RouteId>,
     /// Per broker: in a graceful shutdown.
     shutting_down: Vec<bool>,
-    /// Attempts in flight routed to a fault's subject: (client, attempt) → fault.
-    stale_in_flight: BTreeMap<(u32, u32), u16>,
-    /// Sends in flight with a failed stale attempt: (client, send) → the fault of the first.
-    touched: BTreeMap<(u32, u32), u16>,
+    /// Per client: its attempts in flight routed to a fault's subject, (attempt, fault). A
+    /// client has few sends in flight, so a short list beats a map on the hot path.
+    stale_in_flight: Vec<Vec<(u32, u16)>>,
+    /// Per client: its sends in flight with a failed stale attempt, (send, the fault of the
+    /// first).
+    touched: Vec<Vec<(u32, u16)>>,
 }
 
 /// What the report needs beyond the measurements.
@@ -156,13 +156,15 @@ impl Metrics {
             last_update_us: vec![0; ns_brokers],
             client_route: vec![NO_ROUTE; clients],
             shutting_down: vec![false; layout.brokers() as usize],
-            stale_in_flight: BTreeMap::new(),
-            touched: BTreeMap::new(),
+            stale_in_flight: vec![Vec::new(); clients],
+            touched: vec![Vec::new(); clients],
         }
     }
 
     /// Folds one observation made at `now_us`; `routes` resolves the route ids it names.
-    #[inline]
+    /// Always inlined: each call site names one variant, so the match folds away and the hot
+    /// observations (attempts, sends) cost what a direct call would.
+    #[inline(always)]
     pub fn observe(&mut self, now_us: SimTime, observation: Observation, routes: &RouteStore) {
         match observation {
             Observation::ProcessState { node, state } => self.process_state(now_us, node, state),
@@ -204,7 +206,7 @@ impl Metrics {
                     f.stale_attempts += 1;
                     f.last_attempt_us = Some(now_us);
                     f.last_attempt_client = Some(client);
-                    self.stale_in_flight.insert((client, attempt), fault);
+                    self.stale_in_flight[client as usize].push((attempt, fault));
                 }
             }
             Observation::AttemptFailed { client, attempt, send } => {
@@ -212,19 +214,20 @@ impl Metrics {
                 if let Some(s) = self.second(now_us) {
                     s.failed_attempts += 1;
                 }
-                if let Some(fault) = self.stale_in_flight.remove(&(client, attempt)) {
+                if let Some(fault) = take(&mut self.stale_in_flight[client as usize], attempt) {
                     self.faults[usize::from(fault)].failed_attempts += 1;
-                    self.touched.entry((client, send)).or_insert(fault);
+                    let touched = &mut self.touched[client as usize];
+                    if !touched.iter().any(|&(s, _)| s == send) {
+                        touched.push((send, fault));
+                    }
                 }
             }
             Observation::AttemptSucceeded { client, attempt } => {
-                if !self.stale_in_flight.is_empty() {
-                    self.stale_in_flight.remove(&(client, attempt));
-                }
+                take(&mut self.stale_in_flight[client as usize], attempt);
             }
             Observation::SendWithoutRoute => self.totals.failed_sends_no_route += 1,
             Observation::SendDone { client, send, ok, start_us, final_attempt_start_us } => {
-                let touched = if self.touched.is_empty() { None } else { self.touched.remove(&(client, send)) };
+                let touched = take(&mut self.touched[client as usize], send);
                 self.send_done(now_us, ok, start_us, final_attempt_start_us, touched);
             }
         }
@@ -232,7 +235,7 @@ impl Metrics {
 
     /// Whether attempt `attempt` of `client`, in flight, is routed to a fault's subject.
     pub fn attempt_is_stale(&self, client: u32, attempt: u32) -> bool {
-        self.stale_in_flight.contains_key(&(client, attempt))
+        self.stale_in_flight[client as usize].iter().any(|&(a, _)| a == attempt)
     }
 
     fn key(&self, ns: u32, broker: u32) -> usize {
@@ -591,6 +594,13 @@ impl Metrics {
         }
         rows
     }
+}
+
+/// Removes `key`'s entry from a short list, returning its fault.
+#[inline]
+fn take(list: &mut Vec<(u32, u16)>, key: u32) -> Option<u16> {
+    let i = list.iter().position(|&(k, _)| k == key)?;
+    Some(list.swap_remove(i).1)
 }
 
 fn holds_any(routes: &RouteStore, route: RouteId, subjects: &[u32]) -> bool {

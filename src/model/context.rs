@@ -88,7 +88,7 @@ impl<'w> Ctx<'w> {
         self.set_timer_at(self.now().saturating_add(delay_us), timer);
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn observe(&mut self, observation: Observation) {
         let now_us = self.w.sim.now();
         self.w.observer.observe(now_us, observation, self.w.routes);
