@@ -200,8 +200,8 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn args(paths: Vec<PathBuf>, seeds: Option<&str>) -> Args {
-    Args { paths, seeds: seeds.map(|s| s.parse().unwrap()), junit: None, threads: None }
+fn plan_of(paths: Vec<PathBuf>, seeds: Option<&str>) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
+    plan(&paths, seeds.map(|s| s.parse().unwrap()))
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn directories_give_their_yaml_files_with_expectations_and_their_seeds() {
     write(d, "sweep.yaml", &format!("{TINY}sweep:\n  seeds: 10\n"));
     write(d, "other.yml", &checked);
     write(d, "vary.yaml", &format!("{checked}sweep:\n  vary:\n    producers.rate: [1, 2]\n"));
-    let (plans, notes) = plan(&args(vec![d.to_path_buf()], None)).unwrap();
+    let (plans, notes) = plan_of(vec![d.to_path_buf()], None).unwrap();
     let found: Vec<(String, SeedRange)> =
         plans.iter().map(|p| (p.path.file_name().unwrap().to_string_lossy().into_owned(), p.seeds)).collect();
     assert_eq!(
@@ -230,8 +230,7 @@ fn directories_give_their_yaml_files_with_expectations_and_their_seeds() {
     assert!(notes[0].ends_with("vary.yaml: `sweep.vary` is not applied; check judges the scenario as written"));
     // `--seeds` wins; a file named explicitly without expectations gets a note; repeats count once.
     std::fs::remove_file(d.join("vary.yaml")).unwrap();
-    let (plans, notes) =
-        plan(&args(vec![d.join("no-expect.yaml"), d.join("b.yaml"), d.to_path_buf()], Some("2"))).unwrap();
+    let (plans, notes) = plan_of(vec![d.join("no-expect.yaml"), d.join("b.yaml"), d.to_path_buf()], Some("2")).unwrap();
     assert_eq!(plans.len(), 2);
     assert!(plans.iter().all(|p| p.seeds == SeedRange { first: 1, last: 2 }));
     assert_eq!(notes.len(), 1);
@@ -245,7 +244,7 @@ fn bad_inputs_are_all_reported() {
     write(d, "bad.yaml", &format!("{TINY}expect: [totals.sendz > 0]\n"));
     write(d, "broken.yaml", "name: [\n");
     let missing = d.join("missing.yaml");
-    let Err(CheckError::Input(errors)) = plan(&args(vec![d.to_path_buf(), missing], None)) else {
+    let Err(CheckError::Input(errors)) = plan_of(vec![d.to_path_buf(), missing], None) else {
         panic!("bad input must be an input error");
     };
     assert_eq!(errors.len(), 3, "{errors:#?}");
@@ -253,13 +252,13 @@ fn bad_inputs_are_all_reported() {
     assert!(errors[1].contains("broken.yaml"), "{}", errors[1]);
     assert!(errors[2].contains("missing.yaml: no such file or directory"), "{}", errors[2]);
     let empty = tempfile::tempdir().unwrap();
-    let Err(CheckError::Input(errors)) = plan(&args(vec![empty.path().to_path_buf()], None)) else {
+    let Err(CheckError::Input(errors)) = plan_of(vec![empty.path().to_path_buf()], None) else {
         panic!("nothing to check is an input error");
     };
     assert!(errors[0].starts_with("no scenario with an `expect:` block in"), "{errors:?}");
     write(d, "bad.yaml", &format!("{TINY}expect: [totals.sends > 0]\n"));
     std::fs::remove_file(d.join("broken.yaml")).unwrap();
-    let Err(CheckError::Input(errors)) = plan(&args(vec![d.to_path_buf()], Some("100001"))) else {
+    let Err(CheckError::Input(errors)) = plan_of(vec![d.to_path_buf()], Some("100001")) else {
         panic!("too many runs is an input error");
     };
     assert!(errors[0].contains("100001 runs asked for"), "{errors:?}");
