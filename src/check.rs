@@ -71,19 +71,18 @@ pub fn validate_expectations(scenario: &Scenario, text: &str) -> Result<Vec<Asse
     let mut assertions = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in scenario.expect.iter().enumerate() {
-        match expect::parse(line).and_then(|a| expect::validate_path(&a, &schema).map(|()| a)) {
+        let checked =
+            expect::parse(line).map_err(|e| e.to_string()).and_then(|a| match always_null(&a, &scenario.world) {
+                Some(message) => Err(message),
+                None => expect::validate_path(&a, &schema).map(|()| a).map_err(|e| e.to_string()),
+            });
+        match checked {
             Ok(a) => assertions.push(a),
-            Err(e) => {
+            Err(message) => {
                 let field = format!("expect[{i}]");
                 // A flow-style list (`expect: [a, b]`) has no line per element: point at the key.
                 let line = yaml::locate(text, &field).or_else(|| yaml::locate(text, "expect"));
-                errors.push(ScenarioError {
-                    file: scenario.file.clone(),
-                    line,
-                    column: None,
-                    field,
-                    message: e.to_string(),
-                });
+                errors.push(ScenarioError { file: scenario.file.clone(), line, column: None, field, message });
             }
         }
     }
@@ -172,7 +171,68 @@ pub fn schema(world: &WorldConfig) -> Value {
             .collect(),
         totals: Totals { false_removal_missing_s_max: sample, ..Totals::default() },
     };
-    serde_json::to_value(summary).expect("a Summary is plain data with string keys")
+    let mut value = serde_json::to_value(summary).expect("a Summary is plain data with string keys");
+    // A fault without subjects takes no broker out of service: what is measured about its
+    // subjects is null in every run, so the schema does not offer it.
+    if let Some(faults) = value.get_mut("faults").and_then(Value::as_array_mut) {
+        for (fault, spec) in faults.iter_mut().zip(&world.faults) {
+            if spec.action.subjects(layout).is_empty() {
+                for path in NULL_WITHOUT_SUBJECTS {
+                    remove_path(fault, path);
+                }
+            }
+        }
+    }
+    value
+}
+
+/// The fields of a fault's summary that are null in every run when the fault has no subjects,
+/// as paths below the fault.
+pub const NULL_WITHOUT_SUBJECTS: [&str; 7] = [
+    "detection_window_s",
+    "convergence_s.p50",
+    "convergence_s.p99",
+    "convergence_s.max",
+    "stale_window_s",
+    "added_latency_ms",
+    "explain",
+];
+
+/// Removes the key at dotted `path` below `value`, if there is one.
+fn remove_path(value: &mut Value, path: &str) {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((parent, key)) => (parent.split('.').try_fold(value, |v, k| v.get_mut(k)), key),
+        None => (Some(value), path),
+    };
+    if let Some(Value::Object(map)) = parent {
+        map.remove(key);
+    }
+}
+
+/// The error for an assertion that reads a field of a fault without subjects that is always
+/// null (see [`NULL_WITHOUT_SUBJECTS`]), or `None`.
+fn always_null(assertion: &Assertion, world: &WorldConfig) -> Option<String> {
+    let (first, rest) = assertion.path.split_first()?;
+    if first.key != "faults" {
+        return None;
+    }
+    let spec = match first.selector.as_ref()? {
+        Selector::Id(id) => world.faults.iter().find(|f| &f.id == id)?,
+        Selector::Index(n) => world.faults.get(*n)?,
+    };
+    if !spec.action.subjects(&world.layout).is_empty() {
+        return None;
+    }
+    let below: Vec<&str> = rest.iter().map(|s| s.key.as_str()).collect();
+    let field = NULL_WITHOUT_SUBJECTS.iter().find(|field| {
+        let keys: Vec<&str> = field.split('.').collect();
+        below.len() >= keys.len() && below[..keys.len()] == keys[..]
+    })?;
+    Some(format!(
+        "`{}`: fault `{}` has no subjects (it takes no broker out of service): `{field}` is always null; \
+         assert on a fault that stops, pauses or cuts off a broker",
+        assertion.text, spec.id
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -362,21 +362,15 @@ pub fn run_metrics(s: &Summary) -> Vec<(String, Option<f64>)> {
     ] {
         put(format!("totals.{name}"), Some(value as f64));
     }
-    let requests: u64 = s.nameserver_load.values().map(|l| l.requests).sum();
-    put("nameserver_load.requests_per_s".into(), Some(round6(requests as f64 / s.duration_s.max(1e-9))));
+    for (ns, load) in &s.nameserver_load {
+        put(format!("nameserver_load.{ns}.requests_per_s"), Some(load.requests_per_s));
+    }
     for f in s.faults.iter().filter(|f| !f.subjects.is_empty()) {
         let p = format!("faults[{}]", f.id);
+        // Null where a NameServer never removed the subject: it kept routing to it.
         for ns in &s.nameservers {
             put(format!("{p}.detection_s.{ns}"), f.detection_s.get(ns).copied().flatten());
         }
-        // A NameServer that never removed the subject keeps routing to it: the maximum is
-        // then unknown (beyond the run), so null.
-        let detection_max = if f.detection_s.is_empty() || f.detection_s.values().any(Option::is_none) {
-            None
-        } else {
-            f.detection_s.values().flatten().copied().reduce(f64::max)
-        };
-        put(format!("{p}.detection_s_max"), detection_max);
         let c = &f.convergence_s;
         put(format!("{p}.convergence_s.p50"), c.p50);
         put(format!("{p}.convergence_s.p99"), c.p99);
@@ -391,20 +385,18 @@ pub fn run_metrics(s: &Summary) -> Vec<(String, Option<f64>)> {
     m
 }
 
-/// docs/OUTPUT.md's "at most 6 decimals", for the one value computed here.
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
-}
-
 /// The metrics `points.csv` summarises over seeds.
 fn is_point_metric(name: &str) -> bool {
+    // A fault's field: `faults[<id>].<field>`; a NameServer's: `nameserver_load.<ns>.<field>`.
+    let fault_field = name.strip_prefix("faults[").and_then(|rest| rest.rsplit_once("].")).map(|(_, field)| field);
+    let nameserver_field = name.strip_prefix("nameserver_load.").and_then(|rest| rest.split_once('.'));
     // False removals are summarised too: a heartbeat as long as the idle close flaps routes.
-    name == "nameserver_load.requests_per_s"
-        || name == "totals.false_removals"
-        || (name.starts_with("faults[")
-            && [".detection_s_max", ".convergence_s.p99", ".stale_window_s", ".failed_sends"]
-                .iter()
-                .any(|s| name.ends_with(s) && name[..name.len() - s.len()].ends_with(']')))
+    name == "totals.false_removals"
+        || nameserver_field.is_some_and(|(_, field)| field == "requests_per_s")
+        || fault_field.is_some_and(|field| {
+            ["convergence_s.p99", "stale_window_s", "failed_sends"].contains(&field)
+                || field.strip_prefix("detection_s.").is_some_and(|ns| !ns.contains('.'))
+        })
 }
 
 /// The statistics over seeds in `points.csv`, as (column suffix, nearest-rank quantile).
@@ -780,9 +772,42 @@ mod tests {
     fn point_metrics() {
         assert!(is_point_metric("faults[broker-a].stale_window_s"));
         assert!(is_point_metric("faults[x.y].convergence_s.p99"));
-        assert!(is_point_metric("nameserver_load.requests_per_s"));
+        assert!(is_point_metric("faults[broker-a].detection_s.ns-0"));
+        assert!(is_point_metric("nameserver_load.ns-1.requests_per_s"));
+        assert!(!is_point_metric("nameserver_load.ns-1.requests"));
         assert!(!is_point_metric("faults[broker-a].convergence_s.p50"));
         assert!(is_point_metric("totals.false_removals"));
         assert!(!is_point_metric("totals.failed_sends"));
+    }
+
+    /// The sweep's columns are `expect:` paths into summary.json (docs/SWEEPS.md): every
+    /// `runs.csv` metric of a real run is the value at that path, and every `points.csv`
+    /// statistic is a valid aggregate over seeds of it. Fails if `run_metrics` drifts from
+    /// report.rs.
+    #[test]
+    fn columns_are_expect_paths_into_a_real_summary() {
+        let text = "name: tiny\nseed: 1\nduration: 3m\ncluster: {nameservers: 2, broker_groups: 3}\n\
+                    topics: [{name: t, queues_per_broker: 2}]\n\
+                    producers: [{name: p, count: 4, topic: t, rate: 5, mode: sync, threads: 2}]\n\
+                    faults:\n  - {at: 30s, kind: crash, target: broker-a, mode: power-off}\n  \
+                    - {at: 40s, kind: shutdown, target: ns-1, duration: 20s}\n";
+        let scenario = scenario::from_text(Path::new("tiny.yaml"), text).unwrap();
+        let summary = crate::simulate(scenario.world).summary;
+        let value = serde_json::to_value(&summary).unwrap();
+        let metrics = run_metrics(&summary);
+        assert!(metrics.iter().any(|(n, _)| n == "faults[broker-a].detection_s.ns-1"), "{metrics:?}");
+        for (name, v) in &metrics {
+            let expected = v.map_or("null".to_string(), |v| v.to_string());
+            let a = crate::expect::parse(&format!("{name} == {expected}")).unwrap();
+            assert!(
+                crate::expect::evaluate(&a, &[(1, value.clone())]).passed,
+                "{name} is not {expected} in the summary"
+            );
+            let stats = POINT_STATS.iter().map(|(stat, _)| *stat).chain(["min", "mean"]);
+            for stat in stats.filter(|_| is_point_metric(name)) {
+                let a = crate::expect::parse(&format!("{name}.{stat} >= 0")).unwrap();
+                assert_eq!(crate::expect::validate_path(&a, &value), Ok(()), "{name}.{stat}");
+            }
+        }
     }
 }
