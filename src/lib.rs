@@ -13,6 +13,7 @@ pub mod model;
 pub mod net;
 pub mod output;
 pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod sweep;
 
