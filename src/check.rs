@@ -498,7 +498,7 @@ fn top_level_keys(assertions: &[Assertion]) -> BTreeSet<String> {
 
 /// Simulates `world` with `seed`; returns its summary as JSON, cut down to `keys` (a summary of
 /// a lossy run can list thousands of false removals that no assertion reads).
-fn summarise(world: &WorldConfig, seed: u64, keys: &BTreeSet<String>) -> Value {
+pub fn summarise(world: &WorldConfig, seed: u64, keys: &BTreeSet<String>) -> Value {
     let mut world = world.clone();
     world.seed = seed;
     let summary = crate::simulate(world).summary;

@@ -239,6 +239,19 @@ impl Assertion {
 }
 
 impl Aggregate {
+    /// The statistic of ascending `sorted` values whose mean (summed in seed order) is `mean`.
+    fn of(self, sorted: &[f64], mean: Option<f64>) -> Option<f64> {
+        match self {
+            Aggregate::P50 => nearest_rank(sorted, 50),
+            Aggregate::P90 => nearest_rank(sorted, 90),
+            Aggregate::P99 => nearest_rank(sorted, 99),
+            Aggregate::Max => sorted.last().copied(),
+            Aggregate::Min => sorted.first().copied(),
+            Aggregate::Mean => mean,
+            Aggregate::Count => Some(sorted.len() as f64),
+        }
+    }
+
     pub const ALL: [Aggregate; 7] = [
         Aggregate::P50,
         Aggregate::P90,
@@ -1113,6 +1126,28 @@ pub fn nearest_rank(sorted: &[f64], percentile: u32) -> Option<f64> {
     sorted.get(usize::try_from(rank - 1).ok()?).copied()
 }
 
+/// The number an aggregate assertion compares (`faults[x].stale_window_s.p99`): its statistic
+/// over the runs' non-null values. `None` for a per-seed assertion, a path that is not a
+/// number in some run, or no values at all.
+pub fn statistic(assertion: &Assertion, runs: &[(u64, Value)]) -> Option<f64> {
+    let mut runs: Vec<&(u64, Value)> = runs.iter().collect();
+    runs.sort_by_key(|(seed, _)| *seed);
+    let summaries: Vec<&Value> = runs.iter().map(|(_, v)| v).collect();
+    let Ok(Target::Aggregate(aggregate)) = decide(assertion, &summaries, false) else { return None };
+    let prefix = &assertion.path[..assertion.path.len().saturating_sub(1)];
+    let mut values = Vec::new();
+    for (_, summary) in &runs {
+        match Observed::from_lookup(assertion, lookup(summary, prefix, false)) {
+            Observed::Number(x) => values.push(x),
+            Observed::Null => {}
+            _ => return None,
+        }
+    }
+    let mean = (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64);
+    values.sort_by(f64::total_cmp);
+    aggregate.of(&values, mean)
+}
+
 /// Evaluates `assertion` over the summaries of one or more runs, given as (seed, summary).
 ///
 /// Per-seed assertions must hold in every run; the outcome lists every failing seed with its
@@ -1206,15 +1241,7 @@ fn evaluate_aggregate(a: &Assertion, aggregate: Aggregate, runs: &[&(u64, Value)
     }
     values.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
     let sorted: Vec<f64> = values.iter().map(|(x, _)| *x).collect();
-    let value = match aggregate {
-        Aggregate::P50 => nearest_rank(&sorted, 50),
-        Aggregate::P90 => nearest_rank(&sorted, 90),
-        Aggregate::P99 => nearest_rank(&sorted, 99),
-        Aggregate::Max => sorted.last().copied(),
-        Aggregate::Min => sorted.first().copied(),
-        Aggregate::Mean => mean,
-        Aggregate::Count => Some(sorted.len() as f64),
-    };
+    let value = aggregate.of(&sorted, mean);
     let observed = value.map_or(Observed::Null, Observed::Number);
     let passed = holds(&a.check, &observed);
     // Percentiles, max and min are one seed's value: name the seed (the smallest with that

@@ -16,6 +16,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sweep;
+pub mod tune;
 
 /// Runs one simulation of `config` to its end. Panics if an end-of-run invariant fails (a
 /// bug in the model, whatever the scenario).

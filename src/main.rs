@@ -19,6 +19,8 @@ mod check;
 mod progress;
 #[path = "main/sweep.rs"]
 mod sweep;
+#[path = "main/tune.rs"]
+mod tune;
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +89,9 @@ enum Command {
     Merge(sweep::MergeArgs),
     /// Run scenarios and check the assertions of their `expect:` blocks (docs/CHECK.md).
     Check(check::Args),
+    /// Search timing settings for the least load that meets a stale-route target; draw the
+    /// Pareto frontier (README, "Tune").
+    Tune(tune::TuneArgs),
 }
 
 pub enum Failure {
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
         Command::Check(args) => return check::main(&args),
+        Command::Tune(args) => tune::tune(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ pub mod explain;
 pub mod sweep_charts;
 pub mod table;
 pub mod trace;
+pub mod tune_chart;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -89,14 +89,18 @@ pub struct SweepSpec {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    from_text(path, &read_text(path)?)
+}
+
+/// A scenario file's text.
+pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.to_path_buf(),
         line: None,
         column: None,
         field: String::new(),
         message: format!("cannot read the file: {e}"),
-    })?;
-    from_text(path, &text)
+    })
 }
 
 /// Validates scenario text; `path` names it in errors and gives the default name.

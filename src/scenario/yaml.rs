@@ -58,6 +58,11 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ParseFailure> 
     })
 }
 
+/// A value as typed on a command line (`30s`, `true`, `0.1`), read as YAML would read it.
+pub fn scalar(text: &str) -> Value {
+    serde_yaml::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
 pub fn to_string(value: &Value) -> String {
     serde_yaml::to_string(value).unwrap_or_default()
 }
