@@ -71,7 +71,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
         "wrote {}: {} points x {} seeds = {} runs{part}; ran {mine} on {threads} thread{} in {wall_s:.1}s ({:.1} runs/s)",
         out.display(),
         id.points(),
-        id.seeds.count(),
+        id.seeds.len(),
         id.runs(),
         if threads == 1 { "" } else { "s" },
         mine as f64 / wall_s.max(1e-9)

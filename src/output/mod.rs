@@ -2,6 +2,7 @@
 //! temporary sibling directory renamed into place only when complete, so a failed run never
 //! leaves a half-written directory and never damages the previous one.
 
+pub mod atomic;
 pub mod charts;
 pub mod sweep_charts;
 pub mod table;
@@ -15,6 +16,8 @@ use serde::Serialize;
 
 use crate::report::RunReport;
 
+pub use atomic::{AtomicFile, write_dir_atomically, write_file_atomically};
+
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("{path}: {source}")]
@@ -27,35 +30,6 @@ pub enum OutputError {
 
 pub fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     move |source| OutputError::Io { path: path.to_path_buf(), source }
-}
-
-/// Builds a directory with `fill` in a temporary sibling of `dir`, then swaps it into place.
-pub fn write_dir_atomically(
-    dir: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), OutputError>,
-) -> Result<(), OutputError> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-    let tmp =
-        tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempdir_in(&parent).map_err(io_error(&parent))?;
-    fill(tmp.path())?;
-    let tmp_path = tmp.keep();
-    if dir.exists() {
-        let old =
-            tempfile::Builder::new().prefix(&format!(".{name}.old-")).tempdir_in(&parent).map_err(io_error(&parent))?;
-        let old_path = old.keep();
-        std::fs::remove_dir(&old_path).map_err(io_error(&old_path))?;
-        std::fs::rename(dir, &old_path).map_err(io_error(dir))?;
-        std::fs::rename(&tmp_path, dir).map_err(io_error(dir))?;
-        std::fs::remove_dir_all(&old_path).map_err(io_error(&old_path))?;
-    } else {
-        std::fs::rename(&tmp_path, dir).map_err(io_error(dir))?;
-    }
-    Ok(())
 }
 
 /// Writes `summary.json` and the CSV files into `dir` (which exists).
