@@ -172,6 +172,14 @@ pub fn from_text(path: &Path, text: &str, seeds: Option<SeedRange>) -> Result<Sw
     if points > POINTS_MAX {
         return Err(over("sweep.vary", format!("the grid has {points} points; at most {POINTS_MAX}")));
     }
+    let mut worlds = Vec::with_capacity(points as usize);
+    for indices in grid(&lens) {
+        let overrides: Vec<(String, yaml::Value)> =
+            axes.iter().zip(&indices).map(|((field, values), &i)| (field.clone(), values[i].clone())).collect();
+        let point = scenario::with_overrides(path, text, &overrides).map_err(|e| blame(path, text, &overrides, e))?;
+        worlds.push(point.world);
+    }
+    // After the grid's own checks, so that a bad path is named first.
     // Neither factor is more than 10^7, so the product fits.
     let runs = points * seeds.len();
     if runs > RUNS_MAX {
@@ -182,13 +190,6 @@ pub fn from_text(path: &Path, text: &str, seeds: Option<SeedRange>) -> Result<Sw
                 "{points} points x {seeds} seeds = {runs} runs; at most {RUNS_MAX}: vary fewer values or run fewer seeds (`--seeds`)"
             ),
         ));
-    }
-    let mut worlds = Vec::with_capacity(points as usize);
-    for indices in grid(&lens) {
-        let overrides: Vec<(String, yaml::Value)> =
-            axes.iter().zip(&indices).map(|((field, values), &i)| (field.clone(), values[i].clone())).collect();
-        let point = scenario::with_overrides(path, text, &overrides).map_err(|e| blame(path, text, &overrides, e))?;
-        worlds.push(point.world);
     }
     let identity = SweepIdentity {
         scenario: base.world.name.clone(),
@@ -710,7 +711,7 @@ pub fn write(
     rows: &[RunRow],
 ) -> Result<Vec<String>, OutputError> {
     let mut warnings = Vec::new();
-    output::write_dir_atomically(out, |dir| match shard {
+    output::write_dir_atomically(out, output::Kind::Sweep, |dir| match shard {
         Some(shard) => write_partial(dir, identity, shard, rows),
         None => write_results(dir, identity, rows).map(|w| warnings = w),
     })?;

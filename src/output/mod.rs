@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::report::RunReport;
 
-pub use atomic::{AtomicFile, write_dir_atomically, write_file_atomically};
+pub use atomic::{AtomicFile, Kind, check_replaceable, write_dir_atomically, write_file_atomically};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -26,6 +26,9 @@ pub enum OutputError {
     Csv { path: PathBuf, source: csv::Error },
     #[error("{path}: {message}")]
     Other { path: PathBuf, message: String },
+    /// The target exists and is not ours to replace: bad input (exit 2).
+    #[error("{path}: {message}")]
+    Refused { path: PathBuf, message: String },
 }
 
 pub fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
@@ -85,27 +88,4 @@ pub fn xml_escape(s: &str, attribute: bool) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failed_fill_leaves_the_old_directory_untouched() {
-        let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join("run");
-        write_dir_atomically(&dir, |d| std::fs::write(d.join("a"), "first").map_err(io_error(d))).unwrap();
-        let failed = write_dir_atomically(&dir, |d| {
-            std::fs::write(d.join("a"), "second").map_err(io_error(d))?;
-            Err(OutputError::Other { path: d.into(), message: "boom".into() })
-        });
-        assert!(failed.is_err());
-        assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "first");
-        let leftovers: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "temporary directories are cleaned up");
-        write_dir_atomically(&dir, |d| std::fs::write(d.join("b"), "third").map_err(io_error(d))).unwrap();
-        assert!(!dir.join("a").exists());
-        assert_eq!(std::fs::read_to_string(dir.join("b")).unwrap(), "third");
-    }
 }
