@@ -13,7 +13,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::io::{self, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -778,24 +777,11 @@ fn render_failure(s: &ScenarioVerdicts, v: &Verdict) -> String {
     out
 }
 
-/// Writes the JUnit report to a temporary file beside `path`, then renames it into place, so
-/// a reader never sees half a report and a failed write leaves the old one.
+/// Writes the JUnit report atomically (`output::write_file_atomically`): a reader never sees
+/// half a report and a failed write leaves the old one.
 pub fn write_junit_atomically(path: &Path, report: &Report) -> Result<(), CheckError> {
-    let fail = |e: &dyn std::fmt::Display| CheckError::Run(format!("cannot write {}: {e}", path.display()));
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| fail(&e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "junit".into());
-    let mut tmp =
-        tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempfile_in(&parent).map_err(|e| fail(&e))?;
-    let mut w = io::BufWriter::new(tmp.as_file_mut());
-    expect::write_junit(&mut w, &report.junit_suites()).map_err(|e| fail(&e))?;
-    w.flush().map_err(|e| fail(&e))?;
-    drop(w);
-    tmp.persist(path).map_err(|e| fail(&e.error))?;
-    Ok(())
+    crate::output::write_file_atomically(path, |mut w| expect::write_junit(&mut w, &report.junit_suites()))
+        .map_err(|e| CheckError::Run(format!("cannot write the JUnit report: {e}")))
 }
 
 #[cfg(test)]

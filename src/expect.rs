@@ -808,31 +808,11 @@ fn aggregate_names() -> String {
     Aggregate::ALL.iter().map(|a| format!(".{}", a.name())).collect::<Vec<_>>().join(" ")
 }
 
-/// Levenshtein distance over chars: small enough to compute for every candidate key.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
-/// The closest candidate, if it is close enough to be a plausible typo.
+/// The closest candidate, if it is close enough to be a plausible typo (`scenario::closest`,
+/// the one "did you mean" rule).
 fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    let limit = (word.chars().count() / 3).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, _)| d <= limit)
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    crate::scenario::closest(word, &candidates)
 }
 
 fn with_suggestion(suggestion: Option<&str>, rest: String) -> String {
@@ -1114,16 +1094,9 @@ fn holds(check: &Check, observed: &Observed) -> bool {
     }
 }
 
-/// The nearest-rank percentile of `sorted` (ascending): the value at rank ⌈p/100 · n⌉, counted
-/// from 1, so it is always one of the samples. `None` when there are none.
+/// The nearest-rank `percentile` (0 to 100) of sorted values (`report::nearest_rank`).
 pub fn nearest_rank(sorted: &[f64], percentile: u32) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    // Integer ceiling, so no float rounding can move the rank.
-    let n = sorted.len() as u64;
-    let rank = (u64::from(percentile.min(100)) * n).div_ceil(100).max(1);
-    sorted.get(usize::try_from(rank - 1).ok()?).copied()
+    crate::report::nearest_rank(sorted, f64::from(percentile.min(100)) / 100.0)
 }
 
 /// The number an aggregate assertion compares (`faults[x].stale_window_s.p99`): its statistic

@@ -150,6 +150,8 @@ fn run(
         scenario.world.seed = seed;
     }
     let out = out.unwrap_or_else(|| Path::new("output").join(&scenario.world.name));
+    // Before the run, which can take minutes, not after.
+    output::check_replaceable(&out, output::Kind::Run).map_err(write_failure)?;
     if !quiet {
         println!("{}", describe(&scenario));
     }
@@ -159,14 +161,14 @@ fn run(
         Some((file, filter)) => run_traced(&scenario, &file, &filter)?,
     };
     let wall_s = started.elapsed().as_secs_f64();
-    output::write_dir_atomically(&out, |dir| {
+    output::write_dir_atomically(&out, output::Kind::Run, |dir| {
         output::write_data(dir, &report)?;
         if charts {
             draw_charts(dir)?;
         }
         Ok(())
     })
-    .map_err(|e| Failure::Run(format!("could not write the results: {e}")))?;
+    .map_err(write_failure)?;
     if !quiet {
         print!("{}", table::render(&report.summary));
         let events = report.summary.totals.events;
@@ -180,14 +182,22 @@ fn run(
     Ok(())
 }
 
+/// A failed write: refusing to replace what is not routesim's is bad input (exit 2); anything
+/// else is a run that could not complete (exit 1).
+pub fn write_failure(e: output::OutputError) -> Failure {
+    match e {
+        output::OutputError::Refused { .. } => Failure::Input(format!("{e}")),
+        e => Failure::Run(format!("could not write the results: {e}")),
+    }
+}
+
 fn run_traced(scenario: &scenario::Scenario, file: &Path, filter: &[String]) -> Result<RunReport, Failure> {
     use std::cell::RefCell;
     use std::rc::Rc;
     let names = scenario.world.layout.node_names();
     let filter = output::trace::parse_filter(filter, &names).map_err(Failure::Input)?;
     let fault_ids = scenario.world.faults.iter().map(|f| f.id.clone()).collect();
-    let sink = output::trace::JsonLines::create(file, names, fault_ids)
-        .map_err(|e| Failure::Run(format!("could not write the trace: {e}")))?;
+    let sink = output::trace::JsonLines::create(file, names, fault_ids).map_err(write_failure)?;
     let shared = Rc::new(RefCell::new(sink));
     let tracer = Tracer { filter, sink: Box::new(output::trace::Shared(Rc::clone(&shared))) };
     let report = routesim::simulate_traced(scenario.world.clone(), tracer);

@@ -178,15 +178,20 @@ pub struct RunReport {
     pub timeline: Vec<TimelineRow>,
 }
 
-/// Nearest-rank percentile of sorted values: the smallest value with at least `q` of the
-/// values at or below it.
+/// Nearest-rank percentile of sorted values: the smallest value with at least `q` (0 to 1) of
+/// the values at or below it. The one nearest-rank helper: metrics, sweeps and `expect:`
+/// aggregates all use it.
 pub fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
     debug_assert!(sorted.windows(2).all(|w| w[0] <= w[1]));
     if sorted.is_empty() {
         return None;
     }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
+    // In integer parts per million, so that no float rounding moves the rank (0.99 x 100 must
+    // be rank 99, not 100).
+    let ppm = (q.clamp(0.0, 1.0) * 1e6).round() as u64;
+    let n = sorted.len() as u64;
+    let rank = (ppm * n).div_ceil(1_000_000).clamp(1, n);
+    sorted.get(usize::try_from(rank - 1).ok()?).copied()
 }
 
 #[cfg(test)]
@@ -201,5 +206,9 @@ mod tests {
         assert_eq!(nearest_rank(&v, 1.0), Some(100.0));
         assert_eq!(nearest_rank(&[3.0], 0.01), Some(3.0));
         assert_eq!(nearest_rank(&[], 0.5), None);
+        // n = 300: 0.99 x 300 = 297 exactly, whatever the float product says.
+        let v: Vec<f64> = (1..=300).map(f64::from).collect();
+        assert_eq!(nearest_rank(&v, 0.99), Some(297.0));
+        assert_eq!(nearest_rank(&v, 0.9), Some(270.0));
     }
 }

@@ -26,6 +26,9 @@ use crate::scenario::{self, ScenarioError, yaml};
 
 /// A grid larger than this is almost certainly a mistake (and each point is built up front).
 pub const POINTS_MAX: u64 = 100_000;
+/// The most runs (points x seeds) one sweep may ask for: each keeps a row of metrics in memory
+/// until the files are written (about 1 KB), and at a few runs per second a million is days.
+pub const RUNS_MAX: u64 = 1_000_000;
 
 /// The name of a shard's result file.
 pub const PARTIAL_FILE: &str = "partial.json";
@@ -39,23 +42,9 @@ pub struct SweepIdentity {
     /// FNV-1a (64 bit, hex) of the scenario file's bytes: any edit makes a different sweep.
     pub scenario_hash: String,
     pub routesim_version: String,
-    pub seeds: Seeds,
+    pub seeds: SeedRange,
     /// Varied paths in path order, each with its values as written.
     pub grid: Vec<Axis>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Seeds {
-    pub first: u64,
-    /// Inclusive.
-    pub last: u64,
-}
-
-impl Seeds {
-    pub fn count(self) -> u64 {
-        self.last - self.first + 1
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,12 +60,12 @@ impl SweepIdentity {
     }
 
     pub fn runs(&self) -> u64 {
-        self.points() * self.seeds.count()
+        self.points() * self.seeds.len()
     }
 
     /// The point and seed of run `run`: runs are ordered by point, then seed.
     pub fn run_at(&self, run: u64) -> (u64, u64) {
-        let seeds = self.seeds.count();
+        let seeds = self.seeds.len();
         (run / seeds, self.seeds.first + run % seeds)
     }
 
@@ -173,14 +162,15 @@ pub fn from_text(path: &Path, text: &str, seeds: Option<SeedRange>) -> Result<Sw
     }
     let lens: Vec<usize> = axes.iter().map(|(_, v)| v.len()).collect();
     let points: u64 = lens.iter().try_fold(1u64, |acc, &l| acc.checked_mul(l as u64)).unwrap_or(u64::MAX);
+    let over = |field: &str, message: String| ScenarioError {
+        file: path.to_path_buf(),
+        line: yaml::locate(text, field),
+        column: None,
+        field: field.into(),
+        message,
+    };
     if points > POINTS_MAX {
-        return Err(ScenarioError {
-            file: path.to_path_buf(),
-            line: yaml::locate(text, "sweep.vary"),
-            column: None,
-            field: "sweep.vary".into(),
-            message: format!("the grid has {points} points; at most {POINTS_MAX}"),
-        });
+        return Err(over("sweep.vary", format!("the grid has {points} points; at most {POINTS_MAX}")));
     }
     let mut worlds = Vec::with_capacity(points as usize);
     for indices in grid(&lens) {
@@ -189,11 +179,23 @@ pub fn from_text(path: &Path, text: &str, seeds: Option<SeedRange>) -> Result<Sw
         let point = scenario::with_overrides(path, text, &overrides).map_err(|e| blame(path, text, &overrides, e))?;
         worlds.push(point.world);
     }
+    // After the grid's own checks, so that a bad path is named first.
+    // Neither factor is more than 10^7, so the product fits.
+    let runs = points * seeds.len();
+    if runs > RUNS_MAX {
+        let seeds = seeds.len();
+        return Err(over(
+            "sweep",
+            format!(
+                "{points} points x {seeds} seeds = {runs} runs; at most {RUNS_MAX}: vary fewer values or run fewer seeds (`--seeds`)"
+            ),
+        ));
+    }
     let identity = SweepIdentity {
         scenario: base.world.name.clone(),
         scenario_hash: format!("{:016x}", fnv1a64(text.as_bytes())),
         routesim_version: env!("CARGO_PKG_VERSION").to_string(),
-        seeds: Seeds { first: seeds.first, last: seeds.last },
+        seeds,
         grid: grid_axes,
     };
     Ok(Sweep { identity, file: path.to_path_buf(), worlds })
@@ -535,7 +537,7 @@ impl<'a> SweepFile<'a> {
             scenario: &id.scenario,
             scenario_hash: &id.scenario_hash,
             routesim_version: &id.routesim_version,
-            seeds: SeedsFile { first: id.seeds.first, last: id.seeds.last, count: id.seeds.count() },
+            seeds: SeedsFile { first: id.seeds.first, last: id.seeds.last, count: id.seeds.len() },
             grid: &id.grid,
             points: id.points(),
             runs: id.runs(),
@@ -709,7 +711,7 @@ pub fn write(
     rows: &[RunRow],
 ) -> Result<Vec<String>, OutputError> {
     let mut warnings = Vec::new();
-    output::write_dir_atomically(out, |dir| match shard {
+    output::write_dir_atomically(out, output::Kind::Sweep, |dir| match shard {
         Some(shard) => write_partial(dir, identity, shard, rows),
         None => write_results(dir, identity, rows).map(|w| warnings = w),
     })?;

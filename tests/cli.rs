@@ -255,3 +255,52 @@ fn latency_takes_exactly_one_form() {
     let err = rejected(&SMALL.replace("duration: 6m", "duration: 6m\nnetwork:\n  latency: {gaussian: 1ms}"));
     assert!(err.contains("unknown field `gaussian`"), "{err}");
 }
+
+#[test]
+fn out_never_replaces_what_routesim_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.yaml", SMALL);
+    let foreign = tmp.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    write(&foreign, "notes.txt", "precious");
+    let plain = write(tmp.path(), "plain.txt", "data");
+    for out in [&foreign, &plain, &tmp.path().to_path_buf()] {
+        routesim()
+            .args(["run", file.to_str().unwrap(), "-q", "--no-charts", "--out", out.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("will not replace it").and(predicate::str::contains("--out")));
+    }
+    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "precious");
+    assert_eq!(std::fs::read_to_string(&plain).unwrap(), "data");
+    assert!(file.is_file());
+    // A routesim run directory is replaced by the next run, but not by a sweep.
+    let out = tmp.path().join("o");
+    for _ in 0..2 {
+        routesim()
+            .args(["run", file.to_str().unwrap(), "-q", "--no-charts", "--out", out.to_str().unwrap()])
+            .assert()
+            .success();
+    }
+    assert!(out.join(".routesim-run").is_file());
+    let sweep = write(tmp.path(), "sweep.yaml", &format!("{SMALL}sweep:\n  seeds: 1\n"));
+    routesim()
+        .args(["sweep", sweep.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("holds a routesim run, not a sweep"));
+    assert!(out.join("summary.json").is_file());
+}
+
+#[test]
+fn huge_seed_ranges_are_refused_not_wrapped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.yaml", &format!("{SMALL}expect: [totals.sends > 0]\n"));
+    for command in ["check", "sweep"] {
+        routesim()
+            .args([command, file.to_str().unwrap(), "--seeds", "0..=18446744073709551615"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("more than 10000000 seeds"));
+    }
+}

@@ -143,7 +143,7 @@ fn three_shards_merged_equal_the_unsharded_sweep() {
     for k in 0..3 {
         let dir = tmp.path().join(format!("shard-{k}"));
         sweep(&path, &dir, &["--shard", &format!("{k}/3"), "--threads", "1"]);
-        assert_eq!(files(&dir).into_keys().collect::<Vec<_>>(), ["partial.json"]);
+        assert_eq!(files(&dir).into_keys().collect::<Vec<_>>(), [".routesim-sweep", "partial.json"]);
         shards.push(dir);
     }
     let merged = tmp.path().join("merged");

@@ -564,12 +564,7 @@ fn validation_never_panics_on_odd_schemas() {
 }
 
 #[test]
-fn edit_distance_is_levenshtein() {
-    assert_eq!(edit_distance("", ""), 0);
-    assert_eq!(edit_distance("abc", ""), 3);
-    assert_eq!(edit_distance("kitten", "sitting"), 3);
-    assert_eq!(edit_distance("p95", "p99"), 1);
-    assert_eq!(edit_distance("ns-O", "ns-0"), 1);
+fn did_you_mean_uses_the_scenario_rule() {
     assert_eq!(did_you_mean("totl", ["totals", "faults"]), Some("totals"));
     assert_eq!(did_you_mean("xyz", ["totals", "faults"]), None);
 }

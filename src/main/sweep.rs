@@ -52,6 +52,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
         .or_else(|| std::thread::available_parallelism().ok())
         .unwrap_or(NonZeroUsize::MIN);
     let out = args.out.clone().unwrap_or_else(|| sweep::default_out(&id.scenario, args.shard));
+    routesim::output::check_replaceable(&out, routesim::output::Kind::Sweep).map_err(crate::write_failure)?;
     let mine = (0..sweep.runs()).filter(|&i| args.shard.is_none_or(|s| s.owns(i))).count() as u64;
     let bar = progress::bar(mine, "runs");
     let tick = || bar.inc(1);
@@ -60,8 +61,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     let rows = rows.map_err(|e| Failure::Run(e.to_string()))?;
     let wall_s = started.elapsed().as_secs_f64();
-    let warnings = sweep::write(&out, id, args.shard, &rows)
-        .map_err(|e| Failure::Run(format!("could not write the results: {e}")))?;
+    let warnings = sweep::write(&out, id, args.shard, &rows).map_err(crate::write_failure)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -71,7 +71,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
         "wrote {}: {} points x {} seeds = {} runs{part}; ran {mine} on {threads} thread{} in {wall_s:.1}s ({:.1} runs/s)",
         out.display(),
         id.points(),
-        id.seeds.count(),
+        id.seeds.len(),
         id.runs(),
         if threads == 1 { "" } else { "s" },
         mine as f64 / wall_s.max(1e-9)
@@ -83,8 +83,8 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
 pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
     let (identity, rows) = sweep::merge(&args.shards).map_err(Failure::Input)?;
     let out = args.out.clone().unwrap_or_else(|| sweep::default_out(&identity.scenario, None));
-    let warnings = sweep::write(&out, &identity, None, &rows)
-        .map_err(|e| Failure::Run(format!("could not write the results: {e}")))?;
+    routesim::output::check_replaceable(&out, routesim::output::Kind::Sweep).map_err(crate::write_failure)?;
+    let warnings = sweep::write(&out, &identity, None, &rows).map_err(crate::write_failure)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }

@@ -74,8 +74,10 @@ pub fn tune(args: &TuneArgs) -> Result<(), Failure> {
     let report = tune.run(threads, Some(&tick)).map_err(|e| Failure::Run(e.to_string()))?;
     bar.finish_and_clear();
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{}-tune", report.scenario)));
-    routesim::output::write_dir_atomically(&out, |dir| routesim::output::tune_chart::write_tune(dir, &report))
-        .map_err(|e| Failure::Run(format!("could not write the results: {e}")))?;
+    routesim::output::write_dir_atomically(&out, routesim::output::Kind::Tune, |dir| {
+        routesim::output::tune_chart::write_tune(dir, &report)
+    })
+    .map_err(crate::write_failure)?;
     let frontier = report.points.iter().filter(|p| p.pareto).count();
     println!(
         "{} points x {} seeds; {} on the frontier; wrote {}",

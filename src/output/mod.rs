@@ -2,6 +2,7 @@
 //! temporary sibling directory renamed into place only when complete, so a failed run never
 //! leaves a half-written directory and never damages the previous one.
 
+pub mod atomic;
 pub mod charts;
 pub mod explain;
 pub mod sweep_charts;
@@ -17,6 +18,8 @@ use serde::Serialize;
 
 use crate::report::RunReport;
 
+pub use atomic::{AtomicFile, Kind, check_replaceable, write_dir_atomically, write_file_atomically};
+
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("{path}: {source}")]
@@ -25,39 +28,13 @@ pub enum OutputError {
     Csv { path: PathBuf, source: csv::Error },
     #[error("{path}: {message}")]
     Other { path: PathBuf, message: String },
+    /// The target exists and is not ours to replace: bad input (exit 2).
+    #[error("{path}: {message}")]
+    Refused { path: PathBuf, message: String },
 }
 
 pub fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     move |source| OutputError::Io { path: path.to_path_buf(), source }
-}
-
-/// Builds a directory with `fill` in a temporary sibling of `dir`, then swaps it into place.
-pub fn write_dir_atomically(
-    dir: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), OutputError>,
-) -> Result<(), OutputError> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io_error(&parent))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-    let tmp =
-        tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempdir_in(&parent).map_err(io_error(&parent))?;
-    fill(tmp.path())?;
-    let tmp_path = tmp.keep();
-    if dir.exists() {
-        let old =
-            tempfile::Builder::new().prefix(&format!(".{name}.old-")).tempdir_in(&parent).map_err(io_error(&parent))?;
-        let old_path = old.keep();
-        std::fs::remove_dir(&old_path).map_err(io_error(&old_path))?;
-        std::fs::rename(dir, &old_path).map_err(io_error(dir))?;
-        std::fs::rename(&tmp_path, dir).map_err(io_error(dir))?;
-        std::fs::remove_dir_all(&old_path).map_err(io_error(&old_path))?;
-    } else {
-        std::fs::rename(&tmp_path, dir).map_err(io_error(dir))?;
-    }
-    Ok(())
 }
 
 /// Writes `summary.json` and the CSV files into `dir` (which exists).
@@ -113,27 +90,4 @@ pub fn xml_escape(s: &str, attribute: bool) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failed_fill_leaves_the_old_directory_untouched() {
-        let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join("run");
-        write_dir_atomically(&dir, |d| std::fs::write(d.join("a"), "first").map_err(io_error(d))).unwrap();
-        let failed = write_dir_atomically(&dir, |d| {
-            std::fs::write(d.join("a"), "second").map_err(io_error(d))?;
-            Err(OutputError::Other { path: d.into(), message: "boom".into() })
-        });
-        assert!(failed.is_err());
-        assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "first");
-        let leftovers: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "temporary directories are cleaned up");
-        write_dir_atomically(&dir, |d| std::fs::write(d.join("b"), "third").map_err(io_error(d))).unwrap();
-        assert!(!dir.join("a").exists());
-        assert_eq!(std::fs::read_to_string(dir.join("b")).unwrap(), "third");
-    }
 }

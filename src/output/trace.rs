@@ -3,7 +3,7 @@
 //! (`fault` names the fault of a `fault` record). Written to a temporary file beside the
 //! target and renamed into place when the run completes.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::engine::secs;
 use crate::model::trace::{TraceFilter, TraceKind, TraceRecord, TraceSink};
 
-use super::{OutputError, io_error};
+use super::{AtomicFile, OutputError};
 
 #[derive(Serialize)]
 struct Line<'a> {
@@ -28,7 +28,7 @@ struct Line<'a> {
 
 /// Writes records as they come; the first write error is kept and reported at `finish`.
 pub struct JsonLines {
-    out: BufWriter<tempfile::NamedTempFile>,
+    out: AtomicFile,
     target: PathBuf,
     node_names: Vec<String>,
     fault_ids: Vec<String>,
@@ -37,25 +37,21 @@ pub struct JsonLines {
 
 impl JsonLines {
     pub fn create(target: &Path, node_names: Vec<String>, fault_ids: Vec<String>) -> Result<JsonLines, OutputError> {
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let file = tempfile::Builder::new().prefix(".trace-").tempfile_in(&dir).map_err(io_error(&dir))?;
-        Ok(JsonLines { out: BufWriter::new(file), target: target.to_path_buf(), node_names, fault_ids, error: None })
+        Ok(JsonLines {
+            out: AtomicFile::create(target)?,
+            target: target.to_path_buf(),
+            node_names,
+            fault_ids,
+            error: None,
+        })
     }
 
     /// Flushes and renames the trace into place.
     pub fn finish(self) -> Result<(), OutputError> {
-        let target = self.target;
         if let Some(e) = self.error {
-            return Err(OutputError::Io { path: target, source: e });
+            return Err(OutputError::Io { path: self.target, source: e });
         }
-        let file =
-            self.out.into_inner().map_err(|e| OutputError::Io { path: target.clone(), source: e.into_error() })?;
-        file.persist(&target).map_err(|e| OutputError::Io { path: target.clone(), source: e.error })?;
-        Ok(())
+        self.out.commit()
     }
 }
 
@@ -73,9 +69,9 @@ impl TraceSink for JsonLines {
             detail: r.detail,
             fault: r.fault.map(|f| self.fault_ids[f as usize].as_str()),
         };
-        let written = serde_json::to_writer(&mut self.out, &line)
-            .map_err(io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"));
+        let out = self.out.writer();
+        let written =
+            serde_json::to_writer(&mut *out, &line).map_err(io::Error::from).and_then(|()| out.write_all(b"\n"));
         if let Err(e) = written {
             self.error = Some(e);
         }

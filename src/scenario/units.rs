@@ -80,8 +80,12 @@ impl<'de> Deserialize<'de> for IdleDur {
     }
 }
 
-/// Seeds to run: `N` means 1..=N; `A..B` and `A..=B` as in Rust.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Seeds to run: `N` means 1..=N; `A..B` and `A..=B` as in Rust. The one seed-range type:
+/// scenarios, `--seeds` and a sweep's identity (`partial.json`) use it.
+///
+/// Written as `{"first": A, "last": B}` (a sweep's `partial.json`) and read from that or from
+/// the text forms; every way in checks `first <= last` and [`SEEDS_MAX`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SeedRange {
     pub first: u64,
     /// Inclusive.
@@ -94,7 +98,20 @@ impl SeedRange {
     }
 
     pub fn len(self) -> u64 {
-        self.last - self.first + 1
+        // `first <= last` is checked on the way in; `0..=u64::MAX` would wrap to 0 here.
+        (self.last - self.first).saturating_add(1)
+    }
+
+    /// A range from its ends, checked as the parser checks one.
+    pub fn new(first: u64, last: u64) -> Result<SeedRange, String> {
+        if last < first {
+            return Err(format!("seeds {first}..={last}: the range is empty"));
+        }
+        // `last - first` cannot overflow here; `len` could (0..=u64::MAX has 2^64 seeds).
+        if last - first >= SEEDS_MAX {
+            return Err(format!("seeds {first}..={last}: more than {SEEDS_MAX} seeds; run fewer at once"));
+        }
+        Ok(SeedRange { first, last })
     }
 
     /// Never true: parsing rejects empty ranges such as `5..5`.
@@ -131,8 +148,8 @@ impl std::str::FromStr for SeedRange {
         if range.last < range.first {
             return Err(format!("`{text}` is empty"));
         }
-        if range.len() > SEEDS_MAX {
-            return Err(format!("`{text}` has more than {SEEDS_MAX} seeds"));
+        if range.last - range.first >= SEEDS_MAX {
+            return Err(format!("`{text}` has more than {SEEDS_MAX} seeds; run fewer at once"));
         }
         Ok(range)
     }
@@ -141,7 +158,7 @@ impl std::str::FromStr for SeedRange {
 impl<'de> Deserialize<'de> for SeedRange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SeedRange, D::Error> {
         struct SeedVisitor;
-        impl Visitor<'_> for SeedVisitor {
+        impl<'de> Visitor<'de> for SeedVisitor {
             type Value = SeedRange;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a seed count like `100` or a range like `1..=100`")
@@ -151,6 +168,16 @@ impl<'de> Deserialize<'de> for SeedRange {
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<SeedRange, E> {
                 v.to_string().parse().map_err(E::custom)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<SeedRange, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Ends {
+                    first: u64,
+                    last: u64,
+                }
+                let ends = Ends::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                SeedRange::new(ends.first, ends.last).map_err(de::Error::custom)
             }
         }
         d.deserialize_any(SeedVisitor)
@@ -179,5 +206,18 @@ mod tests {
         assert!("5..5".parse::<SeedRange>().is_err());
         assert!("0".parse::<SeedRange>().is_err());
         assert!("a..b".parse::<SeedRange>().is_err());
+        // Ranges never wrap: 2^64 seeds (whose count is 0 in u64) and a count of u64::MAX are
+        // refused, not run as 0 seeds or an allocation that cannot fit.
+        for text in ["0..=18446744073709551615", "18446744073709551615", "0..18446744073709551615"] {
+            let e = text.parse::<SeedRange>().unwrap_err();
+            assert!(e.contains("more than 10000000 seeds"), "{text}: {e}");
+        }
+        assert_eq!("18446744073709551615..=18446744073709551615".parse::<SeedRange>().map(SeedRange::len), Ok(1));
+        assert_eq!(SeedRange::new(1, 10_000_000).map(SeedRange::len), Ok(10_000_000));
+        assert!(SeedRange::new(0, 10_000_000).is_err());
+        let json: SeedRange = serde_json::from_str(r#"{"first": 3, "last": 5}"#).unwrap();
+        assert_eq!(json, SeedRange { first: 3, last: 5 });
+        assert!(serde_json::from_str::<SeedRange>(r#"{"first": 0, "last": 18446744073709551615}"#).is_err());
+        assert_eq!(serde_json::to_string(&json).unwrap(), r#"{"first":3,"last":5}"#);
     }
 }
