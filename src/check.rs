@@ -61,7 +61,7 @@ pub fn load(path: &Path) -> Result<CheckedScenario, Vec<ScenarioError>> {
     let scenario = scenario::load(path).map_err(|e| vec![e])?;
     // The scenario keeps no source text; read it again to find the lines of the assertions (a
     // failed read only costs the line numbers).
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = scenario::read_text(path).unwrap_or_default();
     let assertions = validate_expectations(&scenario, &text)?;
     Ok(CheckedScenario { scenario, assertions })
 }
@@ -197,6 +197,9 @@ pub struct Args {
     /// Worker threads for the simulations (default: one per CPU).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(THREADS_MAX)))]
     pub threads: Option<u16>,
+    /// Run scenarios even when they are estimated too large to finish (README, "Limits").
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// Why `check` stopped short of a verdict.
@@ -303,6 +306,10 @@ pub fn plan(args: &Args) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
             continue;
         }
         let s = &checked.scenario;
+        if let Some(why) = scenario::budget::refusal(&s.world).filter(|_| !args.allow_large) {
+            errors.push(format!("{}: {why}", path.display()));
+            continue;
+        }
         if s.sweep.as_ref().is_some_and(|w| !w.vary.is_empty()) {
             notes
                 .push(format!("{}: `sweep.vary` is not applied; check judges the scenario as written", path.display()));

@@ -128,14 +128,7 @@ pub struct RunRow {
 /// path or value is reported before anything runs. `seeds` overrides `sweep.seeds`; with
 /// neither, the scenario's own seed is the only one.
 pub fn load(path: &Path, seeds: Option<SeedRange>) -> Result<Sweep, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: path.to_path_buf(),
-        line: None,
-        column: None,
-        field: String::new(),
-        message: format!("cannot read the file: {e}"),
-    })?;
-    from_text(path, &text, seeds)
+    from_text(path, &scenario::read_text(path)?, seeds)
 }
 
 /// `load` for text already read; `path` names it in errors.
@@ -736,6 +729,9 @@ pub struct SweepArgs {
     /// `routesim merge`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Run grid points even when they are estimated too large to finish (README, "Limits").
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// `routesim merge`'s arguments.
@@ -769,6 +765,9 @@ impl fmt::Display for CommandError {
 /// `routesim sweep`: validate, run, write; one summary line on stdout.
 pub fn sweep_command(args: &SweepArgs) -> Result<(), CommandError> {
     let sweep = load(&args.scenario, args.seeds).map_err(|e| CommandError::Input(e.to_string()))?;
+    if let Some(why) = sweep.worlds.iter().find_map(scenario::budget::refusal).filter(|_| !args.allow_large) {
+        return Err(CommandError::Input(format!("{}: {why}", args.scenario.display())));
+    }
     let id = &sweep.identity;
     let threads = args.threads.or_else(|| std::thread::available_parallelism().ok()).map_or(1, NonZeroUsize::get);
     let out = args.out.clone().unwrap_or_else(|| default_out(&id.scenario, args.shard));

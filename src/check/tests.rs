@@ -201,7 +201,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn args(paths: Vec<PathBuf>, seeds: Option<&str>) -> Args {
-    Args { paths, seeds: seeds.map(|s| s.parse().unwrap()), junit: None, threads: None }
+    Args { paths, seeds: seeds.map(|s| s.parse().unwrap()), junit: None, threads: None, allow_large: false }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! detection, route convergence and stale sends the metrics follow.
 
 use crate::engine::SimTime;
+use crate::net::LinkClass;
 
 use super::config::{CrashMode, FaultAction, FaultSpec, Role};
 use super::timing::Timing;
@@ -89,7 +90,13 @@ impl World {
                 }
                 self.refresh_all_node_states();
             }
-            FaultAction::Loss { class, probability } => self.net.set_loss(class, probability),
+            FaultAction::Loss { probabilities } => {
+                for (class, probability) in LinkClass::ALL.into_iter().zip(probabilities) {
+                    if let Some(p) = probability {
+                        self.net.set_loss(Some(class), p);
+                    }
+                }
+            }
         }
         self.refresh_broker_service();
     }
