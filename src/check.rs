@@ -58,7 +58,7 @@ pub fn load(path: &Path) -> Result<CheckedScenario, Vec<ScenarioError>> {
     let scenario = scenario::load(path).map_err(|e| vec![e])?;
     // The scenario keeps no source text; read it again to find the lines of the assertions (a
     // failed read only costs the line numbers).
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = scenario::read_text(path).unwrap_or_default();
     let assertions = validate_expectations(&scenario, &text)?;
     Ok(CheckedScenario { scenario, assertions })
 }
@@ -268,7 +268,12 @@ pub struct Plan {
 /// expectations and their seeds (`seeds`, else each scenario's `sweep.seeds`, else its `seed`);
 /// every bad input is reported at once. Also returns notes for the user: files named
 /// explicitly that have nothing to check.
-pub fn plan(paths: &[PathBuf], seeds: Option<SeedRange>) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
+/// `allow_large` runs scenarios estimated too large to finish (README, "Limits").
+pub fn plan(
+    paths: &[PathBuf],
+    seeds: Option<SeedRange>,
+    allow_large: bool,
+) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
     let mut errors = Vec::new();
     let mut notes = Vec::new();
     let mut plans = Vec::new();
@@ -298,6 +303,10 @@ pub fn plan(paths: &[PathBuf], seeds: Option<SeedRange>) -> Result<(Vec<Plan>, V
             continue;
         }
         let s = &checked.scenario;
+        if let Some(why) = scenario::budget::refusal(&s.world).filter(|_| !allow_large) {
+            errors.push(format!("{}: {why}", path.display()));
+            continue;
+        }
         if s.sweep.as_ref().is_some_and(|w| !w.vary.is_empty()) {
             notes
                 .push(format!("{}: `sweep.vary` is not applied; check judges the scenario as written", path.display()));

@@ -58,6 +58,9 @@ enum Command {
         /// repeatable (e.g. `--trace-filter node=broker-a,kind=removed`).
         #[arg(long, value_name = "ITEMS", requires = "trace")]
         trace_filter: Vec<String>,
+        /// Run even when the run is estimated too large to finish (README, "Limits").
+        #[arg(long)]
+        allow_large: bool,
     },
     /// Redraw the charts and index.html of a finished run from its data files.
     Chart {
@@ -104,8 +107,8 @@ pub enum Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { scenario, seed, out, quiet, no_charts, trace, trace_filter } => {
-            run(&scenario, seed, out, quiet, !no_charts, trace.map(|file| (file, trace_filter)))
+        Command::Run { scenario, seed, out, quiet, no_charts, trace, trace_filter, allow_large } => {
+            run(&scenario, seed, out, quiet, !no_charts, trace.map(|file| (file, trace_filter)), allow_large)
         }
         Command::Chart { dir } => chart(&dir),
         Command::Explain { dir } => explain(&dir),
@@ -144,8 +147,12 @@ fn run(
     quiet: bool,
     charts: bool,
     trace: Option<(PathBuf, Vec<String>)>,
+    allow_large: bool,
 ) -> Result<(), Failure> {
     let mut scenario = load(path)?;
+    if let Some(why) = scenario::budget::refusal(&scenario.world).filter(|_| !allow_large) {
+        return Err(Failure::Input(format!("{}: {why}", path.display())));
+    }
     if let Some(seed) = seed {
         scenario.world.seed = seed;
     }

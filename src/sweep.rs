@@ -116,14 +116,7 @@ pub struct RunRow {
 /// path or value is reported before anything runs. `seeds` overrides `sweep.seeds`; with
 /// neither, the scenario's own seed is the only one.
 pub fn load(path: &Path, seeds: Option<SeedRange>) -> Result<Sweep, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: path.to_path_buf(),
-        line: None,
-        column: None,
-        field: String::new(),
-        message: format!("cannot read the file: {e}"),
-    })?;
-    from_text(path, &text, seeds)
+    from_text(path, &scenario::read_text(path)?, seeds)
 }
 
 /// `load` for text already read; `path` names it in errors.
@@ -295,6 +288,11 @@ impl FromStr for Shard {
 impl Sweep {
     pub fn runs(&self) -> u64 {
         self.identity.runs()
+    }
+
+    /// Why the first grid point too large to run is refused (README, "Limits"), if one is.
+    pub fn refusal(&self) -> Option<String> {
+        self.worlds.iter().find_map(scenario::budget::refusal)
     }
 
     /// Runs one (point, seed) pair and keeps its row.

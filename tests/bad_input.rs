@@ -123,3 +123,169 @@ fn sweep_overrides_with_bad_values_fail_cleanly() {
 fn serde_yaml_value(text: &str) -> scenario::yaml::Value {
     scenario::yaml::parse_value(text).unwrap_or(scenario::yaml::Value::String(text.to_string()))
 }
+
+/// Numbers at their type's edges, and durations at the run's, in every numeric and duration
+/// field: each loads, or is refused with an error naming the field; what loads and is small
+/// enough to run here runs without a panic. Returns how many cases it tried.
+#[test]
+fn every_number_and_duration_field_at_its_edges() {
+    const NUMBERS: &[&str] =
+        &["0", "-1", ".nan", ".inf", "-.inf", "1e308", "-1e308", "18446744073709551616", "4294967296", "1e-15", "0.5"];
+    const DURATIONS: &[&str] = &[
+        "0s",
+        "-1s",
+        "1e308s",
+        "1e308",
+        "18446744073709551615us",
+        "18446744073709551616us",
+        "584542years",
+        "1ns",
+        "1us",
+        "999us",
+        "1ms",
+        "30days",
+        "30days 1us",
+        "1e-15s",
+        ".nan",
+    ];
+    let numeric = [
+        "seed",
+        "cluster.nameservers",
+        "cluster.broker_groups",
+        "cluster.slaves_per_group",
+        "topics.queues_per_broker",
+        "producers.count",
+        "producers.rate",
+        "producers.threads",
+        "producers.retries",
+        "network.loss",
+        "network.links.client_broker.loss",
+        "network.links.broker_ns.loss",
+    ];
+    let durations = [
+        "duration",
+        "timing.broker_heartbeat",
+        "timing.broker_register_initial_delay",
+        "timing.broker_register_timeout",
+        "timing.broker_unregister_timeout",
+        "timing.nameserver_scan",
+        "timing.nameserver_scan_initial_delay",
+        "timing.broker_expiry",
+        "timing.nameserver_channel_idle",
+        "timing.client_route_poll",
+        "timing.client_route_poll_initial_delay",
+        "timing.client_api_timeout",
+        "timing.connect_timeout",
+        "timing.start_window",
+        "timing.nameserver_start_window",
+        "producers.send_timeout",
+        "producers.start_after",
+        "cluster.broker_service_time.constant",
+        "network.latency.constant",
+        "network.links.client_ns.latency.constant",
+        "faults.at",
+        "faults.duration",
+    ];
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lossy-network.yaml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    let mut cases = 0;
+    let mut rejected = 0;
+    let fields = numeric.iter().map(|f| (f, NUMBERS)).chain(durations.iter().map(|f| (f, DURATIONS))).chain([
+        (&"faults.probability", NUMBERS),
+        (&"producers.rate", DURATIONS),
+        (&"duration", NUMBERS),
+    ]);
+    for (field, values) in fields {
+        for value in values.iter() {
+            cases += 1;
+            let overrides = [(field.to_string(), serde_yaml_value(value))];
+            let outcome = std::panic::catch_unwind(|| scenario::with_overrides(&base, &text, &overrides));
+            match outcome {
+                Err(_) => panic!("validation panicked on {field} = {value}"),
+                Ok(Err(e)) => {
+                    rejected += 1;
+                    let last = field.rsplit('.').next().unwrap();
+                    let named = e.field.contains(last) || e.message.contains(last);
+                    assert!(named, "{field} = {value}: the error does not name the field: {e}");
+                    assert!(e.to_string().len() < 400, "{field} = {value}: a long message: {e}");
+                }
+                Ok(Ok(mut s)) => {
+                    // Few sends, but the durations as given: those are what is under test.
+                    for group in &mut s.world.producers {
+                        group.rate_per_s = group.rate_per_s.min(0.2);
+                    }
+                    let estimate = routesim::scenario::budget::estimate(&s.world);
+                    if estimate.events < 2e6 {
+                        let ran = std::panic::catch_unwind(|| routesim::simulate(s.world));
+                        assert!(ran.is_ok(), "the run panicked on {field} = {value}");
+                    }
+                }
+            }
+        }
+    }
+    println!("edge values: {cases} cases, {rejected} rejected");
+    assert!(cases > 300 && rejected > 150, "{cases} cases, {rejected} rejected");
+}
+
+/// Issue 10's messages and wrong-figure cases, each as the file a user would write.
+#[test]
+fn edge_cases_get_their_own_clear_errors() {
+    let base = "name: x\nduration: 5m\ncluster:\n  nameservers: 1\n  broker_groups: 2\ntopics:\n  - name: t\n\
+                producers:\n  - name: p\n    topic: t\n    rate: 1\n";
+    let cases: Vec<(String, Option<usize>, &str)> = vec![
+        // A byte order mark is skipped: the file loads.
+        (format!("\u{feff}{base}"), None, ""),
+        (format!("{base}duration: 1m\n"), Some(12), "duplicate field `duration`"),
+        (base.replace("name: x", "name: ."), Some(1), "current or parent directory"),
+        (base.replace("name: x", "name: .."), Some(1), "current or parent directory"),
+        (base.replace("5m", "1e308"), Some(2), "`1e308` has no unit"),
+        (base.replace("nameservers: 1", "nameservers: 1e308"), Some(4), "floating point `1e308`"),
+        (base.replace("rate: 1", "rate: 1e-15"), Some(11), "refused (not run as 0)"),
+        (format!("{base}faults:\n  - {{at: 1m, kind: heal, target: cut}}\n"), Some(13), "no partition comes before"),
+        (
+            format!(
+                "{base}faults:\n  - {{at: 1m, kind: loss, probability: 0.1, id: loss-all-end}}\n  - {{at: 2m, kind: loss, probability: 0.2, duration: 1m}}\n"
+            ),
+            Some(14),
+            "this fault's end is named `loss-all-end`",
+        ),
+        (
+            format!("{base}faults:\n  - {{at: 1m, kind: pause, target: broker-a, duration: 18446744073709us}}\n"),
+            Some(13),
+            "would end after the run does",
+        ),
+        (base.replace("rate: 1", "rate: 1\n    send_timeout: 31days"), Some(12), "1ms to 30days"),
+        (format!("{base}timing:\n  client_route_poll: 1us\n"), Some(13), "RocketMQ takes it in milliseconds"),
+    ];
+    for (text, line, message) in cases {
+        let result = scenario::from_text(Path::new("case.yaml"), &text);
+        match (result, line) {
+            (Ok(_), None) => {}
+            (Ok(_), Some(_)) => panic!("accepted:\n{text}"),
+            (Err(e), None) => panic!("refused: {e}\n{text}"),
+            (Err(e), Some(line)) => {
+                assert!(e.message.contains(message), "{e}\nexpected {message:?}");
+                assert_eq!(e.line, Some(line), "{e}");
+                assert!(e.to_string().len() < 300, "{e}");
+            }
+        }
+    }
+}
+
+/// Default fault ids stay unique and quick to find however many faults share a target.
+#[test]
+fn a_thousand_faults_on_one_target_get_distinct_default_ids() {
+    let mut text = "name: x\nduration: 20m\ncluster:\n  nameservers: 1\n  broker_groups: 1\ntopics:\n  - name: t\n\
+                    producers:\n  - name: p\n    topic: t\n    rate: 0\nfaults:\n"
+        .to_string();
+    for i in 0..scenario::FAULTS_MAX {
+        text.push_str(&format!("  - {{at: {i}s, kind: loss, probability: 0.1, duration: 1s}}\n"));
+    }
+    let s = scenario::from_text(Path::new("many.yaml"), &text).unwrap();
+    let ids: std::collections::BTreeSet<&str> = s.world.faults.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids.len(), 2 * scenario::FAULTS_MAX);
+    assert!(ids.contains("loss-all") && ids.contains("loss-all-2-end") && ids.contains("loss-all-1000"));
+    text.push_str("  - {at: 1s, kind: loss, probability: 0.1}\n");
+    let e = scenario::from_text(Path::new("many.yaml"), &text).unwrap_err();
+    assert!(e.message.contains("at most 1000"), "{e}");
+}

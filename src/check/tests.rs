@@ -279,7 +279,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn plan_of(paths: Vec<PathBuf>, seeds: Option<&str>) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
-    plan(&paths, seeds.map(|s| s.parse().unwrap()))
+    plan(&paths, seeds.map(|s| s.parse().unwrap()), false)
 }
 
 #[test]

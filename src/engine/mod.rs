@@ -12,6 +12,11 @@ pub use queue::EventQueue;
 pub use rng::{RngStream, stream_rng};
 pub use time::{SimTime, US_PER_MS, US_PER_S, secs};
 
+/// Where `schedule_in` saturates: ~146,000 years, past every run, and far enough below
+/// `SimTime::MAX` that the queue's bucket arithmetic (a time plus the wheel's span) cannot
+/// overflow.
+pub const NEVER_US: SimTime = SimTime::MAX / 2;
+
 /// The clock and the pending events of one run.
 pub struct Sim<E> {
     now_us: SimTime,
@@ -43,10 +48,12 @@ impl<E> Sim<E> {
         self.queue.push(at_us, event);
     }
 
-    /// Schedules `event` `delay_us` after now.
+    /// Schedules `event` `delay_us` after now. The sum saturates at `NEVER_US` instead of
+    /// wrapping into the past: a time that far out lies beyond the end of every run (scenario
+    /// validation bounds runs to 30 days), so the event simply never fires.
     #[inline]
     pub fn schedule_in(&mut self, delay_us: SimTime, event: E) {
-        self.queue.push(self.now_us + delay_us, event);
+        self.queue.push(self.now_us.saturating_add(delay_us).min(NEVER_US), event);
     }
 
     /// Pops the next event before `end_us` and advances the clock to it: a run covers
@@ -85,7 +92,7 @@ impl<E> Sim<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::Sim;
+    use super::{NEVER_US, Sim};
 
     #[test]
     fn a_run_covers_its_start_but_not_its_end() {
@@ -98,6 +105,16 @@ mod tests {
         assert_eq!(sim.now(), 9);
         assert_eq!(sim.events_processed(), 3);
         assert_eq!(sim.pending(), 2);
+    }
+
+    #[test]
+    fn a_delay_past_the_end_of_time_saturates_and_never_fires() {
+        let mut sim = Sim::new();
+        sim.schedule_at(10, 1);
+        assert_eq!(sim.next_until(100), Some(1));
+        sim.schedule_in(u64::MAX, 2);
+        assert_eq!(sim.next_until(NEVER_US), None);
+        assert_eq!(sim.pending(), 1);
     }
 
     #[test]

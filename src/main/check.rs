@@ -27,6 +27,9 @@ pub struct Args {
     /// Worker threads for the simulations (default: one per CPU).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(THREADS_MAX)))]
     pub threads: Option<u16>,
+    /// Run scenarios even when they are estimated too large to finish (README, "Limits").
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// Runs `routesim check` and returns the exit code: 0 every assertion passed, 1 one failed (or
@@ -48,7 +51,7 @@ pub fn main(args: &Args) -> ExitCode {
 /// Loads, runs, judges; writes the human report to `out` and the JUnit report where
 /// `args.junit` says.
 fn run(args: &Args, out: &mut impl Write) -> Result<Report, CheckError> {
-    let (plans, notes) = check::plan(&args.paths, args.seeds)?;
+    let (plans, notes) = check::plan(&args.paths, args.seeds, args.allow_large)?;
     let write_error = |e: io::Error| CheckError::Run(format!("cannot write the report: {e}"));
     for note in notes {
         writeln!(out, "note: {note}").map_err(write_error)?;

@@ -29,6 +29,9 @@ pub struct SweepArgs {
     /// `routesim merge`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Run grid points even when they are estimated too large to finish (README, "Limits").
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// `routesim merge`'s arguments.
@@ -45,6 +48,9 @@ pub struct MergeArgs {
 /// `routesim sweep`: validate, run, write; one summary line on stdout.
 pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let sweep = sweep::load(&args.scenario, args.seeds).map_err(|e| Failure::Input(e.to_string()))?;
+    if let Some(why) = sweep.refusal().filter(|_| !args.allow_large) {
+        return Err(Failure::Input(format!("{}: {why}", args.scenario.display())));
+    }
     let id = &sweep.identity;
     let threads = args
         .threads

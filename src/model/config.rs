@@ -2,7 +2,7 @@
 //! world is built from. Nothing here knows of files or YAML.
 
 use crate::engine::SimTime;
-use crate::net::{Latency, LinkClass, NetConfig, NodeIdx, Side};
+use crate::net::{Latency, NetConfig, NodeIdx, Side};
 
 use super::timing::{LatencyFaultTable, Timing};
 
@@ -114,9 +114,11 @@ pub enum FaultAction {
     Heal {
         partition: Option<u32>,
     },
+    /// Per link class (indexed by `LinkClass as usize`): the loss probability to set, or
+    /// `None` to leave that class as it is. A fault's end restores each class to its own
+    /// base loss, so it carries one value per class.
     Loss {
-        class: Option<LinkClass>,
-        probability: f64,
+        probabilities: [Option<f64>; 3],
     },
 }
 

@@ -3,6 +3,7 @@
 //! `config.rs`; the metrics follow them from the observations.
 
 use crate::engine::SimTime;
+use crate::net::LinkClass;
 
 use super::config::{CrashMode, FaultAction, FaultSpec, Role};
 use super::observe::Observation;
@@ -73,7 +74,13 @@ impl World {
                 }
                 self.refresh_all_node_states();
             }
-            FaultAction::Loss { class, probability } => self.net.set_loss(class, probability),
+            FaultAction::Loss { probabilities } => {
+                for (class, probability) in LinkClass::ALL.into_iter().zip(probabilities) {
+                    if let Some(p) = probability {
+                        self.net.set_loss(Some(class), p);
+                    }
+                }
+            }
         }
         self.observe(Observation::FaultApplied { fault: index as u32 });
     }

@@ -5,6 +5,7 @@
 //! `WorldConfig`. Every error names the file, the line when it can be found, and the field,
 //! and says how to fix it.
 
+pub mod budget;
 pub mod raw;
 pub mod units;
 pub mod yaml;
@@ -26,17 +27,42 @@ use crate::net::{Latency, LinkClass, LinkConfig, NetConfig, RTO_MIN_US_LINUX, Si
 use raw::{RawCrashMode, RawFault, RawFaultKind, RawLatency, RawLinkClass, RawPreset, RawScenario, RawSendMode};
 use units::SeedRange;
 
-/// Limits on what one scenario may ask for, so a typo cannot ask for the impossible.
+/// Limits on what one scenario may ask for, so a typo cannot ask for the impossible. Each
+/// bound's reason is in README.md, section "Limits".
 pub const DURATION_US_MAX: SimTime = 30 * 24 * 3_600 * US_PER_S;
 pub const NAMESERVERS_MAX: u32 = 64;
 pub const BROKER_GROUPS_MAX: u32 = 1_000;
 pub const SLAVES_PER_GROUP_MAX: u32 = 7;
 pub const PRODUCERS_MAX: u32 = 1_000_000;
+pub const PRODUCER_GROUPS_MAX: usize = 1_000;
+pub const TOPICS_MAX: usize = 1_000;
 pub const QUEUES_PER_BROKER_MAX: u32 = 1_024;
 pub const RATE_PER_S_MAX: f64 = 1_000_000.0;
 pub const LOSS_MAX: f64 = 0.99;
 pub const RETRIES_MAX: u32 = 100;
 pub const THREADS_MAX: u32 = 10_000;
+/// Faults (as written; each with a `duration` adds its end). Every fault keeps a latency
+/// histogram (~180 KB) and a slot per client for the whole run.
+pub const FAULTS_MAX: usize = 1_000;
+/// Partition faults hold one side byte per node each for the whole run: at most this many.
+pub const PARTITION_SIDE_BYTES_MAX: u64 = 64 << 20;
+/// The output directory's name: well under every file system's 255-byte limit, with room
+/// for the temporary names written beside it.
+pub const NAME_CHARS_MAX: usize = 100;
+/// Latency parameters: the network clamps a sampled delay there (`net.rs`, 60 s), so a larger
+/// value would silently mean 60 s.
+pub const LATENCY_US_MAX: SimTime = 60 * US_PER_S;
+/// The least a RocketMQ timeout or period can be: its keys are in milliseconds, and a
+/// scheduled executor rejects a period of 0 (MODEL.md section 9).
+pub const SETTING_US_MIN: SimTime = US_PER_MS;
+/// `serverChannelMaxIdleTimeSeconds` is in whole seconds.
+pub const IDLE_US_MIN: SimTime = US_PER_S;
+/// Largest scenario file read. The shipped scenarios are under 4 KiB; a thousand faults take
+/// under 100 KiB.
+pub const FILE_BYTES_MAX: u64 = 1 << 20;
+/// Deepest nesting of flow collections (`[...]`, `{...}`) read. The YAML parser's time grows
+/// with the square of the depth (20,000 levels: 2 s); no scenario needs more than 3.
+pub const FLOW_DEPTH_MAX: usize = 64;
 const DEFAULT_SEED: u64 = 1;
 const DEFAULT_SYNC_THREADS: u32 = 8;
 
@@ -92,20 +118,50 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     from_text(path, &read_text(path)?)
 }
 
-/// A scenario file's text.
+/// Reads a scenario file's text: only a regular file (a FIFO would block, `/dev/zero` never
+/// end), at most `FILE_BYTES_MAX` bytes, in UTF-8.
 pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
-    std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    use std::io::Read;
+    let fail = |message: String| ScenarioError {
         file: path.to_path_buf(),
         line: None,
         column: None,
         field: String::new(),
-        message: format!("cannot read the file: {e}"),
+        message,
+    };
+    let cannot = |e: std::io::Error| fail(format!("cannot read the file: {e}"));
+    // Look before opening: opening a FIFO for reading blocks until a writer comes.
+    let kind = std::fs::metadata(path).map_err(cannot)?;
+    let regular = |m: &std::fs::Metadata| {
+        if m.is_dir() {
+            Err(fail("is a directory: name a scenario file (YAML)".into()))
+        } else if !m.is_file() {
+            Err(fail("is not a regular file (a device, FIFO or socket): name a scenario file (YAML)".into()))
+        } else if m.len() > FILE_BYTES_MAX {
+            Err(fail(format!("is {} bytes; a scenario file may have at most {FILE_BYTES_MAX}", m.len())))
+        } else {
+            Ok(())
+        }
+    };
+    regular(&kind)?;
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // Again on what was opened, in case the path changed in between.
+    regular(&file.metadata().map_err(cannot)?)?;
+    let mut bytes = Vec::new();
+    file.take(FILE_BYTES_MAX + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > FILE_BYTES_MAX {
+        return Err(fail(format!("grew past {FILE_BYTES_MAX} bytes while being read")));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        ScenarioError { line: Some(line), ..fail("is not UTF-8 text: save the file as UTF-8".into()) }
     })
 }
 
 /// Validates scenario text; `path` names it in errors and gives the default name.
 pub fn from_text(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario = yaml::parse(text).map_err(|f| parse_error(path, f))?;
+    let text = without_bom(text);
+    let raw: RawScenario = yaml::parse(text).map_err(|f| parse_error(path, text, f))?;
     validate(path, raw).map_err(|(field, message)| ScenarioError {
         file: path.to_path_buf(),
         line: yaml::locate(text, &field),
@@ -115,9 +171,16 @@ pub fn from_text(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     })
 }
 
+/// Editors on Windows start UTF-8 files with a byte order mark; YAML allows one at the start,
+/// but the parser would read it as part of the first key.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// The scenario with `overrides` (field path → value) applied, as a sweep point runs it.
 pub fn with_overrides(path: &Path, text: &str, overrides: &[(String, yaml::Value)]) -> Result<Scenario, ScenarioError> {
-    let mut doc = yaml::parse_value(text).map_err(|f| parse_error(path, f))?;
+    let text = without_bom(text);
+    let mut doc = yaml::parse_value(text).map_err(|f| parse_error(path, text, f))?;
     for (field, value) in overrides {
         yaml::set_path(&mut doc, field, value).map_err(|message| ScenarioError {
             file: path.to_path_buf(),
@@ -141,18 +204,31 @@ pub fn with_overrides(path: &Path, text: &str, overrides: &[(String, yaml::Value
     validate(path, raw).map_err(|(field, message)| describe(field, message))
 }
 
-fn parse_error(path: &Path, f: yaml::ParseFailure) -> ScenarioError {
-    ScenarioError {
-        file: path.to_path_buf(),
-        line: f.line,
-        column: f.column,
-        field: f.field,
-        message: with_hint(f.message),
-    }
+fn parse_error(path: &Path, text: &str, f: yaml::ParseFailure) -> ScenarioError {
+    // serde reports a duplicate key at the mapping that holds it; point at the second copy.
+    let duplicate = f.message.strip_prefix("duplicate field `").and_then(|rest| rest.split_once('`'));
+    let (line, column) = match duplicate.and_then(|(key, _)| yaml::locate_duplicate(text, &f.field, key)) {
+        Some(line) => (Some(line), None),
+        None => (f.line, f.column),
+    };
+    ScenarioError { file: path.to_path_buf(), line, column, field: f.field, message: with_hint(f.message) }
 }
 
-/// Adds a "did you mean" to serde's unknown-field and unknown-variant messages.
+/// serde quotes a float it did not expect in full (`1e308` as 309 digits): shorten each
+/// quoted number longer than a line's worth.
+fn short_quoted_numbers(message: &str) -> String {
+    let parts: Vec<&str> = message.split('`').collect();
+    let shortened = parts.iter().enumerate().map(|(i, part)| match part.parse::<f64>() {
+        Ok(v) if i % 2 == 1 && part.len() > 24 => units::short_number(v),
+        _ => part.to_string(),
+    });
+    shortened.collect::<Vec<_>>().join("`")
+}
+
+/// Adds a "did you mean" to serde's unknown-field and unknown-variant messages, and shortens
+/// the numbers they quote.
 fn with_hint(message: String) -> String {
+    let message = short_quoted_numbers(&message);
     let Some(rest) = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))
     else {
         return message;
@@ -216,8 +292,14 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
     check(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "name", || {
         format!("`{name}` must be letters, digits, `-`, `_` or `.` (it names the output directory)")
     })?;
+    check(name != "." && name != "..", "name", || {
+        format!("`{name}` would name the current or parent directory, not an output directory of its own")
+    })?;
+    check(name.len() <= NAME_CHARS_MAX, "name", || {
+        format!("is {} characters long; at most {NAME_CHARS_MAX} (it names the output directory)", name.len())
+    })?;
     let duration_us = raw.duration.0;
-    check(duration_us > 0 && duration_us <= DURATION_US_MAX, "duration", || "must be between 1us and 30 days".into())?;
+    check(duration_us > 0 && duration_us <= DURATION_US_MAX, "duration", || "must be between 1us and 30days".into())?;
     let timing = validate_timing(&raw.timing)?;
     let cluster = &raw.cluster;
     check((1..=NAMESERVERS_MAX).contains(&cluster.nameservers), "cluster.nameservers", || {
@@ -235,6 +317,7 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
         None => Latency::Uniform { min_us: 200, max_us: 2 * US_PER_MS },
     };
     check(!raw.topics.is_empty(), "topics", || "name at least one topic".into())?;
+    check(raw.topics.len() <= TOPICS_MAX, "topics", || format!("{} topics; at most {TOPICS_MAX}", raw.topics.len()))?;
     let mut topics: Vec<TopicConfig> = Vec::new();
     for (i, t) in raw.topics.iter().enumerate() {
         let field = format!("topics[{i}]");
@@ -249,6 +332,9 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
         let groups = match &t.brokers {
             None => (0..cluster.broker_groups as u16).collect(),
             Some(names) => {
+                check(names.len() <= group_names.len(), &format!("{field}.brokers"), || {
+                    format!("lists {} broker groups; the cluster has {}", names.len(), group_names.len())
+                })?;
                 let mut groups = Vec::new();
                 for (j, n) in names.iter().enumerate() {
                     let Some(g) = group_names.iter().position(|g| g == n) else {
@@ -265,9 +351,12 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
     }
     let topic_names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
     check(!raw.producers.is_empty(), "producers", || "name at least one producer group".into())?;
+    check(raw.producers.len() <= PRODUCER_GROUPS_MAX, "producers", || {
+        format!("{} producer groups; at most {PRODUCER_GROUPS_MAX}", raw.producers.len())
+    })?;
     let mut producers: Vec<ProducerGroup> = Vec::new();
     for (i, p) in raw.producers.iter().enumerate() {
-        producers.push(validate_producer(i, p, &topic_names, timing.preset, &producers)?);
+        producers.push(validate_producer(i, p, &topic_names, timing.preset, duration_us, &producers)?);
     }
     for (i, p) in producers.iter().enumerate() {
         check(p.start_after_us < duration_us, &format!("producers[{i}].start_after"), || {
@@ -353,21 +442,70 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
         "timing.broker_heartbeat",
         || "must be 10s to 60s: RocketMQ clamps registerNameServerPeriod to that range".into(),
     )?;
-    for (field, value) in [
-        ("timing.broker_register_timeout", t.broker_register_timeout_us),
-        ("timing.broker_unregister_timeout", t.broker_unregister_timeout_us),
-        ("timing.nameserver_scan", t.nameserver_scan_us),
-        ("timing.broker_expiry", t.broker_expiry_us),
-        ("timing.client_route_poll", t.client_route_poll_us),
-        ("timing.client_api_timeout", t.client_api_timeout_us),
-        ("timing.connect_timeout", t.connect_timeout_us),
+    // Timeouts and periods: RocketMQ takes them in milliseconds (MODEL.md section 9), so 1 ms
+    // is the least it accepts; initial delays and start windows may be 0. Nothing may exceed
+    // the longest run, which also keeps every sum of times the model forms far from overflow.
+    for (field, value_us, min_us) in [
+        ("timing.broker_register_initial_delay", t.broker_register_initial_delay_us, 0),
+        ("timing.broker_register_timeout", t.broker_register_timeout_us, SETTING_US_MIN),
+        ("timing.broker_unregister_timeout", t.broker_unregister_timeout_us, SETTING_US_MIN),
+        ("timing.nameserver_scan", t.nameserver_scan_us, SETTING_US_MIN),
+        ("timing.nameserver_scan_initial_delay", t.nameserver_scan_initial_delay_us, 0),
+        ("timing.broker_expiry", t.broker_expiry_us, SETTING_US_MIN),
+        ("timing.client_route_poll", t.client_route_poll_us, SETTING_US_MIN),
+        ("timing.client_route_poll_initial_delay", t.client_route_poll_initial_delay_us, 0),
+        ("timing.client_api_timeout", t.client_api_timeout_us, SETTING_US_MIN),
+        ("timing.connect_timeout", t.connect_timeout_us, SETTING_US_MIN),
+        ("timing.start_window", t.start_window_us, 0),
+        ("timing.nameserver_start_window", t.nameserver_start_window_us, 0),
     ] {
-        check(value > 0, field, || "must be longer than 0s".into())?;
+        within(field, value_us, min_us, DURATION_US_MAX)?;
+    }
+    if t.nameserver_channel_idle_us != 0 {
+        check(
+            (IDLE_US_MIN..=DURATION_US_MAX).contains(&t.nameserver_channel_idle_us),
+            "timing.nameserver_channel_idle",
+            || {
+                format!(
+                    "must be from {} to {} (serverChannelMaxIdleTimeSeconds is in whole seconds), or `off`",
+                    show_us(IDLE_US_MIN),
+                    show_us(DURATION_US_MAX)
+                )
+            },
+        )?;
     }
     Ok(t)
 }
 
+/// `x` rounded up to three significant digits, written plainly (`0.00834`).
+fn round_up_3_digits(x: f64) -> String {
+    let decimals = (2 - x.log10().floor() as i32).max(0);
+    let scale = 10f64.powi(decimals);
+    format!("{:.*}", decimals as usize, (x * scale).ceil() / scale)
+}
+
+/// A duration setting from `min_us` to `max_us`.
+fn within(field: &str, value_us: SimTime, min_us: SimTime, max_us: SimTime) -> Result<(), Invalid> {
+    check((min_us..=max_us).contains(&value_us), field, || {
+        let why = if value_us < min_us {
+            "RocketMQ takes it in milliseconds and rejects a period of 0"
+        } else {
+            "a run lasts at most 30 days"
+        };
+        format!("must be from {} to {} ({why})", show_us(min_us), show_us(max_us))
+    })
+}
+
+/// A duration as the scenario would write it (`30s`, `30days`).
+fn show_us(us: SimTime) -> String {
+    humantime::format_duration(std::time::Duration::from_micros(us)).to_string().replace(' ', "")
+}
+
 fn latency(raw: &RawLatency, field: &str) -> Result<Latency, Invalid> {
+    let longest = [raw.constant, raw.uniform.map(|u| u.max), raw.lognormal.map(|l| l.p99)];
+    check(longest.iter().flatten().all(|d| d.0 <= LATENCY_US_MAX), field, || {
+        format!("latencies above {} are not modelled (the network caps a delay there)", show_us(LATENCY_US_MAX))
+    })?;
     match (raw.constant, raw.uniform, raw.lognormal) {
         (Some(d), None, None) => Ok(Latency::Constant { us: d.0 }),
         (None, Some(raw::RawUniform { min, max }), None) => {
@@ -389,7 +527,7 @@ fn latency(raw: &RawLatency, field: &str) -> Result<Latency, Invalid> {
 
 fn loss(value: f64, field: &str) -> Result<f64, Invalid> {
     check(value.is_finite() && (0.0..=LOSS_MAX).contains(&value), field, || {
-        format!("`{value}` must be a probability from 0 to {LOSS_MAX}")
+        format!("`{}` must be a probability from 0 to {LOSS_MAX}", units::short_number(value))
     })?;
     Ok(value)
 }
@@ -433,6 +571,7 @@ fn validate_producer(
     p: &raw::RawProducer,
     topics: &[String],
     preset: Preset,
+    duration_us: SimTime,
     before: &[ProducerGroup],
 ) -> Result<ProducerGroup, Invalid> {
     let field = format!("producers[{i}]");
@@ -459,6 +598,17 @@ fn validate_producer(
     check(p.rate.is_finite() && (0.0..=RATE_PER_S_MAX).contains(&p.rate), &format!("{field}.rate"), || {
         format!("sends per second per producer, from 0 to {RATE_PER_S_MAX}")
     })?;
+    // A rate so low that a producer expects less than one send in the whole run is a slip
+    // (a unit, or a sweep value); its first gap could also lie past any time the run reaches.
+    let rate_min = US_PER_S as f64 / duration_us as f64;
+    check(p.rate == 0.0 || p.rate >= rate_min, &format!("{field}.rate"), || {
+        format!(
+            "`{}` sends per second is less than one send per producer in the whole run; refused \
+             (not run as 0): write `rate: 0` for no traffic, or at least {}",
+            units::short_number(p.rate),
+            round_up_3_digits(rate_min)
+        )
+    })?;
     let mode = match (p.mode.unwrap_or(RawSendMode::Sync), p.threads) {
         (RawSendMode::Async, Some(_)) => {
             return invalid(format!("{field}.threads"), "only sync producers have sending threads; remove `threads`");
@@ -475,7 +625,7 @@ fn validate_producer(
     let retries = p.retries.unwrap_or(RETRY_TIMES_WHEN_SEND_FAILED);
     check(retries <= RETRIES_MAX, &format!("{field}.retries"), || format!("must be 0 to {RETRIES_MAX}"))?;
     let send_timeout_us = p.send_timeout.map_or(SEND_MSG_TIMEOUT_US, |d| d.0);
-    check(send_timeout_us > 0, &format!("{field}.send_timeout"), || "must be longer than 0s".into())?;
+    within(&format!("{field}.send_timeout"), send_timeout_us, SETTING_US_MIN, DURATION_US_MAX)?;
     let table = match preset {
         Preset::RocketMq4 => LatencyFaultTable::Classic,
         Preset::RocketMq5 => LatencyFaultTable::Modern,
@@ -494,6 +644,9 @@ fn validate_producer(
 }
 
 fn unknown_name(what: &str, given: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        return format!("no {what} named `{given}`: there is none");
+    }
     let refs: Vec<&str> = known.iter().map(String::as_str).collect();
     let hint = closest(given, &refs).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
     let listed = if known.len() <= 12 {
@@ -504,40 +657,96 @@ fn unknown_name(what: &str, given: &str, known: &[String]) -> String {
     format!("no {what} named `{given}`; {hint}known: {listed}")
 }
 
-/// Names a fault may target: every node, plus group aliases for partitions.
+/// Names a fault may target: every node, plus group aliases for partitions. Names are parsed
+/// against the layout rather than searched in a list of every node's name, so that a thousand
+/// faults over a million producers stay quick.
 struct Names<'a> {
     layout: &'a Layout,
-    nodes: Vec<String>,
+}
+
+/// `7` from `7`, but not from `07`, `+7` or `7x`: node names have one spelling.
+fn canonical_index(digits: &str) -> Option<u32> {
+    let digits_only = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let canonical = digits_only && (digits == "0" || !digits.starts_with('0'));
+    canonical.then(|| digits.parse().ok()).flatten()
 }
 
 impl Names<'_> {
+    fn lookup(&self, name: &str) -> Option<u32> {
+        let l = self.layout;
+        let found = if let Some(i) = name.strip_prefix("ns-").and_then(canonical_index) {
+            Some(i)
+        } else if let Some((g, rest)) =
+            l.broker_groups.iter().enumerate().find_map(|(g, group)| name.strip_prefix(group.as_str()).map(|r| (g, r)))
+        {
+            let member = if rest.is_empty() { Some(0) } else { rest.strip_prefix("-s").and_then(canonical_index) };
+            member.map(|m| l.first_broker() + g as u32 * l.brokers_per_group() + m)
+        } else {
+            let mut first = l.first_client();
+            l.producer_groups.iter().find_map(|(prefix, count)| {
+                let index =
+                    name.strip_prefix(prefix.as_str()).and_then(|r| r.strip_prefix('-')).and_then(canonical_index);
+                let node = index.filter(|i| i < count).map(|i| first + i);
+                first += count;
+                node
+            })
+        };
+        // The parse is a shortcut; the layout's own naming has the last word.
+        found.filter(|&node| node < l.nodes() && l.node_name(node) == name)
+    }
+
     fn node(&self, name: &str, field: &str) -> Result<u32, Invalid> {
-        match self.nodes.iter().position(|n| n == name) {
-            Some(i) => Ok(i as u32),
-            None => invalid(field, unknown_name("node", name, &self.nodes)),
+        match self.lookup(name) {
+            Some(node) => Ok(node),
+            None => invalid(field, unknown_name("node", name, &self.layout.node_names())),
         }
     }
 
     /// A node name, `nameservers`, `brokers`, `producers`, or a producer group's name.
-    fn group(&self, name: &str, field: &str) -> Result<Vec<u32>, Invalid> {
+    fn group(&self, name: &str, field: &str) -> Result<std::ops::Range<u32>, Invalid> {
         let l = self.layout;
-        let range = |a: u32, b: u32| (a..b).collect::<Vec<u32>>();
         match name {
-            "nameservers" => return Ok(range(0, l.nameservers)),
-            "brokers" => return Ok(range(l.first_broker(), l.first_client())),
-            "producers" => return Ok(range(l.first_client(), l.nodes())),
+            "nameservers" => return Ok(0..l.nameservers),
+            "brokers" => return Ok(l.first_broker()..l.first_client()),
+            "producers" => return Ok(l.first_client()..l.nodes()),
             _ => {}
         }
         let mut first = l.first_client();
         for (prefix, count) in &l.producer_groups {
             if prefix == name {
-                return Ok(range(first, first + count));
+                return Ok(first..first + count);
             }
             first += count;
         }
-        self.node(name, field).map(|n| vec![n]).map_err(|(f, m)| {
+        self.node(name, field).map(|n| n..n + 1).map_err(|(f, m)| {
             (f, format!("{m}; or a group: nameservers, brokers, producers, or a producer group's name"))
         })
+    }
+}
+
+/// Fault ids given so far, and for each default id the next suffix to try, so that a default
+/// id is found in one or two lookups however many faults share the target.
+#[derive(Default)]
+struct FaultIds {
+    taken: std::collections::BTreeSet<String>,
+    next_suffix: BTreeMap<String, u32>,
+}
+
+impl FaultIds {
+    /// A second fault on the same target gets `-2`, and so on.
+    fn default_id(&mut self, base: String) -> String {
+        let n = self.next_suffix.entry(base.clone()).or_insert(1);
+        loop {
+            let id = if *n == 1 { base.clone() } else { format!("{base}-{n}") };
+            *n += 1;
+            if !self.taken.contains(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn take(&mut self, id: &str, field: &str, message: impl FnOnce() -> String) -> Result<(), Invalid> {
+        check(self.taken.insert(id.to_string()), field, message)
     }
 }
 
@@ -547,8 +756,10 @@ fn validate_faults(
     duration_us: SimTime,
     base_loss: [f64; 3],
 ) -> Result<Vec<FaultSpec>, Invalid> {
-    let names = Names { layout, nodes: layout.node_names() };
+    check(raw.len() <= FAULTS_MAX, "faults", || format!("{} faults; at most {FAULTS_MAX}", raw.len()))?;
+    let names = Names { layout };
     let mut faults: Vec<FaultSpec> = Vec::new();
+    let mut ids = FaultIds::default();
     let mut partition_ids: Vec<(String, u32)> = Vec::new();
     for (i, f) in raw.iter().enumerate() {
         let field = format!("faults[{i}]");
@@ -623,6 +834,15 @@ fn validate_faults(
                 check(groups.len() == 2, &format!("{field}.groups"), || {
                     format!("a partition has exactly two sides; got {}", groups.len())
                 })?;
+                let side_bytes = (partition_ids.len() as u64 + 1) * u64::from(layout.nodes());
+                check(side_bytes <= PARTITION_SIDE_BYTES_MAX, &format!("{field}.groups"), || {
+                    format!(
+                        "{} partitions of {} nodes: each keeps a byte per node for the run, at most \
+                         {PARTITION_SIDE_BYTES_MAX} bytes in all",
+                        partition_ids.len() + 1,
+                        layout.nodes()
+                    )
+                })?;
                 let mut side = vec![Side::None; layout.nodes() as usize];
                 for (g, members) in groups.iter().enumerate() {
                     check(!members.is_empty(), &format!("{field}.groups[{g}]"), || {
@@ -631,7 +851,7 @@ fn validate_faults(
                     for (m, name) in members.iter().enumerate() {
                         for node in names.group(name, &format!("{field}.groups[{g}][{m}]"))? {
                             check(side[node as usize] == Side::None, &format!("{field}.groups[{g}][{m}]"), || {
-                                format!("`{}` is on both sides", names.nodes[node as usize])
+                                format!("`{}` is on both sides", layout.node_name(node))
                             })?;
                             side[node as usize] = if g == 0 { Side::First } else { Side::Second };
                         }
@@ -647,6 +867,15 @@ fn validate_faults(
                 None => (FaultAction::Heal { partition: None }, "all".to_string()),
                 Some(t) => match partition_ids.iter().find(|(id, _)| id == t) {
                     Some(&(_, partition)) => (FaultAction::Heal { partition: Some(partition) }, t.clone()),
+                    None if partition_ids.is_empty() => {
+                        return invalid(
+                            format!("{field}.target"),
+                            format!(
+                                "no earlier partition named `{t}`: no partition comes before this heal; \
+                                 a heal names an earlier partition's `id` (or leave out `target` to heal all)"
+                            ),
+                        );
+                    }
                     None => {
                         let known: Vec<String> = partition_ids.iter().map(|(id, _)| id.clone()).collect();
                         return invalid(format!("{field}.target"), unknown_name("earlier partition", t, &known));
@@ -662,36 +891,39 @@ fn validate_faults(
                 };
                 let probability = loss(p, &format!("{field}.probability"))?;
                 let class = f.class.map(link_class);
-                let restore = match class {
-                    Some(c) => base_loss[c as usize],
-                    None => base_loss[0],
-                };
-                end = Some(FaultAction::Loss { class, probability: restore });
-                (FaultAction::Loss { class, probability }, class.map_or("all", |c| c.name()).to_string())
+                // Only the classes the fault changes are set, and its end restores each of
+                // them to its own base loss.
+                let hits = |c: LinkClass| class.is_none_or(|only| only == c);
+                let set = LinkClass::ALL.map(|c| hits(c).then_some(probability));
+                let restore = LinkClass::ALL.map(|c| hits(c).then_some(base_loss[c as usize]));
+                end = Some(FaultAction::Loss { probabilities: restore });
+                (FaultAction::Loss { probabilities: set }, class.map_or("all", |c| c.name()).to_string())
             }
         };
-        let taken = |id: &str| faults.iter().any(|o| o.id == id);
         let id = match &f.id {
             Some(id) => id.clone(),
-            // A second fault on the same target gets `-2`, and so on.
-            None => {
-                let base = default_fault_id(&action, &target);
-                (1..)
-                    .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
-                    .find(|id| !taken(id))
-                    .expect("unbounded")
-            }
+            None => ids.default_id(default_fault_id(&action, &target)),
         };
-        check(!taken(&id), &format!("{field}.id"), || {
+        ids.take(&id, &format!("{field}.id"), || {
             format!("fault id `{id}` is used twice; give this fault its own `id:`")
         })?;
         let at_us = f.at.0;
         faults.push(FaultSpec { id: id.clone(), at_us, action, target: target.clone() });
         if let (Some(d), Some(end)) = (f.duration, end) {
-            check(at_us + d.0 < duration_us, &format!("{field}.duration"), || {
-                "the fault would end after the run does; shorten it or lengthen `duration`".into()
+            let end_us = at_us.checked_add(d.0).filter(|&end_us| end_us < duration_us);
+            let Some(end_us) = end_us else {
+                return invalid(
+                    format!("{field}.duration"),
+                    "the fault would end after the run does; shorten it or lengthen `duration`",
+                );
+            };
+            let end_id = format!("{id}-end");
+            ids.take(&end_id, &format!("{field}.id"), || {
+                format!(
+                    "this fault's end is named `{end_id}`, which another fault uses; give one of them its own `id:`"
+                )
             })?;
-            faults.push(FaultSpec { id: format!("{id}-end"), at_us: at_us + d.0, action: end, target });
+            faults.push(FaultSpec { id: end_id, at_us: end_us, action: end, target });
         }
     }
     Ok(faults)

@@ -22,6 +22,12 @@ pub fn parse_duration_us(text: &str) -> Result<SimTime, String> {
     u64::try_from(d.as_micros()).map_err(|_| format!("`{text}` is too long"))
 }
 
+/// A number short enough for a message: `1e308` stays `1e308`, not 309 digits.
+pub fn short_number(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() <= 12 { plain } else { format!("{v:e}") }
+}
+
 struct DurVisitor;
 
 impl Visitor<'_> for DurVisitor {
@@ -44,6 +50,7 @@ impl Visitor<'_> for DurVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<SimTime, E> {
+        let v = short_number(v);
         Err(E::custom(format!("`{v}` has no unit: write e.g. `{v}s`")))
     }
 }
@@ -196,6 +203,14 @@ mod tests {
         assert_eq!(parse_duration_us("250us"), Ok(250));
         assert!(parse_duration_us("30").unwrap_err().contains("no unit"));
         assert!(parse_duration_us("thirty").is_err());
+    }
+
+    #[test]
+    fn numbers_in_messages_stay_short() {
+        assert_eq!(short_number(1e308), "1e308");
+        assert_eq!(short_number(1e-15), "1e-15");
+        assert_eq!(short_number(0.25), "0.25");
+        assert_eq!(short_number(f64::NAN), "NaN");
     }
 
     #[test]

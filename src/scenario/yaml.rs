@@ -16,6 +16,7 @@ pub struct ParseFailure {
 }
 
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ParseFailure> {
+    check_flow_depth(text)?;
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
@@ -34,6 +35,70 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ParseFailure> {
             message,
         }
     })
+}
+
+/// Rejects flow collections (`[...]`, `{...}`) nested deeper than `FLOW_DEPTH_MAX` before
+/// the parser sees them: libyaml's time grows with the square of the depth. A bracket counts
+/// where it can open a collection: inside one, or at the start of a value; quoted text and
+/// comments are skipped. Block nesting needs no check: its depth costs indentation, so a
+/// file within the size cap cannot nest deeper than ~1,400 levels, which parses at once.
+fn check_flow_depth(text: &str) -> Result<(), ParseFailure> {
+    let (mut depth, mut line, mut quote, mut comment) = (0usize, 1usize, None::<char>, false);
+    let mut value_start = true;
+    let (mut escaped, mut prev) = (false, '\n');
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            comment = false;
+            value_start = true;
+            prev = c;
+            if depth == 0 {
+                quote = None;
+            }
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '#' if value_start || depth > 0 => comment = true,
+            '\'' | '"' if value_start || depth > 0 => quote = Some(c),
+            '[' | '{' if value_start || depth > 0 => {
+                depth += 1;
+                if depth > super::FLOW_DEPTH_MAX {
+                    return Err(ParseFailure {
+                        line: Some(line),
+                        column: None,
+                        field: String::new(),
+                        message: format!(
+                            "lists or mappings nested more than {} deep: no scenario needs that",
+                            super::FLOW_DEPTH_MAX
+                        ),
+                    });
+                }
+            }
+            ']' | '}' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+        // At the top level a value starts at a line's start or after `: ` or `- `; inside a
+        // flow collection every bracket counts anyway.
+        value_start = match c {
+            ' ' | '\t' => value_start || matches!(prev, ':' | '-'),
+            _ => depth > 0,
+        };
+        prev = c;
+    }
+    Ok(())
 }
 
 /// serde_yaml appends " at line L column C"; the caller prints the location itself.
@@ -130,12 +195,16 @@ pub fn locate(text: &str, field: &str) -> Option<usize> {
             Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (part, None),
         };
-        let key_line = (from..to).find(|&i| {
+        // A key not on a line of its own (flow style, `- {at: 1m, target: x}`): the line of
+        // the part above it is the best there is.
+        let Some(key_line) = (from..to).find(|&i| {
             let line = lines[i];
             let trimmed = line.trim_start().trim_start_matches("- ");
             let ind = line.len() - line.trim_start().len();
             ind >= indent && trimmed.starts_with(&format!("{key}:"))
-        })?;
+        }) else {
+            return found;
+        };
         found = Some(key_line + 1);
         let key_indent = lines[key_line].len() - lines[key_line].trim_start().len();
         let end = (key_line + 1..to)
@@ -150,16 +219,36 @@ pub fn locate(text: &str, field: &str) -> Option<usize> {
         (from, to, indent) = (key_line + 1, end, key_indent + 1);
         if let Some(index) = index {
             let items: Vec<usize> = (from..to).filter(|&i| lines[i].trim_start().starts_with("- ")).collect();
-            let item_indent = items.first().map(|&i| lines[i].len() - lines[i].trim_start().len())?;
+            let Some(item_indent) = items.first().map(|&i| lines[i].len() - lines[i].trim_start().len()) else {
+                return found;
+            };
             let items: Vec<usize> =
                 items.into_iter().filter(|&i| lines[i].len() - lines[i].trim_start().len() == item_indent).collect();
-            let start = *items.get(index)?;
+            let Some(&start) = items.get(index) else { return found };
             let stop = items.get(index + 1).copied().unwrap_or(to);
             found = Some(start + 1);
             (from, to, indent) = (start, stop, item_indent);
         }
     }
     found
+}
+
+/// The line (1-based) of the second `key:` in the mapping at `field` (`""`: the top level),
+/// where serde reports a duplicate key only at the mapping's start.
+pub fn locate_duplicate(text: &str, field: &str, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let from = if field.is_empty() { 0 } else { locate(text, field)? - 1 };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let is_key = |l: &str| l.trim_start().trim_start_matches("- ").starts_with(&format!("{key}:"));
+    let first = (from..lines.len()).find(|&i| is_key(lines[i]) && (!field.is_empty() || indent(lines[i]) == 0))?;
+    let level = indent(lines[first]);
+    (first + 1..lines.len())
+        .take_while(|&i| {
+            let l = lines[i];
+            l.trim().is_empty() || l.trim_start().starts_with('#') || indent(l) >= level
+        })
+        .find(|&i| is_key(lines[i]) && indent(lines[i]) == level)
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -175,6 +264,28 @@ mod tests {
         assert_eq!(locate(DOC, "faults[1]"), Some(6));
         assert_eq!(locate(DOC, "timing.broker_heartbeat"), Some(10));
         assert_eq!(locate(DOC, "nothing"), None);
+        // Flow style: the item's line.
+        assert_eq!(locate("faults:\n  - {at: 1m, target: x}\n", "faults[0].target"), Some(2));
+    }
+
+    #[test]
+    fn locates_the_second_copy_of_a_key() {
+        let doc = "name: x\nduration: 1m\ntiming:\n  nameserver_scan: 5s\n  nameserver_scan: 6s\nduration: 2m\n";
+        assert_eq!(locate_duplicate(doc, "", "duration"), Some(6));
+        assert_eq!(locate_duplicate(doc, "timing", "nameserver_scan"), Some(5));
+        assert_eq!(locate_duplicate(doc, "", "name"), None);
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_before_parsing() {
+        let deep = format!("description: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let started = std::time::Instant::now();
+        let failure = parse::<Value>(&deep).unwrap_err();
+        assert!(failure.message.contains("nested more than"), "{}", failure.message);
+        assert!(started.elapsed().as_secs() < 1);
+        // Brackets in quoted text, comments and plain words do not count.
+        let text = format!("a: '{0}'\nb: \"{0}\" # {0}\nc: x{0}\nd: [[1], {{e: [2]}}]\n", "[".repeat(100));
+        assert!(parse::<Value>(&text).is_ok());
     }
 
     #[test]
