@@ -105,6 +105,7 @@ pub fn chart(points: &[ScalingPoint]) -> Result<String, String> {
             .y_label_formatter(&|v: &f64| format!("{v:.2}"))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
+            .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;
         for (i, name) in scenarios.iter().enumerate() {
