@@ -8,7 +8,8 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use routesim::engine::Sim;
 
-const PENDING: u64 = 10_000;
+/// Pending events in the hold model: about a 1,000-producer and a 10,000-producer scenario.
+const PENDINGS: [u64; 2] = [10_000, 100_000];
 const OPS: u64 = 100_000;
 
 fn delay(i: u64) -> u64 {
@@ -17,29 +18,31 @@ fn delay(i: u64) -> u64 {
 }
 
 fn queues(c: &mut Criterion) {
-    c.bench_function("bare BinaryHeap hold model", |b| {
-        b.iter(|| {
-            let mut heap: BinaryHeap<Reverse<(u64, u64)>> = (0..PENDING).map(|i| Reverse((delay(i), i))).collect();
-            for i in 0..OPS {
-                let Reverse((now, _)) = heap.pop().unwrap();
-                heap.push(Reverse((now + delay(i + PENDING), i + PENDING)));
-            }
-            heap.len()
-        })
-    });
-    c.bench_function("engine Sim hold model", |b| {
-        b.iter(|| {
-            let mut sim: Sim<[u32; 4]> = Sim::new();
-            for i in 0..PENDING {
-                sim.schedule_at(delay(i), [i as u32; 4]);
-            }
-            for i in 0..OPS {
-                let e = sim.next_until(u64::MAX).unwrap();
-                sim.schedule_in(delay(i + PENDING), e);
-            }
-            sim.pending()
-        })
-    });
+    for pending in PENDINGS {
+        c.bench_function(&format!("bare BinaryHeap hold model, {pending} pending"), |b| {
+            b.iter(|| {
+                let mut heap: BinaryHeap<Reverse<(u64, u64)>> = (0..pending).map(|i| Reverse((delay(i), i))).collect();
+                for i in 0..OPS {
+                    let Reverse((now, _)) = heap.pop().unwrap();
+                    heap.push(Reverse((now + delay(i + pending), i + pending)));
+                }
+                heap.len()
+            })
+        });
+        c.bench_function(&format!("engine Sim hold model, {pending} pending"), |b| {
+            b.iter(|| {
+                let mut sim: Sim<[u32; 4]> = Sim::new();
+                for i in 0..pending {
+                    sim.schedule_at(delay(i), [i as u32; 4]);
+                }
+                for i in 0..OPS {
+                    let e = sim.next_until(u64::MAX).unwrap();
+                    sim.schedule_in(delay(i + pending), e);
+                }
+                sim.pending()
+            })
+        });
+    }
 }
 
 fn scenario(c: &mut Criterion) {

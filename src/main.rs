@@ -72,14 +72,9 @@ enum Command {
         /// A run's output directory (holding summary.json).
         dir: PathBuf,
     },
-    /// Measure the engine against a bare priority-queue loop, and scenarios against wall time.
-    Bench {
-        /// Scenarios to run and time (each once, with its own seed).
-        scenarios: Vec<PathBuf>,
-        /// Events for the queue comparison.
-        #[arg(long, default_value_t = 20_000_000)]
-        events: usize,
-    },
+    /// Measure scenarios (wall and CPU time, peak memory) against a bare priority-queue loop,
+    /// or, with --scaling, the cost per send against the number of producers.
+    Bench(routesim::bench::Args),
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -113,7 +108,7 @@ fn main() -> ExitCode {
         Command::Chart { dir } => chart(&dir),
         Command::Explain { dir } => explain(&dir),
         Command::Validate { scenarios } => validate(&scenarios),
-        Command::Bench { scenarios, events } => bench(&scenarios, events),
+        Command::Bench(args) => return routesim::bench::main(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
         Command::Check(args) => return check::main(&args),
@@ -287,36 +282,4 @@ fn validate(paths: &[PathBuf]) -> Result<(), Failure> {
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(Failure::Input(errors.join("\nerror: "))) }
-}
-
-fn bench(paths: &[PathBuf], events: usize) -> Result<(), Failure> {
-    let scenarios = paths.iter().map(|p| load(p)).collect::<Result<Vec<_>, _>>()?;
-    println!("model event size: {} bytes", std::mem::size_of::<routesim::model::Event>());
-    // Scenarios first, in the order given: peak RSS is the process's high-water mark so far.
-    for s in scenarios {
-        let started = Instant::now();
-        let report = routesim::simulate(s.world.clone());
-        let wall_s = started.elapsed().as_secs_f64();
-        let events = report.summary.totals.events;
-        println!(
-            "{}: {} events in {:.2}s wall: {:.2} M events/s; {} producers, {:.0}s simulated ({:.0}x real time); peak RSS so far {}",
-            s.world.name,
-            events,
-            wall_s,
-            events as f64 / wall_s / 1e6,
-            s.world.layout.clients(),
-            report.summary.duration_s,
-            report.summary.duration_s / wall_s,
-            routesim::bench::peak_rss_bytes().map_or("unknown".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0)),
-        );
-    }
-    let q = routesim::bench::queue_throughput(events);
-    println!(
-        "event queue, hold model ({} pending, {events} events): bare BinaryHeap {:.1} M events/s, engine {:.1} M events/s ({:.0}%)",
-        routesim::bench::PENDING_EVENTS,
-        q.bare_events_per_s / 1e6,
-        q.engine_events_per_s / 1e6,
-        100.0 * q.engine_events_per_s / q.bare_events_per_s
-    );
-    Ok(())
 }

@@ -12,6 +12,8 @@ pub use queue::EventQueue;
 pub use rng::{RngStream, stream_rng};
 pub use time::{SimTime, US_PER_MS, US_PER_S, secs};
 
+use std::cell::Cell;
+
 /// Where `schedule_in` saturates: ~146,000 years, past every run, and far enough below
 /// `SimTime::MAX` that the queue's bucket arithmetic (a time plus the wheel's span) cannot
 /// overflow.
@@ -22,6 +24,27 @@ pub struct Sim<E> {
     now_us: SimTime,
     queue: EventQueue<E>,
     events_processed: u64,
+    /// The most events that were pending at once: what a bare queue must hold to compare.
+    pending_max: usize,
+}
+
+/// What the engine saw of one run, for `routesim bench`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub events: u64,
+    pub pending_max: usize,
+}
+
+thread_local! {
+    /// The stats of the last `Sim` dropped on this thread (see `take_last_stats`).
+    static LAST_STATS: Cell<Option<EngineStats>> = const { Cell::new(None) };
+}
+
+/// The stats of the last run that finished on this thread, taken once. `simulate` returns
+/// the model's report, which has no place for engine figures (and must not: they are not
+/// outputs); this is how the bench reads them without the model passing them on.
+pub fn take_last_stats() -> Option<EngineStats> {
+    LAST_STATS.take()
 }
 
 impl<E> Default for Sim<E> {
@@ -32,7 +55,7 @@ impl<E> Default for Sim<E> {
 
 impl<E> Sim<E> {
     pub fn new() -> Self {
-        Sim { now_us: 0, queue: EventQueue::new(), events_processed: 0 }
+        Sim { now_us: 0, queue: EventQueue::new(), events_processed: 0, pending_max: 0 }
     }
 
     /// The current virtual time: the time of the event being handled.
@@ -46,6 +69,7 @@ impl<E> Sim<E> {
     pub fn schedule_at(&mut self, at_us: SimTime, event: E) {
         assert!(at_us >= self.now_us, "event scheduled in the past: {at_us} < {}", self.now_us);
         self.queue.push(at_us, event);
+        self.pending_max = self.pending_max.max(self.queue.len());
     }
 
     /// Schedules `event` `delay_us` after now. The sum saturates at `NEVER_US` instead of
@@ -54,6 +78,7 @@ impl<E> Sim<E> {
     #[inline]
     pub fn schedule_in(&mut self, delay_us: SimTime, event: E) {
         self.queue.push(self.now_us.saturating_add(delay_us).min(NEVER_US), event);
+        self.pending_max = self.pending_max.max(self.queue.len());
     }
 
     /// Pops the next event before `end_us` and advances the clock to it: a run covers
@@ -88,6 +113,16 @@ impl<E> Sim<E> {
     pub fn pending_matching(&self, f: impl Fn(&E) -> bool) -> usize {
         self.queue.iter().filter(|e| f(e)).count()
     }
+
+    pub fn stats(&self) -> EngineStats {
+        EngineStats { events: self.events_processed, pending_max: self.pending_max }
+    }
+}
+
+impl<E> Drop for Sim<E> {
+    fn drop(&mut self) {
+        LAST_STATS.set(Some(self.stats()));
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +140,20 @@ mod tests {
         assert_eq!(sim.now(), 9);
         assert_eq!(sim.events_processed(), 3);
         assert_eq!(sim.pending(), 2);
+        assert_eq!(sim.stats().pending_max, 5);
+    }
+
+    #[test]
+    fn a_dropped_run_leaves_its_stats_once() {
+        let mut sim = Sim::new();
+        for at_us in [3, 1, 2] {
+            sim.schedule_in(at_us, ());
+        }
+        sim.next_until(2);
+        sim.schedule_at(5, ());
+        drop(sim);
+        assert_eq!(super::take_last_stats(), Some(super::EngineStats { events: 1, pending_max: 3 }));
+        assert_eq!(super::take_last_stats(), None);
     }
 
     #[test]
