@@ -1,8 +1,8 @@
 //! Charts and the HTML index of a finished run directory.
 //!
 //! This module owns turning the files described in docs/OUTPUT.md into pictures: it only reads
-//! them (the simulator writes them) and adds, next to them, `failed-sends`, `detection`,
-//! `convergence-cdf` and `timeline` as SVG and PNG, and `index.html`.
+//! them (the simulator writes them) and adds, next to them, `failed-sends`, `fault-window`,
+//! `detection`, `convergence-cdf`, `timeline` and `false-removals` as SVG and PNG, and `index.html`.
 //!
 //! Output must be byte-identical on every machine, so: text is measured and rasterised with the
 //! bundled DejaVu Sans (never a system font; see `typeset`), every label is formatted here (never
@@ -84,20 +84,31 @@ impl ChartError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Chart {
     FailedSends,
+    FaultWindow,
     Detection,
     ConvergenceCdf,
     Timeline,
+    FalseRemovals,
 }
 
 impl Chart {
-    pub(crate) const ALL: [Chart; 4] = [Chart::FailedSends, Chart::Detection, Chart::ConvergenceCdf, Chart::Timeline];
+    pub(crate) const ALL: [Chart; 6] = [
+        Chart::FailedSends,
+        Chart::FaultWindow,
+        Chart::Detection,
+        Chart::ConvergenceCdf,
+        Chart::Timeline,
+        Chart::FalseRemovals,
+    ];
 
     pub(crate) fn stem(self) -> &'static str {
         match self {
             Chart::FailedSends => "failed-sends",
+            Chart::FaultWindow => "fault-window",
             Chart::Detection => "detection",
             Chart::ConvergenceCdf => "convergence-cdf",
             Chart::Timeline => "timeline",
+            Chart::FalseRemovals => "false-removals",
         }
     }
 
@@ -105,9 +116,11 @@ impl Chart {
     pub(crate) fn subject(self) -> &'static str {
         match self {
             Chart::FailedSends => "Attempts and failures per second",
+            Chart::FaultWindow => "Around the first fault, second by second",
             Chart::Detection => "Broker removal latency per NameServer",
             Chart::ConvergenceCdf => "Client route convergence after each fault",
             Chart::Timeline => "Node states and stale routes",
+            Chart::FalseRemovals => "Live brokers removed by a NameServer (false removals)",
         }
     }
 }
