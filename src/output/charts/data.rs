@@ -69,6 +69,15 @@ pub(crate) struct FaultSummary {
     pub recovered_by_retry: Option<u64>,
     #[serde(default)]
     pub added_latency_ms: Option<Percentiles>,
+    #[serde(default)]
+    pub explain: Option<ExplainText>,
+}
+
+/// Of a fault's `explain` section, only the sentences (index.html shows them).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct ExplainText {
+    #[serde(default)]
+    pub text: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
