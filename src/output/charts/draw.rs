@@ -722,6 +722,27 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData, which: Chart
     finish_time_chart(root, &chart, (&strip, &marks, &placed), y_top, empty)
 }
 
+/// The axes of a chart with one row per node (or pair) over the run's time: names on the y
+/// axis, no horizontal grid.
+fn row_chart_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
+    x_fmt: &dyn Fn(&f64) -> String,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Drawn {
+    chart
+        .configure_mesh()
+        .x_desc("time since start of run (s)")
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(y_fmt)
+        .label_style(text(LABEL_EM_PX))
+        .axis_desc_style(text(DESC_EM_PX))
+        .bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .disable_y_mesh()
+        .draw()
+        .why()
+}
+
 // ---------------------------------------------------------------------------------------------
 // false-removals
 
@@ -773,18 +794,7 @@ fn false_removals<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()));
     let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    chart
-        .configure_mesh()
-        .x_desc("time since start of run (s)")
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_EM_PX))
-        .axis_desc_style(text(DESC_EM_PX))
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .disable_y_mesh()
-        .draw()
-        .why()?;
+    row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
     for removal in &s.false_removals {
         let Some(r) = pairs.iter().position(|p| *p == (removal.nameserver.as_str(), removal.broker.as_str())) else {
             continue;
@@ -1174,18 +1184,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let FaultStrip { strip, plot_area, marks, placed } =
         fault_strip(&body, run, &full_view(duration_s), &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    chart
-        .configure_mesh()
-        .x_desc("time since start of run (s)")
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_EM_PX))
-        .axis_desc_style(text(DESC_EM_PX))
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .disable_y_mesh()
-        .draw()
-        .why()?;
+    row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
 
     for row in rows.iter().filter(|r| r.layer == Layer::Process) {
         let Some(r) = row_of(&row.node) else { continue };
