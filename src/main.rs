@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use routesim::model::trace::Tracer;
 use routesim::output::{self, table};
@@ -90,6 +90,17 @@ enum Command {
     /// Search timing settings for the least load that meets a stale-route target; draw the
     /// Pareto frontier (README, "Tune").
     Tune(tune::TuneArgs),
+    /// Print a shell completion script (e.g. `routesim completions bash > ~/.local/share/bash-completion/completions/routesim`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write one page per command into a directory.
+    Man {
+        /// Write routesim.1 and routesim-<command>.1 into DIR (e.g. ~/.local/share/man/man1).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 pub enum Failure {
@@ -113,6 +124,11 @@ fn main() -> ExitCode {
         Command::Merge(args) => sweep::merge(&args),
         Command::Check(args) => return check::main(&args),
         Command::Tune(args) => tune::tune(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "routesim", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { dir } => man(dir.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -241,6 +257,22 @@ fn explain(dir: &Path) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+fn man(dir: Option<&Path>) -> Result<(), Failure> {
+    let command = Cli::command();
+    match dir {
+        None => clap_mangen::Man::new(command)
+            .render(&mut std::io::stdout())
+            .map_err(|e| Failure::Run(format!("could not write the man page: {e}"))),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(command, dir))
+                .map_err(|e| Failure::Run(format!("{}: could not write the man pages: {e}", dir.display())))?;
+            println!("wrote the man pages to {} (man routesim)", dir.display());
+            Ok(())
+        }
+    }
 }
 
 /// The seed and resolved settings, printed before a run so a log reproduces it.

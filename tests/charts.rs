@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use routesim::output::charts::{ChartError, ChartOptions, draw_all, write_index_html};
 use routesim::report::{Convergence, FalseRemoval, FaultSummary, NameServerLoad, Percentiles, Summary, Totals, Window};
 
-const CHARTS: [&str; 4] = ["failed-sends", "detection", "convergence-cdf", "timeline"];
+const CHARTS: [&str; 6] =
+    ["failed-sends", "fault-window", "detection", "convergence-cdf", "timeline", "false-removals"];
 const DURATION_S: u64 = 600;
 
 /// Per-second counts shaped like a broker crash at 200 s (routes converge by ~350 s) and a
@@ -241,7 +242,7 @@ fn draws_every_chart_and_the_index() {
         }
     }
     let failed = fs::read_to_string(dir.join("failed-sends.svg")).expect("svg");
-    for label in ["broker-a: crash", "pause-b: pause", "resume-b: resume", "attempts"] {
+    for label in ["broker-a: power-off", "pause-b: pause", "resume-b: resume", "attempts"] {
         assert!(failed.contains(label), "missing {label:?}");
     }
     let detection = fs::read_to_string(dir.join("detection.svg")).expect("svg");

@@ -39,7 +39,7 @@ fn run_writes_every_file_and_is_byte_identical_twice() {
     for expected in ["summary.json", "timeseries.csv", "detection.csv", "convergence.csv", "timeline.csv"] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing");
     }
-    for chart in ["failed-sends", "detection", "convergence-cdf", "timeline"] {
+    for chart in ["failed-sends", "fault-window", "detection", "convergence-cdf", "timeline", "false-removals"] {
         for ext in ["svg", "png"] {
             assert!(names.contains(&format!("{chart}.{ext}")), "{chart}.{ext} missing");
         }

@@ -1,8 +1,8 @@
 //! Charts and the HTML index of a finished run directory.
 //!
 //! This module owns turning the files described in docs/OUTPUT.md into pictures: it only reads
-//! them (the simulator writes them) and adds, next to them, `failed-sends`, `detection`,
-//! `convergence-cdf` and `timeline` as SVG and PNG, and `index.html`.
+//! them (the simulator writes them) and adds, next to them, `failed-sends`, `fault-window`,
+//! `detection`, `convergence-cdf`, `timeline` and `false-removals` as SVG and PNG, and `index.html`.
 //!
 //! Output must be byte-identical on every machine, so: text is measured and rasterised with the
 //! bundled DejaVu Sans (never a system font; see `typeset`), every label is formatted here (never
@@ -84,20 +84,31 @@ impl ChartError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Chart {
     FailedSends,
+    FaultWindow,
     Detection,
     ConvergenceCdf,
     Timeline,
+    FalseRemovals,
 }
 
 impl Chart {
-    pub(crate) const ALL: [Chart; 4] = [Chart::FailedSends, Chart::Detection, Chart::ConvergenceCdf, Chart::Timeline];
+    pub(crate) const ALL: [Chart; 6] = [
+        Chart::FailedSends,
+        Chart::FaultWindow,
+        Chart::Detection,
+        Chart::ConvergenceCdf,
+        Chart::Timeline,
+        Chart::FalseRemovals,
+    ];
 
     pub(crate) fn stem(self) -> &'static str {
         match self {
             Chart::FailedSends => "failed-sends",
+            Chart::FaultWindow => "fault-window",
             Chart::Detection => "detection",
             Chart::ConvergenceCdf => "convergence-cdf",
             Chart::Timeline => "timeline",
+            Chart::FalseRemovals => "false-removals",
         }
     }
 
@@ -105,15 +116,17 @@ impl Chart {
     pub(crate) fn subject(self) -> &'static str {
         match self {
             Chart::FailedSends => "Attempts and failures per second",
+            Chart::FaultWindow => "Around the first fault, second by second",
             Chart::Detection => "Broker removal latency per NameServer",
             Chart::ConvergenceCdf => "Client route convergence after each fault",
             Chart::Timeline => "Node states and stale routes",
+            Chart::FalseRemovals => "Live brokers removed by a NameServer (false removals)",
         }
     }
 }
 
 /// Registers the bundled font once per process; plotters keeps a global font table.
-fn ensure_font() -> Result<(), ChartError> {
+pub(crate) fn ensure_font() -> Result<(), ChartError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok =
         *REGISTERED.get_or_init(|| plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
@@ -133,14 +146,13 @@ pub fn draw_all(run_dir: &Path, opts: &ChartOptions) -> Result<Vec<PathBuf>, Cha
     let mut written = Vec::with_capacity(Chart::ALL.len() * 2);
     for chart in Chart::ALL {
         let svg_path = run_dir.join(format!("{}.svg", chart.stem()));
-        let svg =
-            render_svg(chart, &run, size).map_err(|reason| ChartError::Draw { path: svg_path.clone(), reason })?;
+        let picture = RunChart { chart, run: &run };
+        let svg = render_svg(&picture, size).map_err(|reason| ChartError::Draw { path: svg_path.clone(), reason })?;
         fs::write(&svg_path, svg).map_err(|source| ChartError::Write { path: svg_path.clone(), source })?;
         written.push(svg_path);
 
         let png_path = run_dir.join(format!("{}.png", chart.stem()));
-        let png =
-            render_png(chart, &run, size).map_err(|reason| ChartError::Draw { path: png_path.clone(), reason })?;
+        let png = render_png(&picture, size).map_err(|reason| ChartError::Draw { path: png_path.clone(), reason })?;
         fs::write(&png_path, png).map_err(|source| ChartError::Write { path: png_path.clone(), source })?;
         written.push(png_path);
     }
@@ -157,11 +169,27 @@ pub fn write_index_html(run_dir: &Path) -> Result<PathBuf, ChartError> {
     Ok(path)
 }
 
-fn render_svg(chart: Chart, run: &RunData, size: (u32, u32)) -> Result<String, String> {
+/// Something drawn the same way into an SVG and a PNG: one function generic over the backend.
+pub(crate) trait Picture {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String>;
+}
+
+struct RunChart<'a> {
+    chart: Chart,
+    run: &'a RunData,
+}
+
+impl Picture for RunChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String> {
+        draw::draw(self.chart, root, self.run)
+    }
+}
+
+pub(crate) fn render_svg(picture: &impl Picture, size: (u32, u32)) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = Typeset::vector(SVGBackend::with_string(&mut svg, size)).into_drawing_area();
-        draw::draw(chart, &root, run)?;
+        picture.draw(&root)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
@@ -169,12 +197,12 @@ fn render_svg(chart: Chart, run: &RunData, size: (u32, u32)) -> Result<String, S
 
 /// Draws into an RGB buffer and encodes it here, with fixed encoder settings, rather than letting
 /// plotters save through the `image` crate: the bytes then depend on nothing but the pixels.
-fn render_png(chart: Chart, run: &RunData, size: (u32, u32)) -> Result<Vec<u8>, String> {
+pub(crate) fn render_png(picture: &impl Picture, size: (u32, u32)) -> Result<Vec<u8>, String> {
     let (width_px, height_px) = size;
     let mut rgb = vec![0u8; width_px as usize * height_px as usize * 3];
     {
         let root = Typeset::raster(BitMapBackend::with_buffer(&mut rgb, size)).into_drawing_area();
-        draw::draw(chart, &root, run)?;
+        picture.draw(&root)?;
         root.present().map_err(|e| e.to_string())?;
     }
     let mut png = Vec::new();

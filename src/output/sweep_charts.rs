@@ -3,6 +3,9 @@
 //! the other parameters, in a band from the median to the 99th percentile; and, when exactly
 //! two parameters vary, a heatmap of each fault's p99 stale window.
 //!
+//! Also, when the NameServer load is summarised, a trade-off chart per fault: p99 stale window
+//! against the load, RocketMQ's defaults ringed. Titles and axes name metrics in words, with units.
+//!
 //! SVG only, and no font is needed: plotters asks a font only to measure text, and the SVG
 //! backend writes text as `<text>` elements that the viewer renders. Nothing here measures
 //! text (no caption, no plotters legend), so the charts draw with no registered font.
@@ -38,6 +41,13 @@ pub fn draw_sweep_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
             written.push(path);
         }
     }
+    for metric in table.metrics.iter().filter(|m| m.starts_with("faults[") && m.ends_with("].stale_window_s")) {
+        if let Some(svg) = tradeoff(&table, metric)? {
+            let path = dir.join(format!("tradeoff.{}.svg", slug(metric)));
+            std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+            written.push(path);
+        }
+    }
     if table.params.len() == 2 {
         for metric in table.metrics.iter().filter(|m| m.starts_with("faults[") && m.ends_with("].stale_window_s")) {
             let stat = format!("{metric}.p99");
@@ -57,6 +67,30 @@ fn slug(metric: &str) -> String {
         None => metric.to_string(),
     };
     name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+}
+
+/// A metric's plain name and unit, for titles and axes: `faults[broker-a].stale_window_s` →
+/// ("stale window after broker-a", "s").
+fn plain(metric: &str) -> (String, &'static str) {
+    if let Some((id, rest)) = metric.strip_prefix("faults[").and_then(|r| r.split_once("].")) {
+        let (what, unit) = match rest {
+            "stale_window_s" => ("stale window", "s"),
+            "detection_s_max" => ("time until the last NameServer removed it", "s"),
+            "convergence_s.p99" => ("client route convergence, p99 over clients", "s"),
+            "failed_sends" => ("failed sends", "sends"),
+            _ => return (metric.to_string(), ""),
+        };
+        return (format!("{what} after {id}"), unit);
+    }
+    match metric {
+        "nameserver_load.requests_per_s" => ("NameServer load, all NameServers".to_string(), "requests/s"),
+        "totals.false_removals" => ("false removals (live brokers removed)".to_string(), "removals"),
+        _ => (metric.to_string(), ""),
+    }
+}
+
+fn with_unit(name: &str, unit: &str) -> String {
+    if unit.is_empty() { name.to_string() } else { format!("{name} ({unit})") }
 }
 
 /// `points.csv`, split into its parts: `point`, the varied paths, `runs`, then per metric
@@ -116,10 +150,6 @@ impl XAxis {
         XAxis { label, values, positions, categorical }
     }
 
-    fn position(&self, value: &str) -> Option<f64> {
-        self.values.iter().position(|v| v == value).map(|i| self.positions[i])
-    }
-
     fn range(&self) -> std::ops::Range<f64> {
         let lo = self.positions.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = self.positions.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -160,8 +190,22 @@ fn tick(v: &f64) -> String {
     if s == "-0" { "0".to_string() } else { s.to_string() }
 }
 
-/// (x, median, p99) of one grid point.
-type BandPoint = (f64, f64, f64);
+/// (x, median, p99) of one grid point, and its index among the x values.
+type BandPoint = (f64, f64, f64, usize);
+
+/// The points cut into runs of neighbouring grid points: a line never joins two points with a
+/// grid point between them that has no value (never run, or null in every seed).
+fn runs_of(points: &[BandPoint]) -> Vec<&[BandPoint]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=points.len() {
+        if i == points.len() || points[i].3 != points[i - 1].3 + 1 {
+            runs.push(&points[start..i]);
+            start = i;
+        }
+    }
+    runs
+}
 
 /// One metric against the first parameter. `None` when no point has a value.
 fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
@@ -183,11 +227,16 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
             }
         };
         null_runs += nulls.and_then(|c| row.get(c)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let (Some(xv), Some(mid)) = (x.position(&row[x_col]), table.number(row, p50)) else { continue };
+        let (Some(xi), Some(mid)) = (x.values.iter().position(|v| *v == row[x_col]), table.number(row, p50)) else {
+            continue;
+        };
         let hi = table.number(row, p99).unwrap_or(mid);
-        lines[i].1.push((xv, mid, hi));
+        lines[i].1.push((x.positions[xi], mid, hi, xi));
     }
-    let all: Vec<f64> = lines.iter().flat_map(|(_, pts)| pts.iter().flat_map(|&(_, a, b)| [a, b])).collect();
+    for (_, points) in &mut lines {
+        points.sort_by_key(|p| p.3);
+    }
+    let all: Vec<f64> = lines.iter().flat_map(|(_, pts)| pts.iter().flat_map(|&(_, a, b, _)| [a, b])).collect();
     if all.is_empty() {
         return Ok(None);
     }
@@ -200,7 +249,8 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
-        let title = format!("{metric}: median over seeds, band to p99");
+        let (name, unit) = plain(metric);
+        let title = format!("{}: median over seeds, band up to p99", capitalised(&name));
         draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
         let mut chart = ChartBuilder::on(&root)
             .margin_top(44)
@@ -220,7 +270,7 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
         chart
             .configure_mesh()
             .x_desc(x.label.as_str())
-            .y_desc(metric)
+            .y_desc(with_unit(&name, unit))
             .x_labels(if x.categorical { x.values.len() } else { 10 })
             .x_label_formatter(&x_labels)
             .y_label_formatter(&tick)
@@ -231,25 +281,26 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
             .map_err(err)?;
         for (i, (_, points)) in lines.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
-            if points.len() > 1 {
-                let mut band: Vec<(f64, f64)> = points.iter().map(|&(x, _, hi)| (x, hi)).collect();
-                band.extend(points.iter().rev().map(|&(x, mid, _)| (x, mid)));
-                chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled()))).map_err(err)?;
-            } else {
-                // One x value: the band is a bar from the median to p99.
-                chart
-                    .draw_series(
-                        points.iter().map(|&(x, mid, hi)| {
+            for run in runs_of(points) {
+                if run.len() > 1 {
+                    let mut band: Vec<(f64, f64)> = run.iter().map(|&(x, _, hi, _)| (x, hi)).collect();
+                    band.extend(run.iter().rev().map(|&(x, mid, _, _)| (x, mid)));
+                    chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled()))).map_err(err)?;
+                } else {
+                    // A point alone: the band is a bar from the median to p99.
+                    chart
+                        .draw_series(run.iter().map(|&(x, mid, hi, _)| {
                             PathElement::new(vec![(x, mid), (x, hi)], color.mix(0.4).stroke_width(8))
-                        }),
-                    )
+                        }))
+                        .map_err(err)?;
+                }
+                chart
+                    .draw_series(LineSeries::new(run.iter().map(|&(x, mid, _, _)| (x, mid)), color.stroke_width(2)))
                     .map_err(err)?;
             }
+            // A marker at every measured point (the median), the p99 as a small bar end.
             chart
-                .draw_series(LineSeries::new(points.iter().map(|&(x, mid, _)| (x, mid)), color.stroke_width(2)))
-                .map_err(err)?;
-            chart
-                .draw_series(points.iter().map(|&(x, mid, _)| Circle::new((x, mid), 3, color.filled())))
+                .draw_series(points.iter().map(|&(x, mid, _, _)| Circle::new((x, mid), 5, color.filled())))
                 .map_err(err)?;
         }
         let legend_x = (WIDTH_PX - LEGEND_PX + 16) as i32;
@@ -257,7 +308,7 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
         for (i, (key, _)) in lines.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             root.draw(&Rectangle::new([(legend_x, y - 5), (legend_x + 18, y + 5)], color.filled())).map_err(err)?;
-            let label = if key.is_empty() { "median (band: p50 to p99)".to_string() } else { key.clone() };
+            let label = if key.is_empty() { "median (band up to p99)".to_string() } else { key.clone() };
             draw_text(&root, &label, (legend_x + 24, y), 15, Pos::new(HPos::Left, VPos::Center))?;
             y += 22;
         }
@@ -290,7 +341,8 @@ fn heatmap(table: &Table, stat: &str) -> Result<String, String> {
     let lo = values.iter().map(|&b| f64::from_bits(b)).fold(f64::INFINITY, f64::min);
     let hi = values.iter().map(|&b| f64::from_bits(b)).fold(f64::NEG_INFINITY, f64::max);
 
-    let (left, top, right, bottom) = (200i32, 60i32, WIDTH_PX as i32 - 40, HEIGHT_PX as i32 - 80);
+    // Room on the right for the colour scale.
+    let (left, top, right, bottom) = (200i32, 60i32, WIDTH_PX as i32 - 150, HEIGHT_PX as i32 - 80);
     let cell_w = (right - left) / xs.len().max(1) as i32;
     let cell_h = (bottom - top) / ys.len().max(1) as i32;
     let mut svg = String::new();
@@ -298,21 +350,15 @@ fn heatmap(table: &Table, stat: &str) -> Result<String, String> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
-        let title = match stat.rsplit_once('.') {
-            Some((metric, q)) => format!("{metric}: {q} over seeds"),
-            None => stat.to_string(),
-        };
+        let (metric, q) = stat.rsplit_once('.').unwrap_or((stat, ""));
+        let (name, unit) = plain(metric);
+        let title = format!("{}, {q} over seeds ({unit})", capitalised(&name));
         draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
         for &(xi, yi, v) in &cells {
             let (x0, y0) = (left + xi as i32 * cell_w, top + yi as i32 * cell_h);
             let fill = match v {
-                // White to dark red: the worse (longer) the stale window, the darker.
-                Some(v) => {
-                    let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
-                    let shade = |full: f64, dark: f64| (full + (dark - full) * t).round() as u8;
-                    RGBColor(shade(255.0, 165.0), shade(245.0, 15.0), shade(235.0, 21.0))
-                }
-                None => RGBColor(200, 200, 200),
+                Some(v) => shade(if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }),
+                None => NULL_CELL,
             };
             root.draw(&Rectangle::new([(x0, y0), (x0 + cell_w, y0 + cell_h)], fill.filled())).map_err(err)?;
             root.draw(&Rectangle::new([(x0, y0), (x0 + cell_w, y0 + cell_h)], WHITE.stroke_width(2))).map_err(err)?;
@@ -331,11 +377,134 @@ fn heatmap(table: &Table, stat: &str) -> Result<String, String> {
             draw_text(&root, v, at, 16, Pos::new(HPos::Right, VPos::Center))?;
         }
         draw_text(&root, &table.params[0], ((left + right) / 2, bottom + 36), 18, Pos::new(HPos::Center, VPos::Top))?;
+        // The colour scale: the lowest value at the bottom, the highest at the top.
+        let (scale_x, steps) = (right + 40, 40);
+        let step_h = (bottom - top) / steps;
+        for i in 0..steps {
+            let y0 = bottom - (i + 1) * step_h;
+            let color = shade(f64::from(i) / f64::from(steps - 1));
+            root.draw(&Rectangle::new([(scale_x, y0), (scale_x + 24, y0 + step_h)], color.filled())).map_err(err)?;
+        }
+        if lo.is_finite() {
+            let at = |y| (scale_x + 30, y);
+            draw_text(&root, &format!("{hi:.1}"), at(bottom - steps * step_h), 15, Pos::new(HPos::Left, VPos::Center))?;
+            draw_text(&root, &format!("{lo:.1}"), at(bottom), 15, Pos::new(HPos::Left, VPos::Center))?;
+        }
+        draw_text(&root, unit, (scale_x + 12, top - 14), 15, Pos::new(HPos::Center, VPos::Center))?;
+        root.draw(&Rectangle::new([(scale_x, bottom + 20), (scale_x + 24, bottom + 34)], NULL_CELL.filled()))
+            .map_err(err)?;
+        draw_text(&root, "null", (scale_x + 30, bottom + 27), 15, Pos::new(HPos::Left, VPos::Center))?;
         let y_name = text_style(18, Pos::new(HPos::Center, VPos::Top)).transform(FontTransform::Rotate270);
         root.draw(&Text::new(table.params[1].clone(), (24, (top + bottom) / 2), y_name)).map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// Whether `value` of the varied `path` is RocketMQ 4.x's default for it (only timing paths
+/// with a default are known; anything else is not a default).
+fn is_default(path: &str, value: &str) -> bool {
+    use crate::model::timing::{Preset, Timing};
+    let t = Timing::preset(Preset::RocketMq4);
+    let default_us = match path {
+        "timing.broker_heartbeat" => t.broker_register_period_us,
+        "timing.nameserver_channel_idle" => t.nameserver_channel_idle_us,
+        "timing.nameserver_scan" => t.nameserver_scan_us,
+        "timing.broker_expiry" => t.broker_expiry_us,
+        "timing.client_route_poll" => t.client_route_poll_us,
+        _ => return false,
+    };
+    parse_duration_us(value).is_ok_and(|us| us == default_us)
+}
+
+/// What a setting costs against what it buys: per grid point, the p99 over seeds of the stale
+/// window against the median NameServer load, labelled with the point's values; the point at
+/// RocketMQ 4.x's defaults is ringed. None without a load column or any value.
+fn tradeoff(table: &Table, metric: &str) -> Result<Option<String>, String> {
+    let (load, stale) = (table.column("nameserver_load.requests_per_s.p50"), table.column(&format!("{metric}.p99")));
+    if load.is_none() {
+        return Ok(None);
+    }
+    let n = table.params.len();
+    let points: Vec<(f64, f64, String, bool)> = table
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let (x, y) = (table.number(row, load)?, table.number(row, stale)?);
+            let label = (1..=n).map(|c| row[c].as_str()).collect::<Vec<_>>().join(", ");
+            let default = (1..=n).all(|c| is_default(&table.header[c], &row[c]));
+            Some((x, y, label, default))
+        })
+        .collect();
+    if points.is_empty() {
+        return Ok(None);
+    }
+    let span = |values: Vec<f64>| {
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let pad = if hi > lo { (hi - lo) * 0.12 } else { hi.abs().max(1.0) * 0.1 };
+        lo - pad..hi + pad
+    };
+    let x_range = span(points.iter().map(|p| p.0).collect());
+    let y_range = span(points.iter().map(|p| p.1).collect());
+    let (name, _) = plain(metric);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let title = format!("{}: p99 over seeds against NameServer load", capitalised(&name));
+        draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin_top(44)
+            .margin_left(12)
+            .margin_bottom(8)
+            .margin_right(40)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x_range, y_range)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("NameServer load, median over seeds (requests/s)")
+            .y_desc(format!("{name}, p99 (s)"))
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        let color = Palette99::pick(0).to_rgba();
+        for (x, y, label, default) in &points {
+            chart.draw_series(std::iter::once(Circle::new((*x, *y), 5, color.filled()))).map_err(err)?;
+            let (px, py) = chart.backend_coord(&(*x, *y));
+            // Clear of the ring when there is one.
+            let label_x = if *default { px + 15 } else { px + 9 };
+            draw_text(&root, label, (label_x, py), 14, Pos::new(HPos::Left, VPos::Center))?;
+            if *default {
+                root.draw(&Circle::new((px, py), 11, RGBColor(213, 94, 0).stroke_width(2))).map_err(err)?;
+                draw_text(&root, "RocketMQ 4.x defaults", (label_x, py + 18), 14, Pos::new(HPos::Left, VPos::Center))?;
+            }
+        }
+        let legend = format!("one point per grid point ({}); lower left is better", table.params.join(", "));
+        draw_text(&root, &legend, (WIDTH_PX as i32 / 2, 40), 14, Pos::new(HPos::Center, VPos::Center))?;
+        root.present().map_err(err)?;
+    }
+    Ok(Some(svg))
+}
+
+const NULL_CELL: RGBColor = RGBColor(200, 200, 200);
+
+/// White to dark red as `t` goes from 0 to 1: the worse (longer) the value, the darker.
+fn shade(t: f64) -> RGBColor {
+    let mix = |full: f64, dark: f64| (full + (dark - full) * t).round() as u8;
+    RGBColor(mix(255.0, 165.0), mix(245.0, 15.0), mix(235.0, 21.0))
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::{DetectionRow, Layer, Role, RunData, TimeseriesRow};
+use super::data::{DetectionRow, FaultSummary, Layer, Role, RunData, TimeseriesRow};
 use super::numfmt::{linear_ticks, num, symlog, symlog_ticks};
 use super::typeset::SIZE_PER_EM;
 use super::{Chart, FONT_FAMILY};
@@ -64,6 +64,8 @@ const DESC_EM_PX: f64 = 16.0;
 const LEGEND_EM_PX: f64 = 15.5;
 const NOTE_EM_PX: f64 = 17.0;
 const FAULT_LABEL_EM_PX: f64 = 14.0;
+const HEADLINE_EM_PX: f64 = 16.0;
+const HEADLINE_ROW_PX: i32 = 24;
 
 const MARGIN_PX: u32 = 14;
 const X_LABEL_AREA_PX: u32 = 58;
@@ -136,10 +138,11 @@ fn anchored(size: f64, h: HPos, v: VPos) -> TextStyle<'static> {
 
 pub(crate) fn draw<DB: DrawingBackend>(chart: Chart, root: &Root<DB>, run: &RunData) -> Drawn {
     match chart {
-        Chart::FailedSends => failed_sends(root, run),
+        Chart::FailedSends | Chart::FaultWindow => failed_sends(root, run, chart),
         Chart::Detection => detection(root, run),
         Chart::ConvergenceCdf => convergence_cdf(root, run),
         Chart::Timeline => timeline(root, run),
+        Chart::FalseRemovals => false_removals(root, run),
     }
 }
 
@@ -167,26 +170,39 @@ const SWATCH_W: i32 = 30;
 const SWATCH_GAP: i32 = 8;
 const ENTRY_GAP: i32 = 26;
 
-/// Fills the background, writes the title and the legend; returns the area left for the plot.
+/// Fills the background, writes the title, the headline under it (if any) and the legend;
+/// returns the area left for the plot.
 fn frame<DB: DrawingBackend>(
     root: &Root<DB>,
     chart: Chart,
     run: &RunData,
     legend: &[LegendEntry],
+    headline: Option<&str>,
 ) -> Result<Root<DB>, String> {
     root.fill(&WHITE).why()?;
     let title = format!("{} — {}, seed {}", chart.subject(), run.summary.scenario, run.summary.seed);
     let (_, title_h) = root.estimate_text_size(&title, &text(TITLE_EM_PX)).why()?;
-    let title_band_px = title_h as i32 + 16;
+    let headline_px = if headline.is_some() { HEADLINE_ROW_PX } else { 0 };
+    let title_band_px = title_h as i32 + 16 + headline_px;
     let (title_area, body) = root.split_vertically(title_band_px);
     let (title_w, _) = title_area.dim_in_pixel();
     title_area
         .draw_text(
             &title,
             &anchored(TITLE_EM_PX, HPos::Center, VPos::Center),
-            (title_w as i32 / 2, title_band_px / 2 + 2),
+            (title_w as i32 / 2, (title_band_px - headline_px) / 2 + 2),
         )
         .why()?;
+    if let Some(headline) = headline {
+        let line = fit_text(&title_area, headline, title_w as i32 - 20, &text(HEADLINE_EM_PX))?;
+        title_area
+            .draw_text(
+                &line,
+                &anchored(HEADLINE_EM_PX, HPos::Center, VPos::Center).color(&MUTED),
+                (title_w as i32 / 2, title_band_px - headline_px / 2 - 2),
+            )
+            .why()?;
+    }
     let (width_px, height_px) = body.dim_in_pixel();
     let left = (MARGIN_PX * 2) as i32;
     let right = width_px as i32 - (MARGIN_PX * 2) as i32;
@@ -282,13 +298,18 @@ struct PlacedLabel {
     label: String,
 }
 
-fn fault_marks(run: &RunData, duration_s: f64) -> Vec<FaultMark> {
+/// The fault as a user named it: a crash's mode ("power-off", "kill") says more than "crash".
+fn fault_kind(fault: &FaultSummary) -> &str {
+    fault.mode.as_deref().unwrap_or(&fault.kind)
+}
+
+fn fault_marks(run: &RunData, view: &View) -> Vec<FaultMark> {
     let mut marks: Vec<FaultMark> = run
         .summary
         .faults
         .iter()
-        .filter(|f| f.at_s <= duration_s)
-        .map(|f| FaultMark { at_s: f.at_s, label: format!("{}: {}", f.id, f.kind) })
+        .filter(|f| f.at_s >= view.from_s && f.at_s <= view.to_s)
+        .map(|f| FaultMark { at_s: f.at_s, label: format!("{}: {}", f.id, fault_kind(f)) })
         .collect();
     marks.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     marks
@@ -369,11 +390,11 @@ struct FaultStrip<DB: DrawingBackend> {
 fn fault_strip<DB: DrawingBackend>(
     body: &Root<DB>,
     run: &RunData,
-    duration_s: f64,
+    view: &View,
     axes: &(Axis, Axis),
     y_label_area_px: u32,
 ) -> Result<FaultStrip<DB>, String> {
-    let marks = fault_marks(run, duration_s);
+    let marks = fault_marks(run, view);
     let placed = {
         let probe = time_chart(body, MARGIN_PX, y_label_area_px, axes)?;
         place_fault_labels(body, &marks, |x| probe.backend_coord(&(x, 0.0)).0)?
@@ -484,32 +505,122 @@ fn ns_color(run: &RunData, ns: &str) -> RGBColor {
 /// Picks one per-second count out of a timeseries row.
 type CountOf = fn(&TimeseriesRow) -> u64;
 
-fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
+/// The stretch of time a failed-sends chart covers, and how many seconds each drawn step averages.
+struct View {
+    from_s: f64,
+    to_s: f64,
+    bin_s: u64,
+}
+
+/// The full run in about 150 steps (a 600 s run: 4 s each), so that a sawtooth of a few seconds
+/// (sync threads released together by their send budget) reads as its average, not as a comb.
+fn full_view(duration_s: f64) -> View {
+    View { from_s: 0.0, to_s: duration_s, bin_s: (duration_s / 150.0).ceil().max(1.0) as u64 }
+}
+
+/// Second by second, from a little before the first fault with subjects until a little after
+/// its last effect (last stale attempt, last client converged, last NameServer removal). None
+/// if no fault took a broker out of service.
+fn fault_view(run: &RunData, duration_s: f64) -> Option<View> {
+    let fault = run.summary.faults.iter().find(|f| !f.subjects.is_empty())?;
+    let after_s = [
+        fault.stale_window_s,
+        fault.convergence_s.max,
+        fault.detection_s.values().flatten().copied().reduce(f64::max),
+    ]
+    .into_iter()
+    .flatten()
+    .fold(10.0_f64, f64::max);
+    let pad_s = (after_s * 0.15).max(5.0);
+    let from_s = (fault.at_s - pad_s).max(0.0).floor();
+    let to_s = (fault.at_s + after_s + pad_s).min(duration_s).ceil();
+    Some(View { from_s, to_s, bin_s: 1 })
+}
+
+/// Each count averaged per second over `bin_s`-second steps inside the view, as the corners of
+/// a step line.
+fn binned(rows: &[TimeseriesRow], view: &View, value: CountOf) -> Vec<(f64, f64)> {
+    let mut sums: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+    for row in rows {
+        let t = row.second as f64;
+        if t >= view.from_s && t < view.to_s {
+            *sums.entry(row.second / view.bin_s).or_default() += value(row);
+        }
+    }
+    let mut points = Vec::with_capacity(sums.len() * 2);
+    for (bin, sum) in sums {
+        let y = symlog(sum as f64 / view.bin_s as f64);
+        let x0 = ((bin * view.bin_s) as f64).max(view.from_s);
+        let x1 = (((bin + 1) * view.bin_s) as f64).min(view.to_s);
+        points.push((x0, y));
+        points.push((x1, y));
+    }
+    points
+}
+
+/// The first line a reader needs: what the first fault with subjects cost.
+fn headline(run: &RunData) -> Option<String> {
+    let fault = run.summary.faults.iter().find(|f| !f.subjects.is_empty())?;
+    let mut parts = vec![format!("{} {} at {} s", fault.id, fault_kind(fault), num(fault.at_s, 1))];
+    parts.push(match fault.stale_window_s {
+        Some(w) => format!("stale window {} s", num(w, 1)),
+        None => "no stale attempt".to_string(),
+    });
+    parts.push(format!("{} failed sends", fault.failed_sends));
+    let detections: Vec<Option<f64>> = fault.detection_s.values().copied().collect();
+    if !detections.is_empty() {
+        parts.push(match detections.iter().copied().collect::<Option<Vec<f64>>>() {
+            Some(all) => format!("removed after {} s", num(all.into_iter().fold(0.0, f64::max), 1)),
+            None => "a NameServer never removed it".to_string(),
+        });
+    }
+    if let Some(max_s) = fault.convergence_s.max {
+        parts.push(format!("last client converged after {} s", num(max_s, 1)));
+    }
+    Some(parts.join(" · "))
+}
+
+fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData, which: Chart) -> Drawn {
     let s = &run.summary;
     let rows = &run.timeseries;
     let last_second_end = rows.iter().map(|r| r.second.saturating_add(1)).max().unwrap_or(0) as f64;
     let duration_s = s.duration_s.max(last_second_end);
-    let max_count =
-        rows.iter().map(|r| r.attempts.max(r.failed_attempts).max(r.failed_sends)).max().unwrap_or(0).max(1) as f64;
+    let zoom = if which == Chart::FaultWindow { fault_view(run, duration_s) } else { None };
+    let no_fault = which == Chart::FaultWindow && zoom.is_none();
+    let view = zoom.unwrap_or_else(|| full_view(duration_s));
+    let in_view = |t: f64| t >= view.from_s && t <= view.to_s;
 
-    // NameServers that removed a subject of some fault: each gets a marker colour.
-    let detected_ns: Vec<&str> = all_nameservers(run)
-        .into_iter()
-        .filter(|ns| s.faults.iter().any(|f| f.detection_s.get(*ns).is_some_and(|d| d.is_some())))
-        .collect();
+    let series: [(RGBColor, u32, &str, CountOf); 3] = [
+        (BLUE, 2, "attempts", |r| r.attempts),
+        (VERMILLION, 4, "failed sends (after retries)", |r| r.failed_sends),
+        (ORANGE, 2, "failed attempts (dashed, over failed sends)", |r| r.failed_attempts),
+    ];
+    let lines: Vec<Vec<(f64, f64)>> = series.iter().map(|(_, _, _, value)| binned(rows, &view, *value)).collect();
+    let y_data_max = lines.iter().flatten().map(|(_, y)| *y).fold(symlog(1.0), f64::max);
+    let max_count =
+        rows.iter().map(|r| r.attempts.max(r.failed_attempts).max(r.failed_sends)).max().unwrap_or(0).max(1);
+
+    // NameServers that removed a subject of some fault in view: each gets a marker colour.
+    let removal_at = |fault: &FaultSummary, ns: &str| {
+        fault.detection_s.get(ns).copied().flatten().map(|d| fault.at_s + d).filter(|x| in_view(*x))
+    };
+    let detected_ns: Vec<&str> =
+        all_nameservers(run).into_iter().filter(|ns| s.faults.iter().any(|f| removal_at(f, ns).is_some())).collect();
     let any_convergence = s.faults.iter().any(|f| f.convergence_s.max.is_some());
     let any_p50 = s.faults.iter().any(|f| f.convergence_s.p50.is_some());
 
-    let mut legend = vec![
-        entry(Swatch::Line(BLUE, 2), "attempts"),
-        entry(Swatch::Line(ORANGE, 2), "failed attempts"),
-        entry(Swatch::Line(VERMILLION, 3), "failed sends (after retries)"),
-    ];
+    let mut legend: Vec<LegendEntry> = series
+        .iter()
+        .map(|(color, width, label, _)| {
+            let swatch = if *color == ORANGE { Swatch::Dashed(*color, *width) } else { Swatch::Line(*color, *width) };
+            entry(swatch, *label)
+        })
+        .collect();
     if !s.faults.is_empty() {
         legend.push(entry(Swatch::Line(INK, 2), "fault"));
     }
     for ns in &detected_ns {
-        legend.push(entry(Swatch::Line(ns_color(run, ns), 1), format!("broker removed at {ns}")));
+        legend.push(entry(Swatch::Dashed(ns_color(run, ns), 3), format!("broker removed at {ns}")));
     }
     if any_convergence {
         legend.push(entry(Swatch::Band(GREEN.mix(0.15)), "client convergence (fault → last client)"));
@@ -517,26 +628,30 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     if any_p50 {
         legend.push(entry(Swatch::Dashed(GREEN, 2), "convergence p50"));
     }
-    let body = frame(root, Chart::FailedSends, run, &legend)?;
+    let body = frame(root, which, run, &legend, headline(run).as_deref())?;
 
-    let (x_ticks, x_decimals) = linear_ticks(0.0, duration_s, 12);
+    let (x_ticks, x_decimals) = linear_ticks(view.from_s, view.to_s, 12);
     let x_labels = tick_labels(&x_ticks, x_decimals);
-    let y_values = symlog_ticks(max_count);
+    let y_values = symlog_ticks(max_count as f64);
     let y_labels: Vec<(f64, String)> = y_values.iter().map(|v| (symlog(*v), num(*v, 0))).collect();
     let y_positions: Vec<f64> = y_labels.iter().map(|(p, _)| *p).collect();
-    let y_top = symlog(max_count) * 1.08 + 0.05;
+    let y_top = y_data_max.max(symlog(max_count as f64)) * 1.08 + 0.05;
     let x_fmt = |v: &f64| lookup(&x_labels, *v);
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let y_label_area_px = 70;
 
-    let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions.clone()));
-    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, duration_s, &axes, y_label_area_px)?;
+    let axes = (Axis::new(view.from_s..view.to_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions.clone()));
+    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-
+    let y_desc = if view.bin_s == 1 {
+        "per second (log scale)".to_string()
+    } else {
+        format!("per second, {} s averages (log scale)", view.bin_s)
+    };
     chart
         .configure_mesh()
         .x_desc("time since start of run (s)")
-        .y_desc("per second (log scale)")
+        .y_desc(y_desc)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .label_style(text(LABEL_EM_PX))
@@ -549,31 +664,31 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     // Convergence spans first, so that the series are drawn over them.
     for fault in &s.faults {
         if let Some(max_s) = fault.convergence_s.max {
-            let end_s = (fault.at_s + max_s).min(duration_s);
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(fault.at_s, 0.0), (end_s, y_top)],
-                    GREEN.mix(0.15).filled(),
-                )))
-                .why()?;
+            let (start_s, end_s) = (fault.at_s.max(view.from_s), (fault.at_s + max_s).min(view.to_s));
+            if start_s < end_s {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(start_s, 0.0), (end_s, y_top)],
+                        GREEN.mix(0.15).filled(),
+                    )))
+                    .why()?;
+            }
         }
     }
 
-    let series: [(RGBColor, u32, CountOf); 3] =
-        [(BLUE, 2, |r| r.attempts), (ORANGE, 2, |r| r.failed_attempts), (VERMILLION, 3, |r| r.failed_sends)];
-    for (color, width, value) in series {
-        chart
-            .draw_series(LineSeries::new(
-                rows.iter().map(|r| (r.second as f64, symlog(value(r) as f64))),
-                color.stroke_width(width),
-            ))
-            .why()?;
+    for ((color, width, _, _), points) in series.iter().zip(lines) {
+        let style = color.stroke_width(*width);
+        if *color == ORANGE {
+            chart.draw_series(std::iter::once(DashedPathElement::new(points, 7, 5, style))).why()?;
+        } else {
+            chart.draw_series(LineSeries::new(points, style)).why()?;
+        }
     }
 
     for fault in &s.faults {
         if let Some(p50_s) = fault.convergence_s.p50 {
             let x = fault.at_s + p50_s;
-            if x <= duration_s {
+            if in_view(x) {
                 chart
                     .draw_series(std::iter::once(DashedPathElement::new(
                         vec![(x, 0.0), (x, y_top)],
@@ -585,21 +700,130 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
             }
         }
         for ns in &detected_ns {
-            if let Some(Some(detection_s)) = fault.detection_s.get(*ns) {
-                let x = fault.at_s + detection_s;
-                if x <= duration_s {
-                    chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            vec![(x, 0.0), (x, y_top)],
-                            ns_color(run, ns).stroke_width(1),
-                        )))
-                        .why()?;
-                }
+            if let Some(x) = removal_at(fault, ns) {
+                chart
+                    .draw_series(std::iter::once(DashedPathElement::new(
+                        vec![(x, 0.0), (x, y_top)],
+                        4,
+                        4,
+                        ns_color(run, ns).stroke_width(3),
+                    )))
+                    .why()?;
             }
         }
     }
-    let empty = rows.is_empty().then_some("timeseries.csv has no rows");
+    let empty = if no_fault {
+        Some("no fault took a broker out of service: nothing to zoom onto")
+    } else {
+        rows.is_empty().then_some("timeseries.csv has no rows")
+    };
     finish_time_chart(root, &chart, (&strip, &marks, &placed), y_top, empty)
+}
+
+/// The axes of a chart with one row per node (or pair) over the run's time: names on the y
+/// axis, no horizontal grid.
+fn row_chart_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
+    x_fmt: &dyn Fn(&f64) -> String,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> Drawn {
+    chart
+        .configure_mesh()
+        .x_desc("time since start of run (s)")
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(y_fmt)
+        .label_style(text(LABEL_EM_PX))
+        .axis_desc_style(text(DESC_EM_PX))
+        .bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .disable_y_mesh()
+        .draw()
+        .why()
+}
+
+// ---------------------------------------------------------------------------------------------
+// false-removals
+
+fn false_removals<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
+    let s = &run.summary;
+    let duration_s = s.duration_s;
+    // One row per NameServer and broker pair that had a false removal, in first-seen order.
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    for r in &s.false_removals {
+        if !pairs.contains(&(r.nameserver.as_str(), r.broker.as_str())) {
+            pairs.push((&r.nameserver, &r.broker));
+        }
+    }
+    let mut legend = vec![entry(Swatch::Line(VERMILLION, 8), "broker running, but missing from that NameServer")];
+    if !s.faults.is_empty() {
+        legend.push(entry(Swatch::Line(INK, 2), "fault"));
+    }
+    let headline = (!pairs.is_empty()).then(|| {
+        let longest = s.false_removals.iter().map(|r| r.missing_s).fold(0.0_f64, f64::max);
+        format!(
+            "{} false removals of {} live brokers; the longest left a broker unlisted for {} s",
+            s.false_removals.len(),
+            {
+                let mut brokers: Vec<&str> = pairs.iter().map(|(_, b)| *b).collect();
+                brokers.sort_unstable();
+                brokers.dedup();
+                brokers.len()
+            },
+            num(longest, 1)
+        )
+    });
+    let body = frame(root, Chart::FalseRemovals, run, &legend, headline.as_deref())?;
+
+    let n_rows = pairs.len().max(1) as f64;
+    let row_bottom = |r: usize| n_rows - r as f64 - 1.0;
+    let y_labels: Vec<(f64, String)> =
+        pairs.iter().enumerate().map(|(r, (ns, broker))| (row_bottom(r) + 0.5, format!("{broker} at {ns}"))).collect();
+    let y_keys: Vec<f64> = y_labels.iter().map(|(y, _)| *y).collect();
+    let mut widest_px = 40u32;
+    for (_, label) in &y_labels {
+        widest_px = widest_px.max(body.estimate_text_size(label, &text(LABEL_EM_PX)).why()?.0);
+    }
+    let y_label_area_px = widest_px + 20;
+    let view = full_view(duration_s);
+    let (x_ticks, x_decimals) = linear_ticks(0.0, duration_s, 12);
+    let x_labels = tick_labels(&x_ticks, x_decimals);
+    let x_fmt = |v: &f64| lookup(&x_labels, *v);
+    let y_fmt = |v: &f64| lookup(&y_labels, *v);
+    let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()));
+    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, &view, &axes, y_label_area_px)?;
+    let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
+    row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
+    for removal in &s.false_removals {
+        let Some(r) = pairs.iter().position(|p| *p == (removal.nameserver.as_str(), removal.broker.as_str())) else {
+            continue;
+        };
+        let y0 = row_bottom(r);
+        // A few pixels wide at least, so a removal undone within a second still shows beside the
+        // fault line it often follows; its duration is written next to it.
+        let end_s = (removal.at_s + removal.missing_s).max(removal.at_s + duration_s / 200.0);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(removal.at_s, y0 + 0.3), (end_s.min(duration_s), y0 + 0.7)],
+                VERMILLION.filled(),
+            )))
+            .why()?;
+        let label = if removal.relisted {
+            format!("removed at {} s, missing {} s", num(removal.at_s, 1), num(removal.missing_s, 1))
+        } else {
+            format!("removed at {} s, never relisted", num(removal.at_s, 1))
+        };
+        let (px, py) = chart.backend_coord(&(end_s.min(duration_s), y0 + 0.5));
+        let (label_w, _) = body.estimate_text_size(&label, &text(LABEL_EM_PX)).why()?;
+        let right_px = chart.plotting_area().get_pixel_range().0.end;
+        let (style, x) = if px + 8 + label_w as i32 <= right_px {
+            (anchored(LABEL_EM_PX, HPos::Left, VPos::Center), px + 8)
+        } else {
+            (anchored(LABEL_EM_PX, HPos::Right, VPos::Center), chart.backend_coord(&(removal.at_s, 0.0)).0 - 8)
+        };
+        root.draw_text(&label, &style, (x, py)).why()?;
+    }
+    let empty = pairs.is_empty().then_some("no false removals: no NameServer removed a running broker");
+    finish_time_chart(root, &chart, (&strip, &marks, &placed), n_rows, empty)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -627,9 +851,12 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     if any_null {
         legend.push(entry(Swatch::Cross(MUTED), "not removed within the run (drawn at the top)"));
     }
-    let body = frame(root, Chart::Detection, run, &legend)?;
+    let body = frame(root, Chart::Detection, run, &legend, None)?;
 
-    let y_max = rows.iter().flat_map(|r| [r.detection_s, r.window_hi_s]).flatten().fold(0.0_f64, f64::max);
+    let y_max_s = rows.iter().flat_map(|r| [r.detection_s, r.window_hi_s]).flatten().fold(0.0_f64, f64::max);
+    // A kill is detected within a network delay: milliseconds, which "0 s" ticks would hide.
+    let (scale, unit) = if y_max_s > 0.0 && y_max_s < 1.0 { (1000.0, "ms") } else { (1.0, "s") };
+    let y_max = y_max_s * scale;
     // Room above the highest value for the "not removed" markers and their labels.
     let headroom = if any_null { 1.25 } else { 1.15 };
     let y_top = if y_max > 0.0 { y_max * headroom } else { 10.0 };
@@ -659,7 +886,7 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     chart
         .configure_mesh()
         .x_desc("fault")
-        .y_desc("time from fault to removal (s)")
+        .y_desc(format!("time from fault to removal ({unit})"))
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .label_style(text(LABEL_EM_PX))
@@ -684,7 +911,12 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     for row in rows {
         if let (Some((f, n)), Some(lo), Some(hi)) = (index_of(row), row.window_lo_s, row.window_hi_s) {
             let (x0, _, x1) = slot(f, n);
-            chart.draw_series(std::iter::once(Rectangle::new([(x0, lo), (x1, hi)], SKY.mix(0.25).filled()))).why()?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x0, lo * scale), (x1, hi * scale)],
+                    SKY.mix(0.25).filled(),
+                )))
+                .why()?;
         }
     }
     let value_style = anchored(LABEL_EM_PX, HPos::Left, VPos::Center);
@@ -695,11 +927,12 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         let (_, cx, _) = slot(f, n);
         let color = ns_color(run, &row.nameserver);
         match row.detection_s {
-            Some(d) => {
+            Some(d_s) => {
+                let d = d_s * scale;
                 chart.draw_series(std::iter::once(Circle::new((cx, d), 6, color.filled()))).why()?;
                 // The value goes right of the dot, up to the next slot's dot; when slots are
                 // too narrow the y axis has to do.
-                let value = format!("{} s", num(d, 1));
+                let value = format!("{} {unit}", num(d, if unit == "ms" { 2 } else { 1 }));
                 let (value_w, _) = body.estimate_text_size(&value, &value_style).why()?;
                 if value_w as i32 <= slot_px - 20 {
                     let (px, py) = chart.backend_coord(&(cx, d));
@@ -767,11 +1000,20 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
             entry(Swatch::Line(FAULT_COLORS[i % FAULT_COLORS.len()], 2), label)
         })
         .collect();
-    let body = frame(root, Chart::ConvergenceCdf, run, &legend)?;
+    let body = frame(root, Chart::ConvergenceCdf, run, &legend, None)?;
 
     let t_max = faults.iter().filter_map(|(_, times, _)| times.last().copied()).fold(0.0_f64, f64::max);
+    let t_min = faults.iter().filter_map(|(_, times, _)| times.first().copied()).fold(f64::INFINITY, f64::min);
     let x_right = if t_max > 0.0 { t_max * 1.08 } else { 10.0 };
-    let (x_ticks, x_decimals) = linear_ticks(0.0, x_right, 12);
+    // Start near the first client rather than at the fault, when the fault's first tenth or
+    // more is empty (a power-off: nobody converges before the idle close, ~95 s).
+    let x_left = if t_min.is_finite() && t_min > 0.1 * t_max {
+        let (ticks, _) = linear_ticks(0.0, t_min - 0.1 * (t_max - t_min), 12);
+        ticks.into_iter().rfind(|t| *t < t_min - 0.05 * (t_max - t_min)).unwrap_or(0.0)
+    } else {
+        0.0
+    };
+    let (x_ticks, x_decimals) = linear_ticks(x_left, x_right, 12);
     let x_labels = tick_labels(&x_ticks, x_decimals);
     let (y_ticks, y_decimals) = linear_ticks(0.0, 1.0, 5);
     let y_labels = tick_labels(&y_ticks, y_decimals);
@@ -783,11 +1025,15 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
         .margin_right(MARGIN_PX * 2)
         .x_label_area_size(X_LABEL_AREA_PX)
         .y_label_area_size(70)
-        .build_cartesian_2d(Axis::new(0.0..x_right, x_ticks.clone()), Axis::new(0.0..1.05, y_ticks.clone()))
+        .build_cartesian_2d(Axis::new(x_left..x_right, x_ticks.clone()), Axis::new(0.0..1.12, y_ticks.clone()))
         .why()?;
     chart
         .configure_mesh()
-        .x_desc("time since the fault (s)")
+        .x_desc(if x_left > 0.0 {
+            "time since the fault (s; the axis starts near the first client)"
+        } else {
+            "time since the fault (s)"
+        })
         .y_desc("fraction of clients whose route dropped the subject")
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
@@ -802,13 +1048,41 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
         let n = *clients as f64;
         // A step function: flat until each client's time, then up by 1/n; it stays below 1 by
         // the share of clients that never converged.
-        let mut points = vec![(0.0, 0.0)];
+        let mut points = vec![(x_left, 0.0)];
         for (k, t) in times.iter().enumerate() {
             points.push((*t, k as f64 / n));
             points.push((*t, (k + 1) as f64 / n));
         }
         points.push((x_right, times.len() as f64 / n));
-        chart.draw_series(LineSeries::new(points, FAULT_COLORS[i % FAULT_COLORS.len()].stroke_width(2))).why()?;
+        let color = FAULT_COLORS[i % FAULT_COLORS.len()];
+        chart.draw_series(LineSeries::new(points, color.stroke_width(2))).why()?;
+    }
+    // The summary's p50 and p99 as marked lines, labelled above the curve.
+    let label_style = anchored(LABEL_EM_PX, HPos::Left, VPos::Center);
+    for (i, (id, _, _)) in faults.iter().enumerate() {
+        let Some(conv) = run.summary.faults.iter().find(|f| f.id == *id).map(|f| f.convergence_s) else {
+            continue;
+        };
+        let color = FAULT_COLORS[i % FAULT_COLORS.len()];
+        for (name, value, level) in [("p50", conv.p50, 0.5), ("p99", conv.p99, 0.99)] {
+            let Some(x) = value.filter(|x| *x >= x_left) else { continue };
+            chart
+                .draw_series(std::iter::once(DashedPathElement::new(
+                    vec![(x, 0.0), (x, level)],
+                    6,
+                    4,
+                    color.stroke_width(2),
+                )))
+                .why()?;
+            chart.draw_series(std::iter::once(Circle::new((x, level), 5, color.filled()))).why()?;
+            let (px, py) = chart.backend_coord(&(x, level));
+            let label = format!("{name} {} s", num(x, 1));
+            let (label_w, _) = body.estimate_text_size(&label, &label_style).why()?;
+            // Left of the point (the curve rises to the right); right of it near the y axis.
+            let left_x = px - 10 - label_w as i32;
+            let text_x = if left_x > chart.backend_coord(&(x_left, 0.0)).0 + 4 { left_x } else { px + 10 };
+            root.draw_text(&label, &label_style, (text_x, py)).why()?;
+        }
     }
     if faults.is_empty() {
         note(
@@ -827,6 +1101,7 @@ const DOWN: RGBColor = RGBColor(190, 190, 190);
 const PAUSED: RGBColor = RGBColor(253, 200, 120);
 const PARTITIONED: RGBColor = RGBColor(194, 165, 207);
 const OTHER_STATE: RGBColor = RGBColor(255, 255, 153);
+const NOT_STARTED: RGBColor = RGBColor(238, 238, 238);
 const UNLISTED: RGBColor = BLUE;
 const STALE: RGBColor = VERMILLION;
 
@@ -852,8 +1127,16 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let end_max = rows.iter().map(|r| r.end_s).fold(0.0_f64, f64::max);
     let duration_s = run.summary.duration_s.max(end_max);
 
+    // A node is "down" in timeline.csv from 0 until it first starts; that is not an outage.
+    let not_started = |row: &super::data::TimelineRow| {
+        row.layer == Layer::Process
+            && row.state == "down"
+            && row.start_s == 0.0
+            && rows.iter().any(|r| r.node == row.node && r.layer == Layer::Process && r.state == "up")
+    };
     // All four process states are always listed, so legends read the same across runs.
     let mut legend = vec![
+        entry(Swatch::Band(NOT_STARTED.to_rgba()), "not started yet"),
         entry(Swatch::Band(UP.to_rgba()), "up"),
         entry(Swatch::Band(DOWN.to_rgba()), "down"),
         entry(Swatch::Band(PAUSED.to_rgba()), "paused"),
@@ -870,7 +1153,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     if !run.summary.faults.is_empty() {
         legend.push(entry(Swatch::Line(INK, 2), "fault"));
     }
-    let body = frame(root, Chart::Timeline, run, &legend)?;
+    let body = frame(root, Chart::Timeline, run, &legend, None)?;
 
     // Row r (0 = first node) spans y in [n - r - 1, n - r]; its label sits at the centre.
     let row_of = |node: &str| nodes.iter().position(|(n, _)| *n == node);
@@ -897,20 +1180,10 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let y_label_area_px = widest_name_px + 20;
 
     let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()));
-    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, duration_s, &axes, y_label_area_px)?;
+    let FaultStrip { strip, plot_area, marks, placed } =
+        fault_strip(&body, run, &full_view(duration_s), &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    chart
-        .configure_mesh()
-        .x_desc("time since start of run (s)")
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_EM_PX))
-        .axis_desc_style(text(DESC_EM_PX))
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .disable_y_mesh()
-        .draw()
-        .why()?;
+    row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
 
     for row in rows.iter().filter(|r| r.layer == Layer::Process) {
         let Some(r) = row_of(&row.node) else { continue };
@@ -918,7 +1191,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         chart
             .draw_series(std::iter::once(Rectangle::new(
                 [(row.start_s, y0 + 0.14), (row.end_s, y0 + 0.86)],
-                process_color(&row.state).filled(),
+                if not_started(row) { NOT_STARTED } else { process_color(&row.state) }.filled(),
             )))
             .why()?;
     }

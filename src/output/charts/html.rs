@@ -1,5 +1,8 @@
-//! index.html: a static page (no script, nothing loaded from elsewhere) with the summary tables
-//! from summary.json and the SVG charts beside it.
+//! index.html: a static page (no script, nothing loaded from elsewhere): a headline of what the
+//! first fault cost, the explain sentences, the summary tables from summary.json, the charts as
+//! PNG (drawn with the bundled font, so they look the same in every browser, with the SVG a
+//! click away) and links to every data file. Tables are split so that none is wider than a
+//! 1400 px window.
 
 use std::fmt::Write as _;
 
@@ -24,12 +27,23 @@ fn secs(v: impl Into<Option<f64>>) -> String {
     opt_num(v.into(), DECIMALS)
 }
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',sans-serif;margin:1.5em;color:#1e1e1e}\
+const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:1.5em;color:#1e1e1e;max-width:1240px}\
 table{border-collapse:collapse;margin:0.5em 0 1.5em}\
-th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right}\
-th{background:#f2f2f2}td.t,th.t{text-align:left}\
-figure{margin:1em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\
+th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right}td.t{white-space:nowrap}\
+th{background:#f2f2f2;max-width:8em;font-weight:600}td.t,th.t{text-align:left}\
+figure{margin:1em 0}img{width:1200px;max-width:100%;height:auto;border:1px solid #ddd}\
+.headline{font-size:1.15em;line-height:1.5;max-width:60em}\
+.explain{background:#f7f7f7;border-left:4px solid #0072b2;padding:0.5em 1em;max-width:70em}\
 .note{color:#555;font-size:0.9em}.wide{overflow-x:auto}";
+
+/// The data files a run directory holds (docs/OUTPUT.md), linked from the page.
+const DATA_FILES: [(&str, &str); 5] = [
+    ("summary.json", "every metric, per fault and in total, with the explain sections"),
+    ("timeseries.csv", "per second: attempts, failed attempts, sends, failed sends"),
+    ("detection.csv", "per fault and NameServer: detection latency and the closed-form window"),
+    ("convergence.csv", "per fault and client: route convergence time"),
+    ("timeline.csv", "per node: process state and route intervals"),
+];
 
 /// The whole page. Output depends only on `summary`, so it is as reproducible as the run.
 pub(crate) fn index_page(summary: &Summary) -> String {
@@ -43,8 +57,11 @@ pub(crate) fn index_page(summary: &Summary) -> String {
         escape(&title),
         escape(&title)
     );
+    headline(&mut page, summary);
+    explain(&mut page, summary);
     run_facts(&mut page, summary);
     faults_table(&mut page, summary);
+    detection_table(&mut page, summary);
     totals_table(&mut page, summary);
     false_removals_table(&mut page, summary);
     load_table(&mut page, summary);
@@ -53,13 +70,89 @@ pub(crate) fn index_page(summary: &Summary) -> String {
         let stem = chart.stem();
         let _ = writeln!(
             page,
-            "<figure><img src=\"{stem}.svg\" alt=\"{alt}\">\
-             <figcaption>{alt} (<a href=\"{stem}.png\">PNG</a>)</figcaption></figure>",
+            "<figure><img src=\"{stem}.png\" width=\"1200\" height=\"700\" alt=\"{alt}\">\
+             <figcaption>{alt} (<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>",
             alt = escape(chart.subject()),
         );
     }
-    page.push_str("</body>\n</html>\n");
+    page.push_str("<h2>Files</h2>\n<ul>\n");
+    for (file, what) in DATA_FILES {
+        let _ = writeln!(page, "<li><a href=\"{file}\">{file}</a>: {what}</li>");
+    }
+    for chart in Chart::ALL {
+        let stem = chart.stem();
+        let _ = writeln!(
+            page,
+            "<li><a href=\"{stem}.png\">{stem}.png</a>, <a href=\"{stem}.svg\">{stem}.svg</a>: {}</li>",
+            escape(chart.subject())
+        );
+    }
+    page.push_str("</ul>\n</body>\n</html>\n");
     page
+}
+
+/// The fault as a user named it: a crash's mode ("power-off") says more than "crash".
+fn fault_kind(fault: &FaultSummary) -> String {
+    match &fault.mode {
+        Some(mode) => format!("{} ({})", fault.kind, mode),
+        None => fault.kind.clone(),
+    }
+}
+
+/// What the first fault that took a broker out of service cost, in figures and a sentence.
+fn headline(page: &mut String, s: &Summary) {
+    let Some(fault) = s.faults.iter().find(|f| !f.subjects.is_empty()) else {
+        let _ = writeln!(
+            page,
+            "<p class=\"headline\">No fault took a broker out of service: {} failed sends in all, {} false removals.</p>",
+            count(s.totals.failed_sends),
+            count(s.totals.false_removals)
+        );
+        return;
+    };
+    let id = escape(&fault.id);
+    let at = num(fault.at_s, 1);
+    let kind = escape(&fault_kind(fault));
+    let sentence = match fault.stale_window_s {
+        Some(w) => format!(
+            "<strong>Stale window {} s, {} failed sends.</strong> After {id} ({kind}) at {at} s, \
+             producers kept sending to it for {} s because their routes still listed it; {} of \
+             those sends failed even after retries, and {} were saved by a retry.",
+            num(w, 1),
+            count(fault.failed_sends),
+            num(w, 1),
+            count(fault.failed_sends),
+            count(fault.recovered_by_retry),
+        ),
+        None => format!(
+            "<strong>No stale attempt.</strong> After {id} ({kind}) at {at} s, no producer sent to it \
+             while it was out of service."
+        ),
+    };
+    let _ = writeln!(page, "<p class=\"headline\">{sentence}</p>");
+}
+
+/// summary.json's explain sentences: the chain of events behind each stale window.
+fn explain(page: &mut String, s: &Summary) {
+    let explained: Vec<&FaultSummary> =
+        s.faults.iter().filter(|f| f.explain.as_ref().is_some_and(|e| !e.text.is_empty())).collect();
+    if explained.is_empty() {
+        return;
+    }
+    page.push_str("<h2>Why</h2>\n");
+    for fault in explained {
+        let _ = writeln!(
+            page,
+            "<div class=\"explain\"><p><strong>{} ({} at {} s)</strong></p><ul>",
+            escape(&fault.id),
+            escape(&fault_kind(fault)),
+            num(fault.at_s, 1)
+        );
+        for line in fault.explain.iter().flat_map(|e| &e.text) {
+            let _ = writeln!(page, "<li>{}</li>", escape(line));
+        }
+        page.push_str("</ul></div>\n");
+    }
 }
 
 fn run_facts(page: &mut String, s: &Summary) {
@@ -105,50 +198,22 @@ fn faults_table(page: &mut String, s: &Summary) {
         page.push_str("<p class=\"note\">The scenario has no faults.</p>\n");
         return;
     }
-    let ns_columns = detection_columns(s);
-    page.push_str("<div class=\"wide\"><table>\n<tr><th class=\"t\">id</th><th class=\"t\">kind</th><th class=\"t\">target</th><th class=\"t\">subjects</th><th>at (s)</th>");
-    for ns in &ns_columns {
-        let _ = write!(page, "<th>detection at {} (s)</th>", escape(ns));
-    }
     page.push_str(
-        "<th>detection window (s)</th>\
-         <th>convergence p50 (s)</th><th>p99 (s)</th><th>max (s)</th><th>never / clients</th>\
-         <th>stale window (s)</th><th>stale attempts</th><th>failed attempts</th>\
-         <th>failed sends</th><th>recovered by retry</th><th>added latency p50 (ms)</th>\
-         <th>p99 (ms)</th><th>max (ms)</th></tr>\n",
+        "<div class=\"wide\"><table>\n<tr><th class=\"t\">id</th><th class=\"t\">kind</th>\
+         <th class=\"t\">target</th><th>at (s)</th><th>stale window (s)</th><th>stale attempts</th>\
+         <th>failed attempts</th><th>failed sends</th><th>recovered by retry</th>\
+         <th>added latency p50 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr>\n",
     );
     for fault in &s.faults {
-        let subjects = if fault.subjects.is_empty() { "—".to_string() } else { fault.subjects.join(", ") };
-        let kind = match &fault.mode {
-            Some(mode) => format!("{} ({})", fault.kind, mode),
-            None => fault.kind.clone(),
-        };
-        let _ = write!(
-            page,
-            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td>\
-             <td class=\"t\">{}</td><td>{}</td>",
-            escape(&fault.id),
-            escape(&kind),
-            escape(&fault.target),
-            escape(&subjects),
-            num(fault.at_s, DECIMALS)
-        );
-        for ns in &ns_columns {
-            let _ = write!(page, "<td>{}</td>", escape(&detection_cell(fault, ns)));
-        }
-        let window = fault
-            .detection_window_s
-            .map_or_else(|| "—".to_string(), |w| format!("{}–{}", num(w.lo, DECIMALS), num(w.hi, DECIMALS)));
-        let conv = fault.convergence_s;
-        let never = format!("{} / {}", conv.never, conv.clients);
         let latency = fault.added_latency_ms;
         let _ = writeln!(
             page,
-            "<td>{window}</td><td>{}</td><td>{}</td><td>{}</td><td>{never}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            secs(conv.p50),
-            secs(conv.p99),
-            secs(conv.max),
+            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&fault.id),
+            escape(&fault_kind(fault)),
+            escape(&fault.target),
+            num(fault.at_s, DECIMALS),
             secs(fault.stale_window_s),
             count(fault.stale_attempts),
             count(fault.failed_attempts),
@@ -157,6 +222,44 @@ fn faults_table(page: &mut String, s: &Summary) {
             secs(latency.p50),
             secs(latency.p99),
             secs(latency.max),
+        );
+    }
+    page.push_str("</table></div>\n");
+}
+
+/// Detection per NameServer and client convergence: a table of its own, so that a fleet with
+/// many NameServers widens this one only.
+fn detection_table(page: &mut String, s: &Summary) {
+    if s.faults.is_empty() {
+        return;
+    }
+    let ns_columns = detection_columns(s);
+    page.push_str("<h2>Detection and convergence</h2>\n<div class=\"wide\"><table>\n<tr><th class=\"t\">id</th><th class=\"t\">subjects</th>");
+    for ns in &ns_columns {
+        let _ = write!(page, "<th>removed by {} after (s)</th>", escape(ns));
+    }
+    page.push_str(
+        "<th>detection window (s)</th><th>convergence p50 (s)</th><th>p99 (s)</th><th>max (s)</th>\
+         <th>never / clients</th></tr>\n",
+    );
+    for fault in &s.faults {
+        let subjects = if fault.subjects.is_empty() { "—".to_string() } else { fault.subjects.join(", ") };
+        let _ =
+            write!(page, "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td>", escape(&fault.id), escape(&subjects));
+        for ns in &ns_columns {
+            let _ = write!(page, "<td>{}</td>", escape(&detection_cell(fault, ns)));
+        }
+        let window = fault
+            .detection_window_s
+            .map_or_else(|| "—".to_string(), |w| format!("{}–{}", num(w.lo, DECIMALS), num(w.hi, DECIMALS)));
+        let conv = fault.convergence_s;
+        let never = format!("{} / {}", conv.never, conv.clients);
+        let _ = writeln!(
+            page,
+            "<td>{window}</td><td>{}</td><td>{}</td><td>{}</td><td>{never}</td></tr>",
+            secs(conv.p50),
+            secs(conv.p99),
+            secs(conv.max),
         );
     }
     page.push_str("</table></div>\n");
