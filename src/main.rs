@@ -13,6 +13,9 @@ use routesim::output::{self, table};
 use routesim::report::{RunReport, Summary};
 use routesim::scenario;
 
+#[path = "main/explore.rs"]
+mod explore;
+
 #[derive(Parser)]
 #[command(
     name = "routesim",
@@ -80,6 +83,9 @@ enum Command {
     Merge(routesim::sweep::MergeArgs),
     /// Run scenarios and check the assertions of their `expect:` blocks (docs/CHECK.md).
     Check(routesim::check::Args),
+    /// Run random fault schedules from the scenario's `explore:` block; rank, judge and shrink
+    /// them (docs/EXPLORE.md).
+    Explore(explore::ExploreArgs),
 }
 
 enum Failure {
@@ -111,6 +117,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => routesim::sweep::sweep_command(&args).map_err(Failure::from),
         Command::Merge(args) => routesim::sweep::merge_command(&args).map_err(Failure::from),
         Command::Check(args) => return routesim::check::main(&args),
+        Command::Explore(args) => explore::explore(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
