@@ -14,10 +14,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::engine::secs;
@@ -29,6 +28,7 @@ use crate::report::{
     ClientMoment, Convergence, Explanation, FalseRemoval, FaultSummary, NameServerLoad, NameServerMoment, Percentiles,
     Summary, Totals, Window,
 };
+use crate::runner::{self, Job, RunnerError, shell_word};
 use crate::scenario::units::SeedRange;
 use crate::scenario::{self, Scenario, ScenarioError, yaml};
 
@@ -37,8 +37,6 @@ use crate::scenario::{self, Scenario, ScenarioError, yaml};
 pub const RUNS_MAX: u64 = 100_000;
 /// The most re-runs minimisation spends on one failure.
 pub const MINIMISE_RERUNS_MAX: usize = 20;
-/// The most worker threads `--threads` may ask for.
-pub const THREADS_MAX: u16 = 256;
 /// Observed values longer than this are cut in the table; the failure details show them whole.
 const OBSERVED_CHARS_MAX: usize = 60;
 /// The failure details cut observed values (which list every failing seed with its value) and
@@ -73,19 +71,18 @@ pub fn validate_expectations(scenario: &Scenario, text: &str) -> Result<Vec<Asse
     let mut assertions = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in scenario.expect.iter().enumerate() {
-        match expect::parse(line).and_then(|a| expect::validate_path(&a, &schema).map(|()| a)) {
+        let checked =
+            expect::parse(line).map_err(|e| e.to_string()).and_then(|a| match always_null(&a, &scenario.world) {
+                Some(message) => Err(message),
+                None => expect::validate_path(&a, &schema).map(|()| a).map_err(|e| e.to_string()),
+            });
+        match checked {
             Ok(a) => assertions.push(a),
-            Err(e) => {
+            Err(message) => {
                 let field = format!("expect[{i}]");
                 // A flow-style list (`expect: [a, b]`) has no line per element: point at the key.
                 let line = yaml::locate(text, &field).or_else(|| yaml::locate(text, "expect"));
-                errors.push(ScenarioError {
-                    file: scenario.file.clone(),
-                    line,
-                    column: None,
-                    field,
-                    message: e.to_string(),
-                });
+                errors.push(ScenarioError { file: scenario.file.clone(), line, column: None, field, message });
             }
         }
     }
@@ -174,30 +171,73 @@ pub fn schema(world: &WorldConfig) -> Value {
             .collect(),
         totals: Totals { false_removal_missing_s_max: sample, ..Totals::default() },
     };
-    serde_json::to_value(summary).expect("a Summary is plain data with string keys")
+    let mut value = serde_json::to_value(summary).expect("a Summary is plain data with string keys");
+    // A fault without subjects takes no broker out of service: what is measured about its
+    // subjects is null in every run, so the schema does not offer it.
+    if let Some(faults) = value.get_mut("faults").and_then(Value::as_array_mut) {
+        for (fault, spec) in faults.iter_mut().zip(&world.faults) {
+            if spec.action.subjects(layout).is_empty() {
+                for path in NULL_WITHOUT_SUBJECTS {
+                    remove_path(fault, path);
+                }
+            }
+        }
+    }
+    value
+}
+
+/// The fields of a fault's summary that are null in every run when the fault has no subjects,
+/// as paths below the fault.
+pub const NULL_WITHOUT_SUBJECTS: [&str; 7] = [
+    "detection_window_s",
+    "convergence_s.p50",
+    "convergence_s.p99",
+    "convergence_s.max",
+    "stale_window_s",
+    "added_latency_ms",
+    "explain",
+];
+
+/// Removes the key at dotted `path` below `value`, if there is one.
+fn remove_path(value: &mut Value, path: &str) {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((parent, key)) => (parent.split('.').try_fold(value, |v, k| v.get_mut(k)), key),
+        None => (Some(value), path),
+    };
+    if let Some(Value::Object(map)) = parent {
+        map.remove(key);
+    }
+}
+
+/// The error for an assertion that reads a field of a fault without subjects that is always
+/// null (see [`NULL_WITHOUT_SUBJECTS`]), or `None`.
+fn always_null(assertion: &Assertion, world: &WorldConfig) -> Option<String> {
+    let (first, rest) = assertion.path.split_first()?;
+    if first.key != "faults" {
+        return None;
+    }
+    let spec = match first.selector.as_ref()? {
+        Selector::Id(id) => world.faults.iter().find(|f| &f.id == id)?,
+        Selector::Index(n) => world.faults.get(*n)?,
+    };
+    if !spec.action.subjects(&world.layout).is_empty() {
+        return None;
+    }
+    let below: Vec<&str> = rest.iter().map(|s| s.key.as_str()).collect();
+    let field = NULL_WITHOUT_SUBJECTS.iter().find(|field| {
+        let keys: Vec<&str> = field.split('.').collect();
+        below.len() >= keys.len() && below[..keys.len()] == keys[..]
+    })?;
+    Some(format!(
+        "`{}`: fault `{}` has no subjects (it takes no broker out of service): `{field}` is always null; \
+         assert on a fault that stops, pauses or cuts off a broker",
+        assertion.text, spec.id
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The command
 // ---------------------------------------------------------------------------------------------
-
-/// `routesim check`'s arguments.
-#[derive(Clone, Debug, clap::Args)]
-pub struct Args {
-    /// Scenario files, or directories: every `*.yaml` in them that has an `expect:` block.
-    #[arg(required = true, value_name = "PATHS")]
-    pub paths: Vec<PathBuf>,
-    /// Seeds to run every scenario with: `100` (1..=100), `1..=100` or `0..50`. Default: the
-    /// scenario's `sweep.seeds`, else its `seed`.
-    #[arg(long, value_name = "RANGE")]
-    pub seeds: Option<SeedRange>,
-    /// Also write the verdicts as a JUnit XML report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Worker threads for the simulations (default: one per CPU).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(THREADS_MAX)))]
-    pub threads: Option<u16>,
-}
 
 /// Why `check` stopped short of a verdict.
 #[derive(Debug, thiserror::Error)]
@@ -210,55 +250,10 @@ pub enum CheckError {
     Run(String),
 }
 
-/// Runs `routesim check`: prints the report on stdout, errors on stderr, and returns the exit
-/// code: 0 every assertion passed, 1 one failed (or the report could not be written), 2 bad input.
-pub fn main(args: &Args) -> ExitCode {
-    let stdout = io::stdout();
-    match run(args, &mut stdout.lock()) {
-        Ok(report) if report.passed() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(match e {
-                CheckError::Input(_) => 2,
-                CheckError::Run(_) => 1,
-            })
-        }
+impl From<RunnerError> for CheckError {
+    fn from(e: RunnerError) -> CheckError {
+        CheckError::Run(e.to_string())
     }
-}
-
-/// Loads, runs, judges and reports; writes the human report to `out` and the JUnit report
-/// where `args.junit` says.
-pub fn run(args: &Args, out: &mut impl Write) -> Result<Report, CheckError> {
-    let (plans, notes) = plan(args)?;
-    let write_error = |e: io::Error| CheckError::Run(format!("cannot write the report: {e}"));
-    for note in notes {
-        writeln!(out, "note: {note}").map_err(write_error)?;
-    }
-    let runs: u64 = plans.iter().map(|p| p.seeds.len()).sum();
-    let scenarios = plans.len() as u64;
-    // Said before the runs, which can take minutes.
-    writeln!(out, "checking {scenarios} {} with {runs} {}", plural(scenarios, "scenario"), plural(runs, "run"))
-        .and_then(|()| out.flush())
-        .map_err(write_error)?;
-    let pool = match args.threads {
-        Some(n) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(usize::from(n))
-                .build()
-                .map_err(|e| CheckError::Run(format!("cannot start {n} threads: {e}")))?,
-        ),
-        None => None,
-    };
-    let report = match &pool {
-        Some(pool) => pool.install(|| judge(plans)),
-        None => judge(plans),
-    };
-    out.write_all(render(&report).as_bytes()).map_err(write_error)?;
-    if let Some(path) = &args.junit {
-        write_junit_atomically(path, &report)?;
-    }
-    Ok(report)
 }
 
 /// One scenario to check: where it came from, what it asserts, which seeds.
@@ -270,15 +265,16 @@ pub struct Plan {
     pub seeds: SeedRange,
 }
 
-/// Resolves the paths to scenarios with expectations and their seeds; every bad input is
-/// reported at once. Also returns notes for the user: files named explicitly that have nothing
-/// to check.
-pub fn plan(args: &Args) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
+/// Resolves `paths` (files, or directories standing for their `*.yaml` files) to scenarios with
+/// expectations and their seeds (`seeds`, else each scenario's `sweep.seeds`, else its `seed`);
+/// every bad input is reported at once. Also returns notes for the user: files named
+/// explicitly that have nothing to check.
+pub fn plan(paths: &[PathBuf], seeds: Option<SeedRange>) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
     let mut errors = Vec::new();
     let mut notes = Vec::new();
     let mut plans = Vec::new();
     let mut seen = BTreeSet::new();
-    for found in scenario_files(&args.paths) {
+    for found in scenario_files(paths) {
         let (path, explicit) = match found {
             Ok(found) => found,
             Err(e) => {
@@ -308,11 +304,11 @@ pub fn plan(args: &Args) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
                 .push(format!("{}: `sweep.vary` is not applied; check judges the scenario as written", path.display()));
         }
         let own = SeedRange { first: s.world.seed, last: s.world.seed };
-        let seeds = args.seeds.or_else(|| s.sweep.as_ref().and_then(|w| w.seeds)).unwrap_or(own);
+        let seeds = seeds.or_else(|| s.sweep.as_ref().and_then(|w| w.seeds)).unwrap_or(own);
         plans.push(Plan { path, checked, seeds });
     }
     if errors.is_empty() && plans.is_empty() {
-        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         errors.push(format!("no scenario with an `expect:` block in {}", paths.join(", ")));
     }
     let runs: u64 = plans.iter().map(|p| p.seeds.len()).sum();
@@ -431,15 +427,39 @@ impl Report {
     }
 }
 
-/// Runs every (scenario, seed) in parallel on the current rayon pool, then judges each
-/// assertion and minimises the failures.
-pub fn judge(plans: Vec<Plan>) -> Report {
+/// One simulation `check` runs: scenario `index` of the plans with a seed; for minimisation,
+/// the failing verdicts of that run.
+struct CheckJob<'a> {
+    index: usize,
+    path: &'a Path,
+    seed: u64,
+    failing: &'a [usize],
+}
+
+impl Job for CheckJob<'_> {
+    fn scenario(&self) -> &Path {
+        self.path
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// Runs every (scenario, seed) on `threads` threads (default: one per CPU), calling
+/// `progress` after each run, then judges each assertion and minimises the failures.
+pub fn judge(
+    plans: Vec<Plan>,
+    threads: Option<NonZeroUsize>,
+    progress: Option<&(dyn Fn() + Sync)>,
+) -> Result<Report, CheckError> {
     let jobs: Vec<(usize, u64)> =
         plans.iter().enumerate().flat_map(|(i, p)| p.seeds.seeds().map(move |seed| (i, seed))).collect();
     let keys: Vec<BTreeSet<String>> = plans.iter().map(|p| top_level_keys(&p.checked.assertions)).collect();
-    // `collect` on an indexed parallel iterator keeps the input order.
-    let summaries: Vec<Value> =
-        jobs.par_iter().map(|&(i, seed)| summarise(&plans[i].checked.scenario.world, seed, &keys[i])).collect();
+    let runs: Vec<CheckJob> =
+        jobs.iter().map(|&(index, seed)| CheckJob { index, path: &plans[index].path, seed, failing: &[] }).collect();
+    let summaries = runner::run(&runs, threads, progress, |job| {
+        summarise(&plans[job.index].checked.scenario.world, job.seed, &keys[job.index])
+    })?;
     let mut by_scenario: Vec<Vec<(u64, Value)>> = vec![Vec::new(); plans.len()];
     for (&(i, seed), summary) in jobs.iter().zip(summaries) {
         by_scenario[i].push((seed, summary));
@@ -467,8 +487,8 @@ pub fn judge(plans: Vec<Plan>) -> Report {
                 .collect(),
         })
         .collect();
-    minimise_failures(&plans, &keys, &mut scenarios);
-    Report { scenarios }
+    minimise_failures(&plans, &keys, &mut scenarios, threads)?;
+    Ok(Report { scenarios })
 }
 
 /// The first key of every assertion's path: the only parts of a summary worth keeping.
@@ -499,23 +519,18 @@ fn replay_command(path: &Path, seed: Option<u64>, seeds: SeedRange) -> String {
     }
 }
 
-/// `word` as one POSIX shell word: unchanged when it is plainly safe, else single-quoted.
-fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./,:=+@%".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Minimisation
 // ---------------------------------------------------------------------------------------------
 
 /// Minimises every failure that has a seed to replay, in parallel over (scenario, seed), so the
 /// failures sharing a run share its re-runs.
-fn minimise_failures(plans: &[Plan], keys: &[BTreeSet<String>], scenarios: &mut [ScenarioVerdicts]) {
+fn minimise_failures(
+    plans: &[Plan],
+    keys: &[BTreeSet<String>],
+    scenarios: &mut [ScenarioVerdicts],
+    threads: Option<NonZeroUsize>,
+) -> Result<(), CheckError> {
     let mut work: BTreeMap<(usize, u64), Vec<usize>> = BTreeMap::new();
     for (i, s) in scenarios.iter().enumerate() {
         for (j, v) in s.verdicts.iter().enumerate() {
@@ -525,17 +540,20 @@ fn minimise_failures(plans: &[Plan], keys: &[BTreeSet<String>], scenarios: &mut 
         }
     }
     let work: Vec<((usize, u64), Vec<usize>)> = work.into_iter().collect();
-    let results: Vec<Vec<(usize, Option<Minimised>)>> = work
-        .par_iter()
-        .map(|&((i, seed), ref failing)| {
-            let world = &plans[i].checked.scenario.world;
-            let mut cache = HashMap::new();
-            failing
-                .iter()
-                .map(|&j| (j, minimise(world, seed, &scenarios[i].verdicts[j].assertion, &keys[i], &mut cache)))
-                .collect()
-        })
+    let jobs: Vec<CheckJob> = work
+        .iter()
+        .map(|((index, seed), failing)| CheckJob { index: *index, path: &plans[*index].path, seed: *seed, failing })
         .collect();
+    let verdicts: &[ScenarioVerdicts] = scenarios;
+    let results: Vec<Vec<(usize, Option<Minimised>)>> = runner::run(&jobs, threads, None, |job| {
+        let i = job.index;
+        let world = &plans[i].checked.scenario.world;
+        let mut cache = HashMap::new();
+        job.failing
+            .iter()
+            .map(|&j| (j, minimise(world, job.seed, &verdicts[i].verdicts[j].assertion, &keys[i], &mut cache)))
+            .collect()
+    })?;
     for (((i, _), _), found) in work.iter().zip(results) {
         for (j, minimised) in found {
             if let Some(failure) = &mut scenarios[*i].verdicts[j].failure {
@@ -543,6 +561,7 @@ fn minimise_failures(plans: &[Plan], keys: &[BTreeSet<String>], scenarios: &mut 
             }
         }
     }
+    Ok(())
 }
 
 /// Re-runs of one seed, by the fault groups kept.
@@ -654,7 +673,8 @@ fn name_faults(assertion: &Assertion, faults: &[FaultSpec]) -> Option<(Assertion
 // Reporting
 // ---------------------------------------------------------------------------------------------
 
-fn plural(n: u64, word: &str) -> String {
+/// `word`, with an `s` unless `n` is 1.
+pub fn plural(n: u64, word: &str) -> String {
     if n == 1 { word.to_string() } else { format!("{word}s") }
 }
 
@@ -760,7 +780,7 @@ fn render_failure(s: &ScenarioVerdicts, v: &Verdict) -> String {
 
 /// Writes the JUnit report to a temporary file beside `path`, then renames it into place, so
 /// a reader never sees half a report and a failed write leaves the old one.
-fn write_junit_atomically(path: &Path, report: &Report) -> Result<(), CheckError> {
+pub fn write_junit_atomically(path: &Path, report: &Report) -> Result<(), CheckError> {
     let fail = |e: &dyn std::fmt::Display| CheckError::Run(format!("cannot write {}: {e}", path.display()));
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

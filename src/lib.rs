@@ -14,6 +14,7 @@ pub mod model;
 pub mod net;
 pub mod output;
 pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod sweep;
 

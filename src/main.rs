@@ -13,8 +13,14 @@ use routesim::output::{self, table};
 use routesim::report::{RunReport, Summary};
 use routesim::scenario;
 
+#[path = "main/check.rs"]
+mod check;
 #[path = "main/explore.rs"]
 mod explore;
+#[path = "main/progress.rs"]
+mod progress;
+#[path = "main/sweep.rs"]
+mod sweep;
 
 #[derive(Parser)]
 #[command(
@@ -78,30 +84,21 @@ enum Command {
     },
     /// Run a scenario's parameter sweep (its `sweep:` block) over seeds; write runs.csv,
     /// points.csv, sweep.json and charts (docs/SWEEPS.md).
-    Sweep(routesim::sweep::SweepArgs),
+    Sweep(sweep::SweepArgs),
     /// Merge the partial results of `sweep --shard K/N` into the files of an unsharded sweep.
-    Merge(routesim::sweep::MergeArgs),
+    Merge(sweep::MergeArgs),
     /// Run scenarios and check the assertions of their `expect:` blocks (docs/CHECK.md).
-    Check(routesim::check::Args),
+    Check(check::Args),
     /// Run random fault schedules from the scenario's `explore:` block; rank, judge and shrink
     /// them (docs/EXPLORE.md).
     Explore(explore::ExploreArgs),
 }
 
-enum Failure {
+pub enum Failure {
     /// Bad input or usage: exit 2.
     Input(String),
     /// The run could not complete: exit 1.
     Run(String),
-}
-
-impl From<routesim::sweep::CommandError> for Failure {
-    fn from(e: routesim::sweep::CommandError) -> Failure {
-        match e {
-            routesim::sweep::CommandError::Input(m) => Failure::Input(m),
-            routesim::sweep::CommandError::Run(m) => Failure::Run(m),
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -114,9 +111,9 @@ fn main() -> ExitCode {
         Command::Explain { dir } => explain(&dir),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Bench { scenarios, events } => bench(&scenarios, events),
-        Command::Sweep(args) => routesim::sweep::sweep_command(&args).map_err(Failure::from),
-        Command::Merge(args) => routesim::sweep::merge_command(&args).map_err(Failure::from),
-        Command::Check(args) => return routesim::check::main(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Merge(args) => sweep::merge(&args),
+        Command::Check(args) => return check::main(&args),
         Command::Explore(args) => explore::explore(&args),
     };
     match result {

@@ -12,18 +12,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
 use std::num::NonZeroUsize;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::config::WorldConfig;
 use crate::output::{self, OutputError};
 use crate::report::{Summary, nearest_rank};
+use crate::runner::{self, Job, RunnerError};
 use crate::scenario::units::SeedRange;
 use crate::scenario::{self, ScenarioError, yaml};
 
@@ -112,6 +109,8 @@ pub fn grid(lens: &[usize]) -> Vec<Vec<usize>> {
 #[derive(Debug)]
 pub struct Sweep {
     pub identity: SweepIdentity,
+    /// The scenario file, for replay commands.
+    file: PathBuf,
     worlds: Vec<WorldConfig>,
 }
 
@@ -197,7 +196,7 @@ pub fn from_text(path: &Path, text: &str, seeds: Option<SeedRange>) -> Result<Sw
         seeds: Seeds { first: seeds.first, last: seeds.last },
         grid: grid_axes,
     };
-    Ok(Sweep { identity, worlds })
+    Ok(Sweep { identity, file: path.to_path_buf(), worlds })
 }
 
 /// A grid point failed: if one override fails on its own, the error is that path's (with its
@@ -307,26 +306,42 @@ impl Sweep {
 
     /// Runs every run (or the shard's) on `threads` threads, ticking `progress` per run.
     /// Rows come back in run order whatever order the runs finish in.
-    pub fn run_all(&self, threads: usize, shard: Option<Shard>, progress: &ProgressBar) -> Result<Vec<RunRow>, String> {
-        let runs: Vec<u64> = (0..self.runs()).filter(|&i| shard.is_none_or(|s| s.owns(i))).collect();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
-        pool.install(|| {
-            runs.par_iter()
-                .map(|&i| {
-                    // A panic is a bug in the model; say which run hit it so it can be replayed.
-                    let row = catch_unwind(AssertUnwindSafe(|| self.run(i))).map_err(|_| {
-                        let (point, seed) = self.identity.run_at(i);
-                        let values = self.identity.point_values(point).join(", ");
-                        format!("run {i} (point {point} [{values}], seed {seed}) panicked")
-                    });
-                    progress.inc(1);
-                    row
-                })
-                .collect()
-        })
+    pub fn run_all(
+        &self,
+        threads: Option<NonZeroUsize>,
+        shard: Option<Shard>,
+        progress: Option<&(dyn Fn() + Sync)>,
+    ) -> Result<Vec<RunRow>, RunnerError> {
+        let jobs: Vec<SweepJob> = (0..self.runs())
+            .filter(|&i| shard.is_none_or(|s| s.owns(i)))
+            .map(|run| {
+                let (point, seed) = self.identity.run_at(run);
+                let values = self.identity.point_values(point).join(", ");
+                SweepJob { file: &self.file, run, seed, detail: format!("run {run}, grid point {point}: [{values}]") }
+            })
+            .collect();
+        runner::run(&jobs, threads, progress, |job| self.run(job.run))
+    }
+}
+
+/// One run of a sweep, for the runner.
+struct SweepJob<'a> {
+    file: &'a Path,
+    run: u64,
+    seed: u64,
+    /// The grid point: a replay with `routesim run` needs its values set in the file.
+    detail: String,
+}
+
+impl Job for SweepJob<'_> {
+    fn scenario(&self) -> &Path {
+        self.file
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn detail(&self) -> String {
+        self.detail.clone()
     }
 }
 
@@ -347,21 +362,15 @@ pub fn run_metrics(s: &Summary) -> Vec<(String, Option<f64>)> {
     ] {
         put(format!("totals.{name}"), Some(value as f64));
     }
-    let requests: u64 = s.nameserver_load.values().map(|l| l.requests).sum();
-    put("nameserver_load.requests_per_s".into(), Some(round6(requests as f64 / s.duration_s.max(1e-9))));
+    for (ns, load) in &s.nameserver_load {
+        put(format!("nameserver_load.{ns}.requests_per_s"), Some(load.requests_per_s));
+    }
     for f in s.faults.iter().filter(|f| !f.subjects.is_empty()) {
         let p = format!("faults[{}]", f.id);
+        // Null where a NameServer never removed the subject: it kept routing to it.
         for ns in &s.nameservers {
             put(format!("{p}.detection_s.{ns}"), f.detection_s.get(ns).copied().flatten());
         }
-        // A NameServer that never removed the subject keeps routing to it: the maximum is
-        // then unknown (beyond the run), so null.
-        let detection_max = if f.detection_s.is_empty() || f.detection_s.values().any(Option::is_none) {
-            None
-        } else {
-            f.detection_s.values().flatten().copied().reduce(f64::max)
-        };
-        put(format!("{p}.detection_s_max"), detection_max);
         let c = &f.convergence_s;
         put(format!("{p}.convergence_s.p50"), c.p50);
         put(format!("{p}.convergence_s.p99"), c.p99);
@@ -376,20 +385,18 @@ pub fn run_metrics(s: &Summary) -> Vec<(String, Option<f64>)> {
     m
 }
 
-/// docs/OUTPUT.md's "at most 6 decimals", for the one value computed here.
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
-}
-
 /// The metrics `points.csv` summarises over seeds.
 fn is_point_metric(name: &str) -> bool {
+    // A fault's field: `faults[<id>].<field>`; a NameServer's: `nameserver_load.<ns>.<field>`.
+    let fault_field = name.strip_prefix("faults[").and_then(|rest| rest.rsplit_once("].")).map(|(_, field)| field);
+    let nameserver_field = name.strip_prefix("nameserver_load.").and_then(|rest| rest.split_once('.'));
     // False removals are summarised too: a heartbeat as long as the idle close flaps routes.
-    name == "nameserver_load.requests_per_s"
-        || name == "totals.false_removals"
-        || (name.starts_with("faults[")
-            && [".detection_s_max", ".convergence_s.p99", ".stale_window_s", ".failed_sends"]
-                .iter()
-                .any(|s| name.ends_with(s) && name[..name.len() - s.len()].ends_with(']')))
+    name == "totals.false_removals"
+        || nameserver_field.is_some_and(|(_, field)| field == "requests_per_s")
+        || fault_field.is_some_and(|field| {
+            ["convergence_s.p99", "stale_window_s", "failed_sends"].contains(&field)
+                || field.strip_prefix("detection_s.").is_some_and(|ns| !ns.contains('.'))
+        })
 }
 
 /// The statistics over seeds in `points.csv`, as (column suffix, nearest-rank quantile).
@@ -692,6 +699,23 @@ fn identity_difference(a: &SweepIdentity, b: &SweepIdentity) -> String {
     }
 }
 
+/// Writes a sweep's files into the directory `out`, atomically (docs/OUTPUT.md): a shard's
+/// `partial.json`, or, for a whole sweep or a merge, `write_results`'s files. Returns its
+/// warnings.
+pub fn write(
+    out: &Path,
+    identity: &SweepIdentity,
+    shard: Option<Shard>,
+    rows: &[RunRow],
+) -> Result<Vec<String>, OutputError> {
+    let mut warnings = Vec::new();
+    output::write_dir_atomically(out, |dir| match shard {
+        Some(shard) => write_partial(dir, identity, shard, rows),
+        None => write_results(dir, identity, rows).map(|w| warnings = w),
+    })?;
+    Ok(warnings)
+}
+
 /// The default output directory of a sweep (or of a merge) of scenario `name`.
 pub fn default_out(name: &str, shard: Option<Shard>) -> PathBuf {
     let dir = match shard {
@@ -699,119 +723,6 @@ pub fn default_out(name: &str, shard: Option<Shard>) -> PathBuf {
         Some(s) => format!("{name}-sweep-shard-{}-of-{}", s.index, s.count),
     };
     Path::new("output").join(dir)
-}
-
-/// A progress bar on stderr when it is a terminal; drawing nothing otherwise, so logs and
-/// CI output stay clean.
-pub fn progress_bar(runs: u64) -> ProgressBar {
-    use std::io::IsTerminal;
-    let target =
-        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-    let bar = ProgressBar::with_draw_target(Some(runs), target);
-    if let Ok(style) = ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} runs  {rate}  ETA {eta}") {
-        let rate = |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.1} runs/s", state.per_sec());
-        };
-        bar.set_style(style.with_key("rate", rate).progress_chars("=> "));
-    }
-    bar
-}
-
-/// `routesim sweep`'s arguments.
-#[derive(Debug, clap::Args)]
-pub struct SweepArgs {
-    /// The scenario file (YAML), with a `sweep:` block.
-    pub scenario: PathBuf,
-    /// Threads to run on (default: all cores).
-    #[arg(long)]
-    pub threads: Option<NonZeroUsize>,
-    /// Output directory (default: output/<scenario-name>-sweep/, or
-    /// output/<scenario-name>-sweep-shard-K-of-N/ with --shard).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Seeds for every grid point, overriding `sweep.seeds`: `50` (1..=50), `1..=50`, `0..50`.
-    #[arg(long)]
-    pub seeds: Option<SeedRange>,
-    /// Run only the runs i with i % N == K (0-based K) and write a partial result for
-    /// `routesim merge`.
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<Shard>,
-}
-
-/// `routesim merge`'s arguments.
-#[derive(Debug, clap::Args)]
-pub struct MergeArgs {
-    /// The shards' output directories.
-    #[arg(required = true)]
-    pub shards: Vec<PathBuf>,
-    /// Output directory (default: output/<scenario-name>-sweep/).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// Why a command failed, which the CLI turns into an exit code.
-#[derive(Debug)]
-pub enum CommandError {
-    /// Bad input or usage: exit 2.
-    Input(String),
-    /// The sweep could not complete: exit 1.
-    Run(String),
-}
-
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CommandError::Input(m) | CommandError::Run(m) => f.write_str(m),
-        }
-    }
-}
-
-/// `routesim sweep`: validate, run, write; one summary line on stdout.
-pub fn sweep_command(args: &SweepArgs) -> Result<(), CommandError> {
-    let sweep = load(&args.scenario, args.seeds).map_err(|e| CommandError::Input(e.to_string()))?;
-    let id = &sweep.identity;
-    let threads = args.threads.or_else(|| std::thread::available_parallelism().ok()).map_or(1, NonZeroUsize::get);
-    let out = args.out.clone().unwrap_or_else(|| default_out(&id.scenario, args.shard));
-    let mine = (0..sweep.runs()).filter(|&i| args.shard.is_none_or(|s| s.owns(i))).count() as u64;
-    let bar = progress_bar(mine);
-    let started = Instant::now();
-    let rows = sweep.run_all(threads, args.shard, &bar).map_err(CommandError::Run)?;
-    bar.finish_and_clear();
-    let wall_s = started.elapsed().as_secs_f64();
-    let mut warnings = Vec::new();
-    let written = output::write_dir_atomically(&out, |dir| match args.shard {
-        Some(shard) => write_partial(dir, id, shard, &rows),
-        None => write_results(dir, id, &rows).map(|w| warnings = w),
-    });
-    written.map_err(|e| CommandError::Run(format!("could not write the results: {e}")))?;
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
-    let part = args.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
-    println!(
-        "wrote {}: {} points x {} seeds = {} runs{part}; ran {mine} on {threads} thread{} in {wall_s:.1}s ({:.1} runs/s)",
-        out.display(),
-        id.points(),
-        id.seeds.count(),
-        id.runs(),
-        if threads == 1 { "" } else { "s" },
-        mine as f64 / wall_s.max(1e-9)
-    );
-    Ok(())
-}
-
-/// `routesim merge`: check the shards, write the files an unsharded sweep writes.
-pub fn merge_command(args: &MergeArgs) -> Result<(), CommandError> {
-    let (identity, rows) = merge(&args.shards).map_err(CommandError::Input)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(&identity.scenario, None));
-    let mut warnings = Vec::new();
-    output::write_dir_atomically(&out, |dir| write_results(dir, &identity, &rows).map(|w| warnings = w))
-        .map_err(|e| CommandError::Run(format!("could not write the results: {e}")))?;
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
-    println!("wrote {}: {} shards merged, {} runs", out.display(), args.shards.len(), rows.len());
-    Ok(())
 }
 
 #[cfg(test)]
@@ -861,9 +772,42 @@ mod tests {
     fn point_metrics() {
         assert!(is_point_metric("faults[broker-a].stale_window_s"));
         assert!(is_point_metric("faults[x.y].convergence_s.p99"));
-        assert!(is_point_metric("nameserver_load.requests_per_s"));
+        assert!(is_point_metric("faults[broker-a].detection_s.ns-0"));
+        assert!(is_point_metric("nameserver_load.ns-1.requests_per_s"));
+        assert!(!is_point_metric("nameserver_load.ns-1.requests"));
         assert!(!is_point_metric("faults[broker-a].convergence_s.p50"));
         assert!(is_point_metric("totals.false_removals"));
         assert!(!is_point_metric("totals.failed_sends"));
+    }
+
+    /// The sweep's columns are `expect:` paths into summary.json (docs/SWEEPS.md): every
+    /// `runs.csv` metric of a real run is the value at that path, and every `points.csv`
+    /// statistic is a valid aggregate over seeds of it. Fails if `run_metrics` drifts from
+    /// report.rs.
+    #[test]
+    fn columns_are_expect_paths_into_a_real_summary() {
+        let text = "name: tiny\nseed: 1\nduration: 3m\ncluster: {nameservers: 2, broker_groups: 3}\n\
+                    topics: [{name: t, queues_per_broker: 2}]\n\
+                    producers: [{name: p, count: 4, topic: t, rate: 5, mode: sync, threads: 2}]\n\
+                    faults:\n  - {at: 30s, kind: crash, target: broker-a, mode: power-off}\n  \
+                    - {at: 40s, kind: shutdown, target: ns-1, duration: 20s}\n";
+        let scenario = scenario::from_text(Path::new("tiny.yaml"), text).unwrap();
+        let summary = crate::simulate(scenario.world).summary;
+        let value = serde_json::to_value(&summary).unwrap();
+        let metrics = run_metrics(&summary);
+        assert!(metrics.iter().any(|(n, _)| n == "faults[broker-a].detection_s.ns-1"), "{metrics:?}");
+        for (name, v) in &metrics {
+            let expected = v.map_or("null".to_string(), |v| v.to_string());
+            let a = crate::expect::parse(&format!("{name} == {expected}")).unwrap();
+            assert!(
+                crate::expect::evaluate(&a, &[(1, value.clone())]).passed,
+                "{name} is not {expected} in the summary"
+            );
+            let stats = POINT_STATS.iter().map(|(stat, _)| *stat).chain(["min", "mean"]);
+            for stat in stats.filter(|_| is_point_metric(name)) {
+                let a = crate::expect::parse(&format!("{name}.{stat} >= 0")).unwrap();
+                assert_eq!(crate::expect::validate_path(&a, &value), Ok(()), "{name}.{stat}");
+            }
+        }
     }
 }

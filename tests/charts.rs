@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use routesim::output::charts::{ChartError, ChartOptions, draw_all, write_index_html};
+use routesim::report::{Convergence, FalseRemoval, FaultSummary, NameServerLoad, Percentiles, Summary, Totals, Window};
 
 const CHARTS: [&str; 4] = ["failed-sends", "detection", "convergence-cdf", "timeline"];
 const DURATION_S: u64 = 600;
@@ -38,81 +41,96 @@ fn convergence_times(fault: &str) -> Vec<Option<f64>> {
     }
 }
 
-fn summary_json(scenario: &str) -> String {
+/// A summary with report.rs's own types, so the fixture cannot drift from what `run` writes.
+fn summary(scenario: &str) -> Summary {
     let rows = timeseries_rows();
     let sum = |col: usize| rows.iter().map(|r| r[col]).sum::<u64>();
-    let scenario = scenario.replace('\\', "\\\\").replace('"', "\\\"");
-    format!(
-        r#"{{
-  "scenario": "{scenario}",
-  "seed": 7,
-  "routesim_version": "0.1.0",
-  "duration_s": {DURATION_S}.0,
-  "preset": "rocketmq-4",
-  "nameservers": ["ns-0", "ns-1"],
-  "faults": [
-    {{
-      "id": "broker-a", "kind": "crash", "mode": "power-off", "target": "broker-a",
-      "at_s": 200.0, "subjects": ["broker-a"],
-      "detection_s": {{"ns-0": 104.2, "ns-1": 112.6}},
-      "detection_window_s": {{"lo": 90.0, "hi": 120.0}},
-      "convergence_s": {{"p50": 126.0, "p99": 149.4, "max": 149.4, "clients": 20, "never": 1}},
-      "stale_window_s": 149.4, "stale_attempts": 7600, "failed_attempts": 7600,
-      "failed_sends": 760, "recovered_by_retry": 6840,
-      "added_latency_ms": {{"p50": 3000.0, "p99": 3000.0, "max": 3001.2}}
-    }},
-    {{
-      "id": "pause-b", "kind": "pause", "mode": null, "target": "broker-b",
-      "at_s": 420.0, "subjects": ["broker-b"],
-      "detection_s": {{"ns-0": 95.3, "ns-1": null}},
-      "detection_window_s": {{"lo": 90.0, "hi": 120.0}},
-      "convergence_s": {{"p50": 32.55, "p99": 60.1, "max": 60.1, "clients": 20, "never": 0}},
-      "stale_window_s": 60.1, "stale_attempts": 1240, "failed_attempts": 1240,
-      "failed_sends": 110, "recovered_by_retry": 1130,
-      "added_latency_ms": {{"p50": 3000.0, "p99": 3000.4, "max": 3000.9}}
-    }},
-    {{
-      "id": "ns1-isolated", "kind": "partition", "mode": null, "target": "ns1-isolated",
-      "at_s": 440.0, "subjects": [], "detection_s": {{}}, "detection_window_s": null,
-      "convergence_s": {{"p50": null, "p99": null, "max": null, "clients": null, "never": null}},
-      "stale_window_s": null, "stale_attempts": 0, "failed_attempts": 0, "failed_sends": 0,
-      "recovered_by_retry": 0,
-      "added_latency_ms": {{"p50": null, "p99": null, "max": null}}
-    }},
-    {{
-      "id": "ns1-heal", "kind": "heal", "mode": null, "target": "ns1-isolated",
-      "at_s": 470.0, "subjects": [], "detection_s": {{}}, "detection_window_s": null,
-      "convergence_s": null, "stale_window_s": null, "stale_attempts": 0,
-      "failed_attempts": 0, "failed_sends": 0, "recovered_by_retry": 0,
-      "added_latency_ms": null
-    }},
-    {{
-      "id": "resume-b", "kind": "resume", "mode": null, "target": "broker-b",
-      "at_s": 500.0, "subjects": [], "detection_s": {{}}, "detection_window_s": null,
-      "convergence_s": null, "stale_window_s": null, "stale_attempts": 0,
-      "failed_attempts": 0, "failed_sends": 0, "recovered_by_retry": 0,
-      "added_latency_ms": null
-    }}
-  ],
-  "false_removals": [
-    {{"nameserver": "ns-1", "broker": "broker-b", "at_s": 455.5, "missing_s": 17.9}}
-  ],
-  "nameserver_load": {{
-    "ns-0": {{"requests": 12000, "requests_per_s": 20.0}},
-    "ns-1": {{"requests": 11890, "requests_per_s": 19.817}}
-  }},
-  "totals": {{
-    "events": 123456, "sends": {sends}, "attempts": {attempts},
-    "failed_attempts": {failed_attempts}, "failed_sends": {failed_sends},
-    "false_removals": 1, "false_removal_missing_s_max": 17.9
-  }}
-}}
-"#,
-        attempts = sum(1),
-        failed_attempts = sum(2),
-        sends = sum(3),
-        failed_sends = sum(4),
-    )
+    let ns = |pairs: &[(&str, Option<f64>)]| -> BTreeMap<String, Option<f64>> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    let window = Some(Window { lo: 90.0, hi: 120.0 });
+    let fault = |id: &str, kind: &str, mode: Option<&str>, target: &str, at_s: f64| FaultSummary {
+        id: id.into(),
+        kind: kind.into(),
+        mode: mode.map(str::to_string),
+        target: target.into(),
+        at_s,
+        subjects: Vec::new(),
+        detection_s: BTreeMap::new(),
+        detection_window_s: None,
+        convergence_s: Convergence::default(),
+        stale_window_s: None,
+        stale_attempts: 0,
+        failed_attempts: 0,
+        failed_sends: 0,
+        recovered_by_retry: 0,
+        added_latency_ms: Percentiles::default(),
+        explain: None,
+    };
+    let broker_a = FaultSummary {
+        subjects: vec!["broker-a".into()],
+        detection_s: ns(&[("ns-0", Some(104.2)), ("ns-1", Some(112.6))]),
+        detection_window_s: window,
+        convergence_s: Convergence { p50: Some(126.0), p99: Some(149.4), max: Some(149.4), clients: 20, never: 1 },
+        stale_window_s: Some(149.4),
+        stale_attempts: 7600,
+        failed_attempts: 7600,
+        failed_sends: 760,
+        recovered_by_retry: 6840,
+        added_latency_ms: Percentiles { p50: Some(3000.0), p99: Some(3000.0), max: Some(3001.2) },
+        ..fault("broker-a", "crash", Some("power-off"), "broker-a", 200.0)
+    };
+    let pause_b = FaultSummary {
+        subjects: vec!["broker-b".into()],
+        detection_s: ns(&[("ns-0", Some(95.3)), ("ns-1", None)]),
+        detection_window_s: window,
+        convergence_s: Convergence { p50: Some(32.55), p99: Some(60.1), max: Some(60.1), clients: 20, never: 0 },
+        stale_window_s: Some(60.1),
+        stale_attempts: 1240,
+        failed_attempts: 1240,
+        failed_sends: 110,
+        recovered_by_retry: 1130,
+        added_latency_ms: Percentiles { p50: Some(3000.0), p99: Some(3000.4), max: Some(3000.9) },
+        ..fault("pause-b", "pause", None, "broker-b", 420.0)
+    };
+    let load = |requests: u64, requests_per_s: f64| NameServerLoad { requests, requests_per_s };
+    Summary {
+        scenario: scenario.into(),
+        seed: 7,
+        routesim_version: "0.1.0".into(),
+        duration_s: DURATION_S as f64,
+        preset: "rocketmq-4".into(),
+        nameservers: vec!["ns-0".into(), "ns-1".into()],
+        faults: vec![
+            broker_a,
+            pause_b,
+            fault("ns1-isolated", "partition", None, "ns1-isolated", 440.0),
+            fault("ns1-heal", "heal", None, "ns1-isolated", 470.0),
+            fault("resume-b", "resume", None, "broker-b", 500.0),
+        ],
+        false_removals: vec![FalseRemoval {
+            nameserver: "ns-1".into(),
+            broker: "broker-b".into(),
+            at_s: 455.5,
+            missing_s: 17.9,
+            relisted: true,
+        }],
+        nameserver_load: [("ns-0".to_string(), load(12000, 20.0)), ("ns-1".to_string(), load(11890, 19.817))].into(),
+        totals: Totals {
+            events: 123456,
+            sends: sum(3),
+            attempts: sum(1),
+            failed_attempts: sum(2),
+            failed_sends: sum(4),
+            false_removals: 1,
+            false_removal_missing_s_max: Some(17.9),
+            ..Totals::default()
+        },
+    }
+}
+
+fn summary_json(scenario: &str) -> String {
+    serde_json::to_string_pretty(&summary(scenario)).expect("a summary serialises")
 }
 
 fn timeline_csv() -> String {
@@ -291,7 +309,10 @@ fn a_missing_input_is_named() {
 
 #[test]
 fn a_malformed_input_is_named() {
-    let cases: [(&str, &str, &str); 10] = [
+    let zero = summary_json("x").replace("\"duration_s\": 600.0", "\"duration_s\": 0.0");
+    // Read strictly with report.rs's types: a field left out is named, not drawn as a dash.
+    let no_preset = summary_json("x").replace("\"preset\": \"rocketmq-4\",", "");
+    let cases: [(&str, &str, &str); 11] = [
         ("summary.json", "{\"scenario\": \"x\", \"seed\": 1", "EOF"),
         ("summary.json", "[1, 2]", "invalid type"),
         (
@@ -300,7 +321,8 @@ fn a_malformed_input_is_named() {
                "faults":[{"id":"a","kind":"crash","target":"a","at_s":"soon"}],"totals":{}}"#,
             "faults[0].at_s",
         ),
-        ("summary.json", r#"{"scenario":"x","seed":1,"duration_s":0,"faults":[],"totals":{}}"#, "duration_s"),
+        ("summary.json", &zero, "duration_s"),
+        ("summary.json", &no_preset, "missing field `preset`"),
         ("timeseries.csv", "second,attempts,failed_attempts,sends,failed_sends\n0,12,x,1,0\n", "failed_attempts"),
         ("timeseries.csv", "second,attempts\n0,12\n", "missing field"),
         ("detection.csv", "fault_id,nameserver,detection_s,window_lo_s,window_hi_s\nf,ns-0,NaN,,\n", "detection_s"),
@@ -325,11 +347,18 @@ fn a_malformed_input_is_named() {
 /// A run with no faults and no traffic: every chart must still come out, with notes.
 fn write_quiet_run_dir(dir: &Path) {
     fs::create_dir_all(dir).expect("create run dir");
-    let summary = r#"{"scenario":"quiet","seed":3,"duration_s":30,"nameservers":["ns-0"],
-        "faults":[],"false_removals":[],"totals":{"events":10,"sends":0,"attempts":0,
-        "failed_attempts":0,"failed_sends":0,"false_removals":0,
-        "false_removal_missing_s_max":null}}"#;
-    fs::write(dir.join("summary.json"), summary).expect("summary");
+    let quiet = Summary {
+        scenario: "quiet".into(),
+        seed: 3,
+        duration_s: 30.0,
+        nameservers: vec!["ns-0".into()],
+        faults: Vec::new(),
+        false_removals: Vec::new(),
+        nameserver_load: BTreeMap::new(),
+        totals: Totals { events: 10, ..Totals::default() },
+        ..summary("quiet")
+    };
+    fs::write(dir.join("summary.json"), serde_json::to_string(&quiet).expect("json")).expect("summary");
     fs::write(dir.join("timeseries.csv"), "second,attempts,failed_attempts,sends,failed_sends\n").expect("ts");
     fs::write(dir.join("detection.csv"), "fault_id,nameserver,detection_s,window_lo_s,window_hi_s\n").expect("det");
     fs::write(dir.join("convergence.csv"), "fault_id,client,convergence_s\n").expect("conv");

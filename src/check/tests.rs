@@ -62,7 +62,13 @@ fn schema_has_the_shape_of_real_runs() {
 "
     ));
     let schema = schema(&s.world);
-    let real = serde_json::to_value(crate::simulate(s.world.clone()).summary).unwrap();
+    let mut real = serde_json::to_value(crate::simulate(s.world.clone()).summary).unwrap();
+    // The schema leaves out what is always null for a fault without subjects (tested below).
+    for fault in real["faults"].as_array_mut().unwrap() {
+        if fault["subjects"].as_array().unwrap().is_empty() {
+            NULL_WITHOUT_SUBJECTS.iter().for_each(|field| remove_path(fault, field));
+        }
+    }
     if let Err(e) = same_shape(&schema, &real, "summary") {
         panic!("{e}");
     }
@@ -76,6 +82,78 @@ fn schema_has_the_shape_of_real_runs() {
         }
     }
     assert_eq!(schema["faults"][4]["subjects"], serde_json::json!(["broker-c"]));
+}
+
+/// Every leaf of `value` as an `expect:` path: list elements with an `id` by id, others by
+/// index. Lists of plain values (`subjects`, `explain.text`) are no assertion's target.
+fn leaf_paths(value: &Value, at: &str, out: &mut Vec<String>) {
+    let join = |key: &str| if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+    match value {
+        Value::Object(map) => map.iter().for_each(|(k, v)| leaf_paths(v, &join(k), out)),
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            for (i, item) in items.iter().enumerate() {
+                let selector = item.get("id").and_then(Value::as_str).map_or(i.to_string(), str::to_string);
+                leaf_paths(item, &format!("{at}[{selector}]"), out);
+            }
+        }
+        Value::Array(_) => {}
+        _ => out.push(at.to_string()),
+    }
+}
+
+#[test]
+fn every_schema_leaf_is_an_expect_path_of_a_real_run() {
+    // A lossy run, so that its summary lists false removals as the schema's one element does.
+    let s = scenario(&format!(
+        "{TINY}faults:
+  - {{at: 20s, kind: crash, target: broker-a, mode: power-off}}
+  - {{at: 30s, kind: shutdown, target: ns-1, duration: 20s}}
+  - {{at: 10s, kind: loss, probability: 0.5, class: broker_ns, duration: 200s}}
+"
+    ));
+    let schema = schema(&s.world);
+    let real = serde_json::to_value(crate::simulate(s.world.clone()).summary).unwrap();
+    assert!(!real["false_removals"].as_array().unwrap().is_empty(), "the run should have false removals");
+    let mut paths = Vec::new();
+    leaf_paths(&schema, "", &mut paths);
+    assert!(paths.contains(&"false_removals[0].relisted".to_string()), "{paths:?}");
+    for path in &paths {
+        // `== null` fits any kind of value: this checks that the path exists in the run.
+        let a = assertion(&format!("{path} == null"));
+        if let Err(e) = expect::validate_path(&a, &real) {
+            panic!("schema leaf {path} is not in a real run's summary: {e}");
+        }
+    }
+}
+
+#[test]
+fn a_fault_without_subjects_offers_no_fields_that_are_always_null() {
+    let s = scenario(&format!("{TINY}faults:\n  - {{at: 30s, kind: shutdown, target: ns-1, duration: 20s}}\n"));
+    let schema = schema(&s.world);
+    let real = serde_json::to_value(crate::simulate(s.world.clone()).summary).unwrap();
+    for field in NULL_WITHOUT_SUBJECTS {
+        let path = format!("faults[ns-1].{field}");
+        // Null in a real run (an object: null in every key)...
+        let value = field.split('.').fold(&real["faults"][0], |v, k| &v[k]);
+        let values: Vec<&Value> = value.as_object().map_or(vec![value], |m| m.values().collect());
+        assert!(values.iter().all(|v| v.is_null()), "{path} is {value} in a real run");
+        // ...and so not in the schema, with a message saying why.
+        assert!(expect::validate_path(&assertion(&format!("{path} >= 0")), &schema).is_err(), "{path}");
+        let text = format!("{TINY}faults:\n  - {{at: 30s, kind: shutdown, target: ns-1}}\nexpect: [\"{path} >= 0\"]\n");
+        let errors = validate_expectations(&scenario(&text), &text).unwrap_err();
+        let e = errors[0].to_string();
+        assert!(
+            e.contains(&format!(
+                "fault `ns-1` has no subjects (it takes no broker out of service): `{field}` is always null"
+            )),
+            "{e}"
+        );
+    }
+    // What is measured for any fault stays.
+    let ok = format!(
+        "{TINY}faults:\n  - {{at: 30s, kind: shutdown, target: ns-1}}\nexpect:\n  - faults[ns-1].failed_sends == 0\n  - faults[0].convergence_s.clients == 0\n"
+    );
+    assert_eq!(validate_expectations(&scenario(&ok), &ok).map(|a| a.len()), Ok(2));
 }
 
 #[test]
@@ -200,8 +278,8 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn args(paths: Vec<PathBuf>, seeds: Option<&str>) -> Args {
-    Args { paths, seeds: seeds.map(|s| s.parse().unwrap()), junit: None, threads: None }
+fn plan_of(paths: Vec<PathBuf>, seeds: Option<&str>) -> Result<(Vec<Plan>, Vec<String>), CheckError> {
+    plan(&paths, seeds.map(|s| s.parse().unwrap()))
 }
 
 #[test]
@@ -215,7 +293,7 @@ fn directories_give_their_yaml_files_with_expectations_and_their_seeds() {
     write(d, "sweep.yaml", &format!("{TINY}sweep:\n  seeds: 10\n"));
     write(d, "other.yml", &checked);
     write(d, "vary.yaml", &format!("{checked}sweep:\n  vary:\n    producers.rate: [1, 2]\n"));
-    let (plans, notes) = plan(&args(vec![d.to_path_buf()], None)).unwrap();
+    let (plans, notes) = plan_of(vec![d.to_path_buf()], None).unwrap();
     let found: Vec<(String, SeedRange)> =
         plans.iter().map(|p| (p.path.file_name().unwrap().to_string_lossy().into_owned(), p.seeds)).collect();
     assert_eq!(
@@ -230,8 +308,7 @@ fn directories_give_their_yaml_files_with_expectations_and_their_seeds() {
     assert!(notes[0].ends_with("vary.yaml: `sweep.vary` is not applied; check judges the scenario as written"));
     // `--seeds` wins; a file named explicitly without expectations gets a note; repeats count once.
     std::fs::remove_file(d.join("vary.yaml")).unwrap();
-    let (plans, notes) =
-        plan(&args(vec![d.join("no-expect.yaml"), d.join("b.yaml"), d.to_path_buf()], Some("2"))).unwrap();
+    let (plans, notes) = plan_of(vec![d.join("no-expect.yaml"), d.join("b.yaml"), d.to_path_buf()], Some("2")).unwrap();
     assert_eq!(plans.len(), 2);
     assert!(plans.iter().all(|p| p.seeds == SeedRange { first: 1, last: 2 }));
     assert_eq!(notes.len(), 1);
@@ -245,7 +322,7 @@ fn bad_inputs_are_all_reported() {
     write(d, "bad.yaml", &format!("{TINY}expect: [totals.sendz > 0]\n"));
     write(d, "broken.yaml", "name: [\n");
     let missing = d.join("missing.yaml");
-    let Err(CheckError::Input(errors)) = plan(&args(vec![d.to_path_buf(), missing], None)) else {
+    let Err(CheckError::Input(errors)) = plan_of(vec![d.to_path_buf(), missing], None) else {
         panic!("bad input must be an input error");
     };
     assert_eq!(errors.len(), 3, "{errors:#?}");
@@ -253,13 +330,13 @@ fn bad_inputs_are_all_reported() {
     assert!(errors[1].contains("broken.yaml"), "{}", errors[1]);
     assert!(errors[2].contains("missing.yaml: no such file or directory"), "{}", errors[2]);
     let empty = tempfile::tempdir().unwrap();
-    let Err(CheckError::Input(errors)) = plan(&args(vec![empty.path().to_path_buf()], None)) else {
+    let Err(CheckError::Input(errors)) = plan_of(vec![empty.path().to_path_buf()], None) else {
         panic!("nothing to check is an input error");
     };
     assert!(errors[0].starts_with("no scenario with an `expect:` block in"), "{errors:?}");
     write(d, "bad.yaml", &format!("{TINY}expect: [totals.sends > 0]\n"));
     std::fs::remove_file(d.join("broken.yaml")).unwrap();
-    let Err(CheckError::Input(errors)) = plan(&args(vec![d.to_path_buf()], Some("100001"))) else {
+    let Err(CheckError::Input(errors)) = plan_of(vec![d.to_path_buf()], Some("100001")) else {
         panic!("too many runs is an input error");
     };
     assert!(errors[0].contains("100001 runs asked for"), "{errors:?}");

@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn slugs_are_file_names() {
         assert_eq!(slug("faults[broker-a].stale_window_s"), "broker-a.stale_window_s");
-        assert_eq!(slug("nameserver_load.requests_per_s"), "nameserver_load.requests_per_s");
+        assert_eq!(slug("nameserver_load.ns-0.requests_per_s"), "nameserver_load.ns-0.requests_per_s");
         assert_eq!(slug("faults[a/b].x"), "a_b.x");
     }
 

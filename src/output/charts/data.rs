@@ -1,7 +1,6 @@
 //! Reads a run directory (docs/OUTPUT.md) into plain structs and checks what the charts rely on.
 //! Every failure names the file it came from; nothing here panics on what a file contains.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -17,129 +16,11 @@ pub(crate) const DETECTION: &str = "detection.csv";
 pub(crate) const CONVERGENCE: &str = "convergence.csv";
 pub(crate) const TIMELINE: &str = "timeline.csv";
 
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Summary {
-    pub scenario: String,
-    pub seed: u64,
-    #[serde(default)]
-    pub routesim_version: Option<String>,
-    pub duration_s: f64,
-    #[serde(default)]
-    pub preset: Option<String>,
-    #[serde(default)]
-    pub nameservers: Vec<String>,
-    #[serde(default)]
-    pub faults: Vec<FaultSummary>,
-    #[serde(default)]
-    pub false_removals: Vec<FalseRemoval>,
-    #[serde(default)]
-    pub nameserver_load: BTreeMap<String, NameServerLoad>,
-    pub totals: Totals,
-}
-
-/// A lenient reading of `report::Summary`: counters are optional so that a summary from another
-/// routesim version, with a field left out, still renders (as a dash) instead of failing the
-/// whole report.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct FaultSummary {
-    pub id: String,
-    pub kind: String,
-    #[serde(default)]
-    pub mode: Option<String>,
-    pub target: String,
-    pub at_s: f64,
-    #[serde(default)]
-    pub subjects: Vec<String>,
-    /// JSON objects are unordered; the charts order NameServers by `Summary::nameservers`.
-    #[serde(default)]
-    pub detection_s: BTreeMap<String, Option<f64>>,
-    #[serde(default)]
-    pub detection_window_s: Option<Window>,
-    #[serde(default)]
-    pub convergence_s: Option<Convergence>,
-    #[serde(default)]
-    pub stale_window_s: Option<f64>,
-    #[serde(default)]
-    pub stale_attempts: Option<u64>,
-    #[serde(default)]
-    pub failed_attempts: Option<u64>,
-    #[serde(default)]
-    pub failed_sends: Option<u64>,
-    #[serde(default)]
-    pub recovered_by_retry: Option<u64>,
-    #[serde(default)]
-    pub added_latency_ms: Option<Percentiles>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub(crate) struct Window {
-    pub lo: f64,
-    pub hi: f64,
-}
-
-/// OUTPUT.md: "each field null" when there were no samples; `clients`/`never` may then be
-/// null too, so every field is optional.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub(crate) struct Convergence {
-    #[serde(default)]
-    pub p50: Option<f64>,
-    #[serde(default)]
-    pub p99: Option<f64>,
-    #[serde(default)]
-    pub max: Option<f64>,
-    #[serde(default)]
-    pub clients: Option<u64>,
-    #[serde(default)]
-    pub never: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub(crate) struct Percentiles {
-    #[serde(default)]
-    pub p50: Option<f64>,
-    #[serde(default)]
-    pub p99: Option<f64>,
-    #[serde(default)]
-    pub max: Option<f64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct FalseRemoval {
-    pub nameserver: String,
-    pub broker: String,
-    pub at_s: f64,
-    #[serde(default)]
-    pub missing_s: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub(crate) struct NameServerLoad {
-    #[serde(default)]
-    pub requests: Option<u64>,
-    #[serde(default)]
-    pub requests_per_s: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub(crate) struct Totals {
-    #[serde(default)]
-    pub events: Option<u64>,
-    #[serde(default)]
-    pub sends: Option<u64>,
-    #[serde(default)]
-    pub attempts: Option<u64>,
-    #[serde(default)]
-    pub failed_attempts: Option<u64>,
-    #[serde(default)]
-    pub failed_sends: Option<u64>,
-    #[serde(default)]
-    pub false_removals: Option<u64>,
-    #[serde(default)]
-    pub false_removal_missing_s_max: Option<f64>,
-}
-
-// The CSV rows are read back with the very types `run` writes them with.
+// summary.json and the CSV rows are read back, strictly, with the very types `run` writes them
+// with (report.rs): a file another routesim version wrote with a different shape is refused,
+// naming the field, rather than drawn half right.
 pub(crate) use crate::report::{ConvergenceRow, DetectionRow, SecondCounts as TimeseriesRow};
+pub(crate) use crate::report::{FaultSummary, Summary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -231,9 +112,9 @@ fn check_summary(path: &Path, summary: &Summary) -> Result<(), ChartError> {
         }
         let times = [
             ("stale_window_s", fault.stale_window_s),
-            ("convergence_s.p50", fault.convergence_s.and_then(|c| c.p50)),
-            ("convergence_s.p99", fault.convergence_s.and_then(|c| c.p99)),
-            ("convergence_s.max", fault.convergence_s.and_then(|c| c.max)),
+            ("convergence_s.p50", fault.convergence_s.p50),
+            ("convergence_s.p99", fault.convergence_s.p99),
+            ("convergence_s.max", fault.convergence_s.max),
         ];
         let detections = fault.detection_s.iter().map(|(ns, d)| (format!("detection_s.{ns}"), *d));
         for (name, v) in times.into_iter().map(|(n, v)| (n.to_string(), v)).chain(detections) {

@@ -497,8 +497,8 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         .into_iter()
         .filter(|ns| s.faults.iter().any(|f| f.detection_s.get(*ns).is_some_and(|d| d.is_some())))
         .collect();
-    let any_convergence = s.faults.iter().any(|f| f.convergence_s.is_some_and(|c| c.max.is_some()));
-    let any_p50 = s.faults.iter().any(|f| f.convergence_s.is_some_and(|c| c.p50.is_some()));
+    let any_convergence = s.faults.iter().any(|f| f.convergence_s.max.is_some());
+    let any_p50 = s.faults.iter().any(|f| f.convergence_s.p50.is_some());
 
     let mut legend = vec![
         entry(Swatch::Line(BLUE, 2), "attempts"),
@@ -548,10 +548,7 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
 
     // Convergence spans first, so that the series are drawn over them.
     for fault in &s.faults {
-        let Some(conv) = fault.convergence_s else {
-            continue;
-        };
-        if let Some(max_s) = conv.max {
+        if let Some(max_s) = fault.convergence_s.max {
             let end_s = (fault.at_s + max_s).min(duration_s);
             chart
                 .draw_series(std::iter::once(Rectangle::new(
@@ -574,7 +571,7 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     }
 
     for fault in &s.faults {
-        if let Some(p50_s) = fault.convergence_s.and_then(|c| c.p50) {
+        if let Some(p50_s) = fault.convergence_s.p50 {
             let x = fault.at_s + p50_s;
             if x <= duration_s {
                 chart

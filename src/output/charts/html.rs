@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::Chart;
-use super::data::{Convergence, FaultSummary, Percentiles, Summary};
+use super::data::{FaultSummary, Summary};
 use super::numfmt::{num, opt_num};
 
 /// Seconds and milliseconds are shown to the millisecond / microsecond; the files hold at most
@@ -16,12 +16,12 @@ pub(crate) fn escape(s: &str) -> String {
     crate::output::xml_escape(s, true)
 }
 
-fn count(v: Option<u64>) -> String {
-    v.map_or_else(|| "—".to_string(), |v| v.to_string())
+fn count(v: u64) -> String {
+    v.to_string()
 }
 
-fn secs(v: Option<f64>) -> String {
-    opt_num(v, DECIMALS)
+fn secs(v: impl Into<Option<f64>>) -> String {
+    opt_num(v.into(), DECIMALS)
 }
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',sans-serif;margin:1.5em;color:#1e1e1e}\
@@ -68,12 +68,8 @@ fn run_facts(page: &mut String, s: &Summary) {
         ("seed", s.seed.to_string()),
         ("duration", format!("{} s", num(s.duration_s, DECIMALS))),
     ];
-    if let Some(preset) = &s.preset {
-        facts.push(("preset", escape(preset)));
-    }
-    if let Some(version) = &s.routesim_version {
-        facts.push(("routesim", escape(version)));
-    }
+    facts.push(("preset", escape(&s.preset)));
+    facts.push(("routesim", escape(&s.routesim_version)));
     if !s.nameservers.is_empty() {
         facts.push(("NameServers", escape(&s.nameservers.join(", "))));
     }
@@ -143,12 +139,9 @@ fn faults_table(page: &mut String, s: &Summary) {
         let window = fault
             .detection_window_s
             .map_or_else(|| "—".to_string(), |w| format!("{}–{}", num(w.lo, DECIMALS), num(w.hi, DECIMALS)));
-        let conv = fault.convergence_s.unwrap_or(Convergence::default());
-        let never = match (conv.never, conv.clients) {
-            (None, None) => "—".to_string(),
-            (never, clients) => format!("{} / {}", count(never), count(clients)),
-        };
-        let latency = fault.added_latency_ms.unwrap_or(Percentiles::default());
+        let conv = fault.convergence_s;
+        let never = format!("{} / {}", conv.never, conv.clients);
+        let latency = fault.added_latency_ms;
         let _ = writeln!(
             page,
             "<td>{window}</td><td>{}</td><td>{}</td><td>{}</td><td>{never}</td><td>{}</td>\
