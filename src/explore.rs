@@ -24,7 +24,7 @@ use crate::check::CheckedScenario;
 use crate::engine::{SimTime, secs};
 use crate::expect;
 use crate::model::config::{FaultAction, WorldConfig};
-use crate::model::trace::{TraceSink, TraceRecord, Tracer};
+use crate::model::trace::{TraceRecord, TraceSink, Tracer};
 use crate::net::LinkClass;
 use crate::report::Summary;
 use crate::runner::{self, Job, RunnerError};
@@ -68,7 +68,8 @@ impl Bounds {
 /// The built-in "always" properties.
 pub const HEALTHY_BROKER_KEPT: &str = "a healthy, reachable broker is never removed";
 pub const NO_SEND_TO_SLAVE: &str = "no send goes to a slave";
-pub const ROUTE_DROPS_REMOVED: &str = "no send goes to a broker no NameServer listed for a poll interval and a query timeout";
+pub const ROUTE_DROPS_REMOVED: &str =
+    "no send goes to a broker no NameServer listed for a poll interval and a query timeout";
 pub const LIVENESS: &str = "stale sends stop within the liveness bound after the last fault";
 
 /// The "sometimes" properties: worth reaching at least once.
@@ -142,9 +143,13 @@ impl<'a> Explorer<'a> {
     fn judge_world(&self, run: u64, world: WorldConfig) -> RunRecord {
         let quiet_us = world.faults.iter().map(|f| f.at_us).max().unwrap_or(0);
         let liveness_judged = quiet_us + Bounds::us(self.bounds.liveness_s) < world.duration_us;
-        let quiet_deadline_us = if liveness_judged { quiet_us + Bounds::us(self.bounds.liveness_s) } else { SimTime::MAX };
-        let watcher =
-            Rc::new(RefCell::new(Watcher::new(&world.layout, Bounds::us(self.bounds.route_after_removal_s), quiet_deadline_us)));
+        let quiet_deadline_us =
+            if liveness_judged { quiet_us + Bounds::us(self.bounds.liveness_s) } else { SimTime::MAX };
+        let watcher = Rc::new(RefCell::new(Watcher::new(
+            &world.layout,
+            Bounds::us(self.bounds.route_after_removal_s),
+            quiet_deadline_us,
+        )));
         let tracer = Tracer { filter: Watcher::filter(), sink: Box::new(Shared(Rc::clone(&watcher))) };
         let names = world.layout.node_names();
         let touched = touched_brokers(&world);
@@ -156,11 +161,13 @@ impl<'a> Explorer<'a> {
         for assertion in &self.checked.assertions {
             let outcome = expect::evaluate(assertion, &[(seed, value.clone())]);
             if !outcome.passed {
-                violations.push(Violation { property: format!("expect: {}", assertion.text), detail: outcome.observed });
+                violations
+                    .push(Violation { property: format!("expect: {}", assertion.text), detail: outcome.observed });
             }
         }
         if let Some(r) = summary.false_removals.iter().find(|r| !touched.contains(&r.broker)) {
-            let detail = format!("{} removed {} at {:.1} s, missing {:.1} s", r.nameserver, r.broker, r.at_s, r.missing_s);
+            let detail =
+                format!("{} removed {} at {:.1} s, missing {:.1} s", r.nameserver, r.broker, r.at_s, r.missing_s);
             violations.push(Violation { property: HEALTHY_BROKER_KEPT.into(), detail });
         }
         for (property, breach) in [
@@ -191,14 +198,12 @@ impl<'a> Explorer<'a> {
 
 /// The longest stale window of a run and its fault.
 fn stale_window(summary: &Summary) -> Option<(f64, String)> {
-    summary
-        .faults
-        .iter()
-        .filter_map(|f| f.stale_window_s.map(|s| (s, f.id.clone())))
-        .fold(None, |best, (s, id)| match best {
+    summary.faults.iter().filter_map(|f| f.stale_window_s.map(|s| (s, f.id.clone()))).fold(None, |best, (s, id)| {
+        match best {
             Some((b, _)) if b >= s => best,
             _ => Some((s, id)),
-        })
+        }
+    })
 }
 
 /// Brokers some fault touched: its subjects, a restart or resume of the broker, and every
@@ -273,8 +278,7 @@ pub fn run_all(
     threads: Option<NonZeroUsize>,
     done: &(dyn Fn(&RunRecord) + Sync),
 ) -> Result<Vec<RunRecord>, RunnerError> {
-    let jobs: Vec<RunJob> =
-        (0..runs).map(|run| RunJob { explorer, run, seed: explorer.schedule(run).seed }).collect();
+    let jobs: Vec<RunJob> = (0..runs).map(|run| RunJob { explorer, run, seed: explorer.schedule(run).seed }).collect();
     runner::run(&jobs, threads, None, |job| {
         let record = explorer.judge(job.run, &explorer.schedule(job.run));
         done(&record);
@@ -312,24 +316,57 @@ impl Exploration {
     }
 }
 
-/// Takes the records of every run (in run order), then shrinks the worst run and
-/// the first run breaking each property.
-pub fn finish(explorer: &Explorer, runs: Vec<RunRecord>) -> Exploration {
+/// Takes the records of every run (in run order), then shrinks the worst run and the first
+/// run breaking each property, in parallel on `threads` threads (each shrink is sequential
+/// and depends on nothing else, so the results do not depend on the thread count).
+pub fn finish(
+    explorer: &Explorer,
+    runs: Vec<RunRecord>,
+    threads: Option<NonZeroUsize>,
+) -> Result<Exploration, RunnerError> {
     let mut exploration = Exploration { runs, shrunk: Vec::new() };
     let mut targets: Vec<(shrink::Goal, u64)> = Vec::new();
     if let Some(worst) = exploration.ranked().first().filter(|r| r.objective > 0.0) {
-        targets.push((shrink::Goal::Objective { at_least: worst.objective * (1.0 - explorer.spec.tolerance) }, worst.run));
+        targets
+            .push((shrink::Goal::Objective { at_least: worst.objective * (1.0 - explorer.spec.tolerance) }, worst.run));
     }
     for (property, runs) in exploration.violated() {
         targets.push((shrink::Goal::Violates(property), runs[0].run));
     }
-    exploration.shrunk = targets
+    targets.truncate(shrink::SHRINKS_MAX);
+    let jobs: Vec<ShrinkJob> = targets
         .into_iter()
-        .take(shrink::SHRINKS_MAX)
         .enumerate()
-        .map(|(i, (goal, run))| shrink::shrink(explorer, run, goal, i))
+        .map(|(index, (goal, run))| ShrinkJob {
+            run: RunJob { explorer, run, seed: explorer.schedule(run).seed },
+            goal,
+            index,
+        })
         .collect();
-    exploration
+    exploration.shrunk =
+        runner::run(&jobs, threads, None, |job| shrink::shrink(explorer, job.run.run, job.goal.clone(), job.index))?;
+    Ok(exploration)
+}
+
+/// A shrink of one run, as the runner sees it.
+struct ShrinkJob<'e, 'a> {
+    run: RunJob<'e, 'a>,
+    goal: shrink::Goal,
+    index: usize,
+}
+
+impl Job for ShrinkJob<'_, '_> {
+    fn scenario(&self) -> &Path {
+        self.run.scenario()
+    }
+
+    fn seed(&self) -> u64 {
+        self.run.seed
+    }
+
+    fn detail(&self) -> String {
+        format!("shrinking ({}) {}", self.goal.label(), self.run.detail())
+    }
 }
 
 /// The default output directory: `output/<name>-explore/`.
@@ -350,7 +387,13 @@ pub fn headline(explorer: &Explorer, exploration: &Exploration) -> Vec<String> {
             ),
             Objective::FailedSends => " failed sends".into(),
         };
-        lines.push(format!("worst: run {} (seed {}): {} {:.1}{unit}", w.run, w.seed, explorer.spec.objective.name(), w.objective));
+        lines.push(format!(
+            "worst: run {} (seed {}): {} {:.1}{unit}",
+            w.run,
+            w.seed,
+            explorer.spec.objective.name(),
+            w.objective
+        ));
     }
     for (property, runs) in exploration.violated() {
         lines.push(format!("violated in {} runs: {property}", runs.len()));

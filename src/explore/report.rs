@@ -171,7 +171,12 @@ pub fn shrunk_yaml(explorer: &Explorer, s: &Shrunk, source: &str) -> String {
         s.reruns,
         s.record.stale_window_s.map_or("none".to_string(), |w| format!("{w:.1} s"))
     );
-    let _ = writeln!(out, "name: {}-{}", world.name, Path::new(&s.file).file_stem().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
+    let _ = writeln!(
+        out,
+        "name: {}-{}",
+        world.name,
+        Path::new(&s.file).file_stem().map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+    );
     let _ = writeln!(out, "seed: {}", s.schedule.seed);
     let mut copying = true;
     for line in source.lines() {
@@ -219,7 +224,8 @@ fn index_html(r: &Report) -> String {
             rec.run,
             rec.seed,
             rec.objective,
-            rec.stale_window_s.map_or("–".into(), |s| format!("{s:.1} s ({})", e(rec.stale_fault.as_deref().unwrap_or("")))),
+            rec.stale_window_s
+                .map_or("–".into(), |s| format!("{s:.1} s ({})", e(rec.stale_fault.as_deref().unwrap_or("")))),
             violations.join("<br>"),
             w.faults.iter().map(|f| e(f)).collect::<Vec<_>>().join("<br>")
         );

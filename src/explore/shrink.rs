@@ -13,7 +13,7 @@ use super::{Explorer, HEALTHY_BROKER_KEPT, RunRecord};
 /// The most schedules one exploration shrinks (the worst, then one per violated property).
 pub const SHRINKS_MAX: usize = 4;
 /// The most re-runs one shrink spends.
-pub const RERUNS_MAX: usize = 150;
+pub const RERUNS_MAX: usize = 60;
 /// Halvings tried per duration.
 const HALVINGS_MAX: usize = 4;
 

@@ -74,7 +74,13 @@ impl Watcher {
 
     /// The records this watcher reads (sends and polls, the bulk of a trace, stay out).
     pub fn filter() -> TraceFilter {
-        let kinds = vec![TraceKind::Process, TraceKind::Registered, TraceKind::Unregistered, TraceKind::Removed, TraceKind::Attempt];
+        let kinds = vec![
+            TraceKind::Process,
+            TraceKind::Registered,
+            TraceKind::Unregistered,
+            TraceKind::Removed,
+            TraceKind::Attempt,
+        ];
         TraceFilter { nodes: Vec::new(), kinds }
     }
 

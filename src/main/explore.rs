@@ -30,8 +30,9 @@ pub struct ExploreArgs {
 }
 
 pub fn explore(args: &ExploreArgs) -> Result<(), Failure> {
-    let checked = routesim::check::load(&args.scenario)
-        .map_err(|errors| Failure::Input(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: ")))?;
+    let checked = routesim::check::load(&args.scenario).map_err(|errors| {
+        Failure::Input(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))
+    })?;
     let source = std::fs::read_to_string(&args.scenario)
         .map_err(|e| Failure::Input(format!("{}: {e}", args.scenario.display())))?;
     let explorer = Explorer::new(&args.scenario, &checked, args.seed);
@@ -58,7 +59,7 @@ pub fn explore(args: &ExploreArgs) -> Result<(), Failure> {
         args.scenario.display(),
         runs as f64 / wall_s.max(1e-9)
     );
-    let exploration = explore::finish(&explorer, records);
+    let exploration = explore::finish(&explorer, records, threads).map_err(|e| Failure::Run(e.to_string()))?;
     explore::write(&out, &explorer, &exploration, &source)
         .map_err(|e| Failure::Run(format!("could not write the report: {e}")))?;
     for line in explore::headline(&explorer, &exploration) {
