@@ -46,7 +46,7 @@ pub fn explore(args: &ExploreArgs) -> Result<(), Failure> {
     let done = |record: &explore::RunRecord| {
         let before = worst.fetch_max(record.objective.to_bits(), Ordering::Relaxed);
         if record.objective.to_bits() > before {
-            bar.set_message(format!("worst so far {:.1}", record.objective));
+            bar.set_message(format!("worst so far: {} {:.1}", explorer.spec.objective.name(), record.objective));
         }
         bar.inc(1);
     };

@@ -360,8 +360,8 @@ impl ExploreSpec {
         let (from_us, to_us) = self.between_us;
         let mut count = rng.gen_range(self.count.0..=self.count.1) as u64;
         // Starts at least `spacing` apart: fewer faults if the window cannot hold them.
-        if self.spacing_us > 0 {
-            count = count.min((to_us - from_us) / self.spacing_us + 1).max(1);
+        if let Some(fit) = (to_us - from_us).checked_div(self.spacing_us) {
+            count = count.min(fit + 1).max(1);
         }
         let slack_us = (to_us - from_us).saturating_sub((count - 1) * self.spacing_us);
         let mut offsets: Vec<SimTime> = (0..count).map(|_| round_ms(rng.gen_range(0..=slack_us))).collect();
@@ -370,20 +370,22 @@ impl ExploreSpec {
         let mut faults = Vec::new();
         for (i, offset) in offsets.into_iter().enumerate() {
             let at_us = from_us + offset + i as SimTime * self.spacing_us;
-            let mut pick = rng.gen_range(0..total_weight);
-            let item = self
-                .menu
-                .iter()
-                .find(|m| {
-                    pick < m.weight || {
-                        pick -= m.weight;
-                        false
-                    }
-                })
-                .expect("weights");
+            let item = self.menu_item(rng.gen_range(0..total_weight));
             draw_fault(&item.kind, at_us, &mut rng, &mut faults);
         }
         Schedule { seed: world_seed, faults }
+    }
+
+    /// The menu entry a draw of `ticket` in `0..total weight` picks: entries own consecutive
+    /// ranges of tickets, as wide as their weights.
+    fn menu_item(&self, mut ticket: u32) -> &MenuItem {
+        for item in &self.menu {
+            if ticket < item.weight {
+                return item;
+            }
+            ticket -= item.weight;
+        }
+        unreachable!("a ticket below the total weight")
     }
 
     /// The world's faults for `schedule`: the scenario's own, then the drawn ones, validated as
@@ -450,9 +452,9 @@ fn draw_fault(kind: &MenuKind, at_us: SimTime, rng: &mut impl Rng, out: &mut Vec
             ..fault(at_us, RawFaultKind::Partition)
         }),
         MenuKind::Loss { class, probability: (lo, hi), duration_us } => {
-            // Whole percent, so the written YAML reads as a person would write it.
-            let percent =
-                rng.gen_range((lo * 100.0).ceil() as u32..=(hi * 100.0).floor().max((lo * 100.0).ceil()) as u32);
+            // Whole percents, so the written YAML reads as a person would write it.
+            let (lo_pc, hi_pc) = ((lo * 100.0).ceil() as u32, (hi * 100.0).floor() as u32);
+            let percent = rng.gen_range(lo_pc..=hi_pc.max(lo_pc));
             out.push(RawFault {
                 probability: Some(f64::from(percent) / 100.0),
                 class: *class,
@@ -493,9 +495,9 @@ fn draw_fault(kind: &MenuKind, at_us: SimTime, rng: &mut impl Rng, out: &mut Vec
 pub fn duration_text(us: SimTime) -> String {
     if us == 0 {
         "0s".into()
-    } else if us % US_PER_S == 0 {
+    } else if us.is_multiple_of(US_PER_S) {
         format!("{}s", us / US_PER_S)
-    } else if us % US_PER_MS == 0 {
+    } else if us.is_multiple_of(US_PER_MS) {
         format!("{}ms", us / US_PER_MS)
     } else {
         format!("{us}us")
