@@ -180,7 +180,9 @@ pub(super) fn validate(
         }
         None => Ok(default_menu(names.layout)),
     }?;
-    for (i, item) in menu.iter().enumerate() {
+    // A menu the user wrote must fit the run; the default one is cut to fit when drawn, so a
+    // scenario without an `explore:` block always loads.
+    for (i, item) in menu.iter().enumerate().filter(|_| raw.menu.is_some()) {
         check(between_us.1 + item.kind.span_us_max() < duration_us, &format!("explore.menu[{i}]"), || {
             "a fault starting at the end of `explore.between` could outlast the run; shorten it or `between`".into()
         })?;
@@ -372,6 +374,15 @@ impl ExploreSpec {
             let at_us = from_us + offset + i as SimTime * self.spacing_us;
             let item = self.menu_item(rng.gen_range(0..total_weight));
             draw_fault(&item.kind, at_us, &mut rng, &mut faults);
+        }
+        // Only the default menu can reach past the end (a written one is checked to fit): cut
+        // what would, so every drawn schedule validates.
+        let end_us = self.duration_us - 1;
+        faults.retain(|f| f.at.0 < end_us);
+        for f in &mut faults {
+            if let Some(d) = &mut f.duration {
+                d.0 = d.0.min(end_us - f.at.0);
+            }
         }
         Schedule { seed: world_seed, faults }
     }
@@ -587,6 +598,15 @@ mod tests {
             let loaded = super::super::from_text(Path::new("y.yaml"), &text).unwrap();
             let specs = s.explore.fault_specs(&schedule).unwrap();
             assert_eq!(format!("{:?}", loaded.world.faults), format!("{specs:?}"), "run {run}");
+        }
+    }
+
+    #[test]
+    fn a_short_run_without_a_block_draws_schedules_that_fit() {
+        let short = SCENARIO.replace("duration: 10m", "duration: 40s");
+        let s = super::super::from_text(Path::new("x.yaml"), &short).unwrap();
+        for run in 0..100 {
+            s.explore.fault_specs(&s.explore.draw(3, run)).unwrap_or_else(|err| panic!("run {run}: {err}"));
         }
     }
 
