@@ -8,6 +8,7 @@ pub mod bench;
 pub mod check;
 pub mod engine;
 pub mod expect;
+pub mod explore;
 pub mod metrics;
 pub mod model;
 pub mod net;

@@ -15,6 +15,8 @@ use routesim::scenario;
 
 #[path = "main/check.rs"]
 mod check;
+#[path = "main/explore.rs"]
+mod explore;
 #[path = "main/progress.rs"]
 mod progress;
 #[path = "main/sweep.rs"]
@@ -101,6 +103,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Run random fault schedules from the scenario's `explore:` block; rank, judge and shrink
+    /// them (docs/EXPLORE.md).
+    Explore(explore::ExploreArgs),
 }
 
 pub enum Failure {
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Man { dir } => man(dir.as_deref()),
+        Command::Explore(args) => explore::explore(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,6 +34,8 @@ pub enum Kind {
     Sweep,
     /// `routesim tune`'s directory.
     Tune,
+    /// `routesim explore`'s directory.
+    Explore,
 }
 
 impl Kind {
@@ -43,6 +45,7 @@ impl Kind {
             Kind::Run => ".routesim-run",
             Kind::Sweep => ".routesim-sweep",
             Kind::Tune => ".routesim-tune",
+            Kind::Explore => ".routesim-explore",
         }
     }
 
@@ -51,6 +54,7 @@ impl Kind {
             Kind::Run => "run",
             Kind::Sweep => "sweep",
             Kind::Tune => "tune",
+            Kind::Explore => "explore",
         }
     }
 }

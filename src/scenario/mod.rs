@@ -6,6 +6,7 @@
 //! and says how to fix it.
 
 pub mod budget;
+pub mod explore;
 pub mod raw;
 pub mod units;
 pub mod yaml;
@@ -104,6 +105,7 @@ pub struct Scenario {
     pub world: WorldConfig,
     pub expect: Vec<String>,
     pub sweep: Option<SweepSpec>,
+    pub explore: explore::ExploreSpec,
 }
 
 #[derive(Clone, Debug)]
@@ -377,6 +379,8 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
     let base_loss = net.links.clone().map(|l| l.loss);
     let faults = validate_faults(&raw.faults, &layout, duration_us, base_loss)?;
     let sweep = raw.sweep.map(|s| SweepSpec { seeds: s.seeds, vary: s.vary });
+    let names = Names { layout: &layout };
+    let explore = explore::validate(raw.explore.as_ref(), &names, duration_us, &raw.faults, base_loss)?;
     Ok(Scenario {
         file: path.to_path_buf(),
         description: raw.description,
@@ -394,6 +398,7 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
         },
         expect: raw.expect,
         sweep,
+        explore,
     })
 }
 

@@ -26,6 +26,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub expect: Vec<String>,
     pub sweep: Option<RawSweep>,
+    /// The fault grammar of `routesim explore` (docs/EXPLORE.md); defaults when absent.
+    pub explore: Option<RawExplore>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,7 +187,7 @@ pub enum RawCrashMode {
     PowerOff,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
     pub at: Dur,
@@ -207,4 +209,64 @@ pub struct RawSweep {
     pub seeds: Option<super::units::SeedRange>,
     #[serde(default)]
     pub vary: BTreeMap<String, Vec<serde_yaml::Value>>,
+}
+
+/// `explore:`: how `routesim explore` draws fault schedules. Ranges are `[min, max]` lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExplore {
+    pub runs: Option<u64>,
+    pub seed: Option<u64>,
+    pub objective: Option<RawObjective>,
+    /// How much of the objective a shrunk schedule may lose (a fraction, e.g. `0.05`).
+    pub tolerance: Option<f64>,
+    /// Faults start within this window of the run.
+    pub between: Option<Vec<Dur>>,
+    /// Faults per schedule.
+    pub count: Option<Vec<u32>>,
+    /// The least time between the starts of two faults.
+    pub spacing: Option<Dur>,
+    /// The faults to draw from; a default menu when absent.
+    pub menu: Option<Vec<RawExploreFault>>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawObjective {
+    StaleWindow,
+    FailedSends,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RawExploreKind {
+    Crash,
+    Shutdown,
+    Restart,
+    Pause,
+    Partition,
+    Loss,
+    /// Cuts a random subset of links one by one, then restores them in a random order.
+    Swizzle,
+}
+
+/// One entry of the fault menu.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExploreFault {
+    pub kind: RawExploreKind,
+    /// Nodes or groups (`brokers`, `nameservers`, ...) the fault may hit; one is drawn.
+    pub targets: Option<Vec<String>>,
+    /// Partition and swizzle: the other side of the cut links.
+    pub from: Option<Vec<String>>,
+    pub mode: Option<RawCrashMode>,
+    pub duration: Option<Vec<Dur>>,
+    pub probability: Option<Vec<f64>>,
+    pub class: Option<RawLinkClass>,
+    /// Swizzle: how many links to cut.
+    pub links: Option<Vec<u32>>,
+    /// Swizzle: the time between two cuts, and between two restores.
+    pub step: Option<Vec<Dur>>,
+    /// How often this entry is drawn, relative to the others (default 1).
+    pub weight: Option<u32>,
 }

@@ -523,14 +523,11 @@ fn full_view(duration_s: f64) -> View {
 /// if no fault took a broker out of service.
 fn fault_view(run: &RunData, duration_s: f64) -> Option<View> {
     let fault = run.summary.faults.iter().find(|f| !f.subjects.is_empty())?;
-    let after_s = [
-        fault.stale_window_s,
-        fault.convergence_s.max,
-        fault.detection_s.values().flatten().copied().reduce(f64::max),
-    ]
-    .into_iter()
-    .flatten()
-    .fold(10.0_f64, f64::max);
+    let after_s =
+        [fault.stale_window_s, fault.convergence_s.max, fault.detection_s.values().flatten().copied().reduce(f64::max)]
+            .into_iter()
+            .flatten()
+            .fold(10.0_f64, f64::max);
     let pad_s = (after_s * 0.15).max(5.0);
     let from_s = (fault.at_s - pad_s).max(0.0).floor();
     let to_s = (fault.at_s + after_s + pad_s).min(duration_s).ceil();
