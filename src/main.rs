@@ -13,6 +13,8 @@ use routesim::output::{self, table};
 use routesim::report::{RunReport, Summary};
 use routesim::scenario;
 
+#[path = "main/bench.rs"]
+mod bench;
 #[path = "main/check.rs"]
 mod check;
 #[path = "main/explore.rs"]
@@ -76,7 +78,7 @@ enum Command {
     },
     /// Measure scenarios (wall and CPU time, peak memory) against a bare priority-queue loop,
     /// or, with --scaling, the cost per send against the number of producers.
-    Bench(routesim::bench::Args),
+    Bench(bench::Args),
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -124,7 +126,7 @@ fn main() -> ExitCode {
         Command::Chart { dir } => chart(&dir),
         Command::Explain { dir } => explain(&dir),
         Command::Validate { scenarios } => validate(&scenarios),
-        Command::Bench(args) => return routesim::bench::main(&args),
+        Command::Bench(args) => return bench::main(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
         Command::Check(args) => return check::main(&args),
