@@ -11,6 +11,7 @@
 //!   at resume (deliveries first, in a seeded order for NameServers, then timers);
 //! - a removed broker is in no route a NameServer answers with.
 
+pub mod allocate;
 pub mod broker;
 pub mod config;
 pub mod fault;
