@@ -105,7 +105,7 @@ pub fn schema(world: &WorldConfig) -> Value {
     let nameservers: Vec<String> = (0..layout.nameservers).map(name).collect();
     let sample = Some(0.0);
     let percentiles = Percentiles { p50: sample, p99: sample, max: sample };
-    let client = ClientMoment { client: name(layout.first_producer()), at_s: 0.0, nameserver: Some(name(0)) };
+    let client = ClientMoment { client: name(layout.first_client()), at_s: 0.0, nameserver: Some(name(0)) };
     let explanation = Explanation {
         nameservers: nameservers
             .iter()

@@ -17,12 +17,19 @@ pub mod report;
 pub mod scenario;
 pub mod sweep;
 
-/// Runs one simulation of `config` to its end.
+/// Runs one simulation of `config` to its end. Panics if an end-of-run invariant fails (a
+/// bug in the model, whatever the scenario).
 pub fn simulate(config: model::config::WorldConfig) -> report::RunReport {
-    model::World::new(config).run()
+    finish(model::World::new(config).run())
 }
 
 /// Runs one simulation, handing trace records to `tracer`.
 pub fn simulate_traced(config: model::config::WorldConfig, tracer: model::trace::Tracer) -> report::RunReport {
-    model::World::new(config).with_tracer(tracer).run()
+    finish(model::World::new(config).with_tracer(tracer).run())
+}
+
+/// The report as written: the metrics' numbers with the output layer's sentences.
+fn finish(mut report: report::RunReport) -> report::RunReport {
+    output::explain::write_sentences(&mut report.summary);
+    report
 }

@@ -1,50 +1,39 @@
-//! Streaming measurements of one run, turned into a `RunReport` at the end.
+//! Streaming measurements of one run, folded from the model's observations and turned into a
+//! `RunReport` at the end.
 //!
-//! The model calls in as things happen; nothing here stores a record per send: per-second
-//! counters, per-fault counters and a latency histogram, plus per-client convergence times
-//! (bounded by the number of clients) and the rare state changes behind the timeline.
+//! The metrics only watch: the model emits typed observations (model/observe.rs) and never
+//! reads a value back. What a measurement needs to know about the world, the metrics keep
+//! themselves from the same stream: which brokers each NameServer lists and when it last
+//! heard from them, which route each client holds, which faults hold which brokers out of
+//! service. Nothing here stores a record per send: per-second counters, per-fault counters and
+//! a latency histogram, per-client convergence times (bounded by the number of clients), the
+//! rare state changes behind the timeline, and the stale attempts in flight.
+
+use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
 use crate::engine::{SimTime, US_PER_MS, US_PER_S, secs};
-use crate::model::config::{FaultSpec, Layout, Role};
-use crate::model::nameserver::Removal;
+use crate::model::config::{Layout, Role, WorldConfig};
+use crate::model::fault::detection_window_us;
+use crate::model::observe::{NodeState, Observation, Removal};
+use crate::model::route::{NO_ROUTE, RouteId, RouteStore};
 use crate::net::NodeIdx;
 use crate::report::{
     ClientMoment, Convergence, ConvergenceRow, DetectionRow, Explanation, FalseRemoval, FaultSummary, NameServerLoad,
     NameServerMoment, Percentiles, RunReport, SecondCounts, Summary, TimelineRow, Totals, Window, nearest_rank,
 };
 
-/// Process state of a node as the timeline shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeState {
-    Down,
-    Up,
-    Paused,
-    Partitioned,
-}
-
-impl NodeState {
-    fn name(self) -> &'static str {
-        match self {
-            NodeState::Down => "down",
-            NodeState::Up => "up",
-            NodeState::Paused => "paused",
-            NodeState::Partitioned => "partitioned",
-        }
-    }
-}
-
 const PENDING: SimTime = SimTime::MAX;
-/// How many producers the timeline shows.
+/// How many clients the timeline shows.
 const TIMELINE_PRODUCERS_MAX: u32 = 8;
 const LATENCY_US_HIGHEST: u64 = 3_600 * US_PER_S;
 
 struct FaultMetrics {
     at_us: SimTime,
     struck: bool,
-    /// Every subject is back in service.
-    ended: bool,
+    /// When every subject was back in service: the fault is over.
+    ended_at_us: Option<SimTime>,
     subjects: Vec<u32>,
     /// Per NameServer: time of detection after the fault; `None` not yet (or never).
     detection_us: Vec<Option<SimTime>>,
@@ -52,11 +41,11 @@ struct FaultMetrics {
     last_registration_us: Vec<Option<SimTime>>,
     /// Per NameServer: how the removal that completed detection happened.
     removal_cause: Vec<Option<Removal>>,
-    /// The client that converged last: (producer, time, NameServer it heard from).
+    /// The client that converged last: (client, time, NameServer it heard from).
     slowest_client: Option<(u32, SimTime, Option<u32>)>,
     /// The client of the last stale attempt.
     last_attempt_client: Option<u32>,
-    /// Per producer: index into `convergence_us`, or `u32::MAX` if not tracked.
+    /// Per client: index into `convergence_us`, or `u32::MAX` if not tracked.
     client_slot: Vec<u32>,
     clients: Vec<u32>,
     convergence_us: Vec<SimTime>,
@@ -68,6 +57,12 @@ struct FaultMetrics {
     added_latency_us: Histogram<u64>,
 }
 
+impl FaultMetrics {
+    fn ended(&self) -> bool {
+        self.ended_at_us.is_some()
+    }
+}
+
 struct OpenFalseRemoval {
     nameserver: u32,
     broker: u32,
@@ -77,6 +72,9 @@ struct OpenFalseRemoval {
 pub struct Metrics {
     nameservers: u32,
     brokers: u32,
+    first_broker: NodeIdx,
+    /// Per fault: the brokers it takes out of service (config.rs's `subjects`).
+    fault_subjects: Vec<Vec<u32>>,
     per_second: Vec<SecondCounts>,
     totals: Totals,
     faults: Vec<FaultMetrics>,
@@ -90,38 +88,52 @@ pub struct Metrics {
     last_node_state: Vec<NodeState>,
     broker_unlisted: Vec<(u32, SimTime, bool)>,
     last_unlisted: Vec<bool>,
+    /// Per (nameserver, broker): listed now, and the time of its last registration there.
+    listed: Vec<bool>,
+    last_update_us: Vec<SimTime>,
+    /// Per client: the route its cache holds now.
+    client_route: Vec<RouteId>,
+    /// Per broker: in a graceful shutdown.
+    shutting_down: Vec<bool>,
+    /// Attempts in flight routed to a fault's subject: (client, attempt) → fault.
+    stale_in_flight: BTreeMap<(u32, u32), u16>,
+    /// Sends in flight with a failed stale attempt: (client, send) → the fault of the first.
+    touched: BTreeMap<(u32, u32), u16>,
 }
 
-/// A send as the metrics see it when it completes.
-pub struct SendOutcome {
-    pub ok: bool,
-    pub start_us: SimTime,
-    pub final_attempt_start_us: SimTime,
-    /// The fault whose subject failed one of this send's attempts first.
-    pub touched: Option<u16>,
+/// What the report needs beyond the measurements.
+pub struct RunInfo {
+    pub end_us: SimTime,
+    pub events: u64,
+    pub messages: u64,
+    pub messages_lost: u64,
 }
 
 impl Metrics {
-    pub fn new(layout: &Layout, faults: usize, duration_us: SimTime) -> Metrics {
-        let seconds = duration_us.div_ceil(US_PER_S);
-        let producers = layout.producers() as usize;
+    pub fn new(config: &WorldConfig) -> Metrics {
+        let layout = &config.layout;
+        let seconds = config.duration_us.div_ceil(US_PER_S);
+        let clients = layout.clients() as usize;
+        let ns_brokers = (layout.nameservers * layout.brokers()) as usize;
         Metrics {
             nameservers: layout.nameservers,
             brokers: layout.brokers(),
+            first_broker: layout.first_broker(),
+            fault_subjects: config.faults.iter().map(|f| f.action.subjects(layout)).collect(),
             per_second: (0..seconds).map(|second| SecondCounts { second, ..Default::default() }).collect(),
             totals: Totals::default(),
-            faults: (0..faults)
+            faults: (0..config.faults.len())
                 .map(|_| FaultMetrics {
                     at_us: 0,
                     struck: false,
-                    ended: false,
+                    ended_at_us: None,
                     subjects: Vec::new(),
                     detection_us: vec![None; layout.nameservers as usize],
                     last_registration_us: vec![None; layout.nameservers as usize],
                     removal_cause: vec![None; layout.nameservers as usize],
                     slowest_client: None,
                     last_attempt_client: None,
-                    client_slot: vec![u32::MAX; producers],
+                    client_slot: vec![u32::MAX; clients],
                     clients: Vec::new(),
                     convergence_us: Vec::new(),
                     last_attempt_us: None,
@@ -133,200 +145,283 @@ impl Metrics {
                 })
                 .collect(),
             broker_fault: vec![None; layout.brokers() as usize],
-            false_removal_open: vec![None; (layout.nameservers * layout.brokers()) as usize],
+            false_removal_open: vec![None; ns_brokers],
             false_removals: Vec::new(),
             ns_requests: vec![0; layout.nameservers as usize],
             node_states: Vec::new(),
             last_node_state: vec![NodeState::Down; layout.nodes() as usize],
             broker_unlisted: Vec::new(),
             last_unlisted: vec![true; layout.brokers() as usize],
+            listed: vec![false; ns_brokers],
+            last_update_us: vec![0; ns_brokers],
+            client_route: vec![NO_ROUTE; clients],
+            shutting_down: vec![false; layout.brokers() as usize],
+            stale_in_flight: BTreeMap::new(),
+            touched: BTreeMap::new(),
         }
+    }
+
+    /// Folds one observation made at `now_us`; `routes` resolves the route ids it names.
+    #[inline]
+    pub fn observe(&mut self, now_us: SimTime, observation: Observation, routes: &RouteStore) {
+        match observation {
+            Observation::ProcessState { node, state } => self.process_state(now_us, node, state),
+            Observation::FaultStrikes { fault } => self.fault_strikes(fault as usize, now_us, routes),
+            Observation::FaultApplied { .. } => self.service_checkpoint(now_us),
+            Observation::ShuttingDown { broker, shutting_down } => self.shutting_down[broker as usize] = shutting_down,
+            Observation::NameServerRequest { ns } => self.ns_requests[ns as usize] += 1,
+            Observation::Registered { ns, broker } => {
+                let key = self.key(ns, broker);
+                self.listed[key] = true;
+                self.last_update_us[key] = now_us;
+            }
+            Observation::Listed { ns, broker } => {
+                let key = self.key(ns, broker);
+                if let Some(i) = self.false_removal_open[key].take() {
+                    self.false_removals[i].1 = Some(now_us);
+                }
+                self.refresh_listing(now_us, broker);
+            }
+            Observation::Removed { ns, broker, cause } => self.removed(now_us, ns, broker, cause),
+            Observation::TableCleared { ns } => {
+                for broker in 0..self.brokers {
+                    let key = self.key(ns, broker);
+                    self.listed[key] = false;
+                }
+                for broker in 0..self.brokers {
+                    self.refresh_listing(now_us, broker);
+                }
+            }
+            Observation::RouteChanged { client, route, ns } => self.route_changed(now_us, client, route, ns, routes),
+            Observation::ClientStarted { client } => self.client_route[client as usize] = NO_ROUTE,
+            Observation::AttemptStarted { client, attempt, broker } => {
+                self.totals.attempts += 1;
+                if let Some(s) = self.second(now_us) {
+                    s.attempts += 1;
+                }
+                if let Some(fault) = self.broker_fault[broker as usize] {
+                    let f = &mut self.faults[usize::from(fault)];
+                    f.stale_attempts += 1;
+                    f.last_attempt_us = Some(now_us);
+                    f.last_attempt_client = Some(client);
+                    self.stale_in_flight.insert((client, attempt), fault);
+                }
+            }
+            Observation::AttemptFailed { client, attempt, send } => {
+                self.totals.failed_attempts += 1;
+                if let Some(s) = self.second(now_us) {
+                    s.failed_attempts += 1;
+                }
+                if let Some(fault) = self.stale_in_flight.remove(&(client, attempt)) {
+                    self.faults[usize::from(fault)].failed_attempts += 1;
+                    self.touched.entry((client, send)).or_insert(fault);
+                }
+            }
+            Observation::AttemptSucceeded { client, attempt } => {
+                if !self.stale_in_flight.is_empty() {
+                    self.stale_in_flight.remove(&(client, attempt));
+                }
+            }
+            Observation::SendWithoutRoute => self.totals.failed_sends_no_route += 1,
+            Observation::SendDone { client, send, ok, start_us, final_attempt_start_us } => {
+                let touched = if self.touched.is_empty() { None } else { self.touched.remove(&(client, send)) };
+                self.send_done(now_us, ok, start_us, final_attempt_start_us, touched);
+            }
+        }
+    }
+
+    /// Whether attempt `attempt` of `client`, in flight, is routed to a fault's subject.
+    pub fn attempt_is_stale(&self, client: u32, attempt: u32) -> bool {
+        self.stale_in_flight.contains_key(&(client, attempt))
+    }
+
+    fn key(&self, ns: u32, broker: u32) -> usize {
+        (ns * self.brokers + broker) as usize
     }
 
     fn second(&mut self, now_us: SimTime) -> Option<&mut SecondCounts> {
         self.per_second.get_mut((now_us / US_PER_S) as usize)
     }
 
-    /// Fault `fault` struck `subjects` (broker indices). `last_update_us(ns, broker)` is the
-    /// NameServer's last registration time of a broker it lists (`None`: not listed),
-    /// `ns_running` which NameServers run, `holders` which producers' routes hold a subject.
-    pub fn fault_struck(
-        &mut self,
-        fault: u16,
-        now_us: SimTime,
-        subjects: &[u32],
-        last_update_us: impl Fn(u32, u32) -> Option<SimTime>,
-        ns_running: &[bool],
-        holders: &[u32],
-    ) {
-        let f = &mut self.faults[usize::from(fault)];
+    fn broker_state(&self, broker: u32) -> NodeState {
+        self.last_node_state[(self.first_broker + broker) as usize]
+    }
+
+    /// Running, not paused and not shutting down: a removal of such a broker is false.
+    fn serving(&self, broker: u32) -> bool {
+        self.broker_state(broker).running() && !self.shutting_down[broker as usize]
+    }
+
+    fn ns_running(&self, ns: u32) -> bool {
+        self.last_node_state[ns as usize].running()
+    }
+
+    fn process_state(&mut self, now_us: SimTime, node: NodeIdx, state: NodeState) {
+        let before = self.last_node_state[node as usize];
+        if before == state {
+            return;
+        }
+        self.last_node_state[node as usize] = state;
+        self.node_states.push((node, now_us, state));
+        let is_broker = (self.first_broker..self.first_broker + self.brokers).contains(&node);
+        if is_broker && before == NodeState::Down {
+            // A (re)started broker is a fresh process, and may end the fault that held it.
+            self.shutting_down[(node - self.first_broker) as usize] = false;
+            self.service_checkpoint(now_us);
+        }
+    }
+
+    /// Fault `fault` strikes now: record the state it strikes, if it has subjects.
+    fn fault_strikes(&mut self, fault: usize, now_us: SimTime, routes: &RouteStore) {
+        let subjects = self.fault_subjects[fault].clone();
+        if subjects.is_empty() {
+            return;
+        }
+        let last_registration: Vec<Option<SimTime>> = (0..self.nameservers)
+            .map(|ns| {
+                let last = |b: u32| {
+                    let key = self.key(ns, b);
+                    self.listed[key].then_some(self.last_update_us[key])
+                };
+                subjects.iter().filter_map(|&b| last(b)).max()
+            })
+            .collect();
+        let ns_running: Vec<bool> = (0..self.nameservers).map(|ns| self.ns_running(ns)).collect();
+        let holders: Vec<u32> = (0..self.client_route.len() as u32)
+            .filter(|&c| holds_any(routes, self.client_route[c as usize], &subjects))
+            .collect();
+        let f = &mut self.faults[fault];
         assert!(!f.struck, "a fault strikes once");
         f.struck = true;
         f.at_us = now_us;
-        f.subjects = subjects.to_vec();
-        for ns in 0..self.nameservers {
-            let last = subjects.iter().filter_map(|&b| last_update_us(ns, b)).max();
-            f.last_registration_us[ns as usize] = last;
-            if ns_running[ns as usize] && last.is_none() {
-                f.detection_us[ns as usize] = Some(now_us);
+        for (ns, last) in last_registration.into_iter().enumerate() {
+            f.last_registration_us[ns] = last;
+            if ns_running[ns] && last.is_none() {
+                f.detection_us[ns] = Some(now_us);
             }
         }
-        for &p in holders {
+        for p in holders {
             f.client_slot[p as usize] = f.clients.len() as u32;
             f.clients.push(p);
             f.convergence_us.push(PENDING);
         }
-        for &b in subjects {
-            self.broker_fault[b as usize] = Some(fault);
+        for &b in &subjects {
+            self.broker_fault[b as usize] = Some(fault as u16);
+        }
+        f.subjects = subjects;
+    }
+
+    /// Brokers back in service (running, reachable, not shutting down) no longer make
+    /// attempts stale. Once every subject of a fault is back, the fault is over: later
+    /// removals and route changes belong to whatever happens next, not to it.
+    fn service_checkpoint(&mut self, now_us: SimTime) {
+        for broker in 0..self.brokers {
+            let back = self.broker_state(broker) == NodeState::Up && !self.shutting_down[broker as usize];
+            if !back {
+                continue;
+            }
+            let Some(fault) = self.broker_fault[broker as usize].take() else { continue };
+            if !self.broker_fault.contains(&Some(fault)) {
+                self.faults[usize::from(fault)].ended_at_us = Some(now_us);
+            }
         }
     }
 
-    /// Broker `broker` is back in service: attempts to it are no longer stale.
-    /// Once every subject of a fault is back, the fault is over: later removals and route
-    /// changes belong to whatever happens next, not to it.
-    pub fn broker_recovered(&mut self, broker: u32) {
-        let Some(fault) = self.broker_fault[broker as usize].take() else { return };
-        if !self.broker_fault.contains(&Some(fault)) {
-            self.faults[usize::from(fault)].ended = true;
-        }
-    }
-
-    /// An attempt to `broker` started; returns the fault that makes it stale, if any.
-    pub fn attempt_started(&mut self, now_us: SimTime, broker: u32, producer: u32) -> Option<u16> {
-        self.totals.attempts += 1;
-        if let Some(s) = self.second(now_us) {
-            s.attempts += 1;
-        }
-        let fault = self.broker_fault[broker as usize]?;
-        let f = &mut self.faults[usize::from(fault)];
-        f.stale_attempts += 1;
-        f.last_attempt_us = Some(now_us);
-        f.last_attempt_client = Some(producer);
-        Some(fault)
-    }
-
-    pub fn attempt_failed(&mut self, now_us: SimTime, stale_fault: Option<u16>) {
-        self.totals.failed_attempts += 1;
-        if let Some(s) = self.second(now_us) {
-            s.failed_attempts += 1;
-        }
-        if let Some(fault) = stale_fault {
-            self.faults[usize::from(fault)].failed_attempts += 1;
-        }
-    }
-
-    pub fn send_done(&mut self, now_us: SimTime, send: SendOutcome) {
-        assert!(send.start_us <= send.final_attempt_start_us && send.final_attempt_start_us <= now_us);
-        self.totals.sends += 1;
-        if !send.ok {
-            self.totals.failed_sends += 1;
-        }
-        if let Some(s) = self.second(now_us) {
-            s.sends += 1;
-            s.failed_sends += u64::from(!send.ok);
-        }
-        let Some(fault) = send.touched else { return };
-        let f = &mut self.faults[usize::from(fault)];
-        let added_us = if send.ok {
-            f.recovered_by_retry += 1;
-            send.final_attempt_start_us - send.start_us
-        } else {
-            f.failed_sends += 1;
-            now_us - send.start_us
-        };
-        f.added_latency_us.saturating_record(added_us);
-    }
-
-    /// A send found no writable queue in its route (counted again in `send_done`).
-    pub fn send_without_route(&mut self) {
-        self.totals.failed_sends_no_route += 1;
-    }
-
-    pub fn ns_request(&mut self, ns: u32) {
-        self.ns_requests[ns as usize] += 1;
-    }
-
-    /// NameServer `ns` dropped `broker`. `serving`: the broker's process was running and not
-    /// paused (so the removal is false). `listed(b)` tells what `ns` lists now.
-    pub fn ns_removed(
-        &mut self,
-        now_us: SimTime,
-        ns: u32,
-        broker: u32,
-        serving: bool,
-        cause: Removal,
-        listed: impl Fn(u32) -> bool,
-    ) {
+    /// NameServer `ns` dropped `broker`: detection of the faults waiting for it, and a false
+    /// removal if the broker was serving.
+    fn removed(&mut self, now_us: SimTime, ns: u32, broker: u32, cause: Removal) {
+        let key = self.key(ns, broker);
+        self.listed[key] = false;
+        self.refresh_listing(now_us, broker);
+        let base = (ns * self.brokers) as usize;
+        let listed = &self.listed[base..base + self.brokers as usize];
         for f in &mut self.faults {
-            let waiting = f.struck && !f.ended && f.detection_us[ns as usize].is_none() && f.subjects.contains(&broker);
-            if waiting && !f.subjects.iter().any(|&b| listed(b)) {
+            let waiting =
+                f.struck && !f.ended() && f.detection_us[ns as usize].is_none() && f.subjects.contains(&broker);
+            if waiting && !f.subjects.iter().any(|&b| listed[b as usize]) {
                 f.detection_us[ns as usize] = Some(now_us);
                 f.removal_cause[ns as usize] = Some(cause);
             }
         }
-        let key = (ns * self.brokers + broker) as usize;
-        if serving && self.false_removal_open[key].is_none() {
+        if self.serving(broker) && self.false_removal_open[key].is_none() {
             self.totals.false_removals += 1;
             self.false_removal_open[key] = Some(self.false_removals.len());
             self.false_removals.push((OpenFalseRemoval { nameserver: ns, broker, at_us: now_us }, None));
         }
     }
 
-    pub fn ns_listed(&mut self, now_us: SimTime, ns: u32, broker: u32) {
-        let key = (ns * self.brokers + broker) as usize;
-        if let Some(i) = self.false_removal_open[key].take() {
-            self.false_removals[i].1 = Some(now_us);
-        }
-    }
-
-    /// Producer `producer`'s route changed; `holds(subjects)` tells whether it holds any.
-    /// Producer `producer`'s route changed (an answer from NameServer `ns`); `holds(subjects)`
-    /// tells whether it still holds any.
-    pub fn route_changed(&mut self, now_us: SimTime, producer: u32, ns: Option<u32>, holds: impl Fn(&[u32]) -> bool) {
-        for f in &mut self.faults {
-            let slot = f.client_slot[producer as usize];
-            if !f.ended && slot != u32::MAX && f.convergence_us[slot as usize] == PENDING && !holds(&f.subjects) {
-                f.convergence_us[slot as usize] = now_us - f.at_us;
-                f.slowest_client = Some((producer, now_us, ns));
-            }
-        }
-    }
-
-    pub fn node_state(&mut self, now_us: SimTime, node: NodeIdx, state: NodeState) {
-        if self.last_node_state[node as usize] != state {
-            self.last_node_state[node as usize] = state;
-            self.node_states.push((node, now_us, state));
-        }
-    }
-
-    pub fn broker_listing(&mut self, now_us: SimTime, broker: u32, unlisted: bool) {
+    /// Whether a running NameServer misses `broker` (the timeline's "unlisted" state).
+    fn refresh_listing(&mut self, now_us: SimTime, broker: u32) {
+        let unlisted = (0..self.nameservers).any(|ns| self.ns_running(ns) && !self.listed[self.key(ns, broker)]);
         if self.last_unlisted[broker as usize] != unlisted {
             self.last_unlisted[broker as usize] = unlisted;
             self.broker_unlisted.push((broker, now_us, unlisted));
         }
     }
 
-    pub fn report(self, run: RunInfo<'_>) -> RunReport {
-        let RunInfo {
-            scenario,
-            seed,
-            preset,
-            layout,
-            faults,
-            detection_windows,
-            end_us,
-            events,
-            messages,
-            messages_lost,
-        } = run;
+    /// Client `client`'s route changed (an answer from NameServer `ns`).
+    fn route_changed(&mut self, now_us: SimTime, client: u32, route: RouteId, ns: Option<u32>, routes: &RouteStore) {
+        self.client_route[client as usize] = route;
+        for f in &mut self.faults {
+            let slot = f.client_slot[client as usize];
+            if !f.ended()
+                && slot != u32::MAX
+                && f.convergence_us[slot as usize] == PENDING
+                && !holds_any(routes, route, &f.subjects)
+            {
+                f.convergence_us[slot as usize] = now_us - f.at_us;
+                f.slowest_client = Some((client, now_us, ns));
+            }
+        }
+    }
+
+    fn send_done(&mut self, now_us: SimTime, ok: bool, start_us: SimTime, final_us: SimTime, touched: Option<u16>) {
+        assert!(start_us <= final_us, "a send starts before its last attempt");
+        assert!(final_us <= now_us, "a send ends after its last attempt starts");
+        self.totals.sends += 1;
+        if !ok {
+            self.totals.failed_sends += 1;
+        }
+        if let Some(s) = self.second(now_us) {
+            s.sends += 1;
+            s.failed_sends += u64::from(!ok);
+        }
+        let Some(fault) = touched else { return };
+        let f = &mut self.faults[usize::from(fault)];
+        let added_us = if ok {
+            f.recovered_by_retry += 1;
+            final_us - start_us
+        } else {
+            f.failed_sends += 1;
+            now_us - start_us
+        };
+        f.added_latency_us.saturating_record(added_us);
+    }
+
+    /// Per fault: when it struck and when it ended (`None`: it lasted to the end of the run,
+    /// or never struck anything), for the end-of-run invariants.
+    pub fn fault_spans(&self) -> Vec<Option<(SimTime, Option<SimTime>)>> {
+        self.faults.iter().map(|f| f.struck.then_some((f.at_us, f.ended_at_us))).collect()
+    }
+
+    /// The totals counted so far (for the end-of-run invariants).
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+
+    pub fn report(self, config: &WorldConfig, run: RunInfo) -> RunReport {
+        let RunInfo { end_us, events, messages, messages_lost } = run;
+        let layout = &config.layout;
+        let faults = &config.faults;
+        let detection_windows: Vec<_> = faults.iter().map(|f| detection_window_us(f, &config.timing)).collect();
         let names = layout.node_names();
         let ns_names = &names[..layout.nameservers as usize];
         let broker_name = |b: u32| names[(layout.first_broker() + b) as usize].clone();
-        let producer_name = |p: u32| names[(layout.first_producer() + p) as usize].clone();
+        let client_name = |p: u32| names[(layout.first_client() + p) as usize].clone();
         let mut detection_rows = Vec::new();
         let mut convergence_rows = Vec::new();
         let mut fault_summaries = Vec::new();
-        for ((spec, f), window) in faults.iter().zip(&self.faults).zip(detection_windows) {
+        for ((spec, f), window) in faults.iter().zip(&self.faults).zip(&detection_windows) {
             let has_subjects = f.struck && !f.subjects.is_empty();
             let window = window.filter(|_| has_subjects).map(|(lo, hi)| Window { lo: secs(lo), hi: secs(hi) });
             let mut detection_s = std::collections::BTreeMap::new();
@@ -349,7 +444,7 @@ impl Metrics {
                 converged.extend(c);
                 convergence_rows.push(ConvergenceRow {
                     fault_id: spec.id.clone(),
-                    client: producer_name(p),
+                    client: client_name(p),
                     convergence_s: c,
                 });
             }
@@ -377,7 +472,7 @@ impl Metrics {
                 failed_attempts: f.failed_attempts,
                 failed_sends: f.failed_sends,
                 recovered_by_retry: f.recovered_by_retry,
-                explain: has_subjects.then(|| explain(f, spec, ns_names, &producer_name)),
+                explain: has_subjects.then(|| explain(f, ns_names, &client_name)),
                 added_latency_ms: if latency.is_empty() {
                     Percentiles::default()
                 } else {
@@ -418,11 +513,11 @@ impl Metrics {
         let timeline = self.timeline(layout, &names, end_us);
         RunReport {
             summary: Summary {
-                scenario: scenario.to_string(),
-                seed,
+                scenario: config.name.clone(),
+                seed: config.seed,
                 routesim_version: env!("CARGO_PKG_VERSION").to_string(),
                 duration_s,
-                preset: preset.to_string(),
+                preset: config.timing.preset.name().to_string(),
                 nameservers: ns_names.to_vec(),
                 faults: fault_summaries,
                 false_removals,
@@ -438,7 +533,7 @@ impl Metrics {
 
     fn timeline(&self, layout: &Layout, names: &[String], end_us: SimTime) -> Vec<TimelineRow> {
         let shown = |node: NodeIdx| match layout.role(node) {
-            Role::Producer { index } => index < TIMELINE_PRODUCERS_MAX,
+            Role::Client { index } => index < TIMELINE_PRODUCERS_MAX,
             _ => true,
         };
         let mut rows = Vec::new();
@@ -481,7 +576,7 @@ impl Metrics {
                         rows.push(row("route", "unlisted", since, end_us));
                     }
                 }
-                Role::Producer { index } => {
+                Role::Client { index } => {
                     for f in self.faults.iter().filter(|f| f.struck) {
                         let slot = f.client_slot[index as usize];
                         if slot != u32::MAX {
@@ -498,70 +593,34 @@ impl Metrics {
     }
 }
 
-/// What the report needs beyond the measurements.
-pub struct RunInfo<'a> {
-    pub scenario: &'a str,
-    pub seed: u64,
-    pub preset: &'a str,
-    pub layout: &'a Layout,
-    pub faults: &'a [FaultSpec],
-    /// Per fault, MODEL.md's closed-form detection window, when one applies.
-    pub detection_windows: &'a [Option<(SimTime, SimTime)>],
-    pub end_us: SimTime,
-    pub events: u64,
-    pub messages: u64,
-    pub messages_lost: u64,
+fn holds_any(routes: &RouteStore, route: RouteId, subjects: &[u32]) -> bool {
+    routes.get(route).is_some_and(|route| subjects.iter().any(|&b| route.holds(b)))
 }
 
-/// The chain of events behind a fault's stale window, as numbers and as sentences.
-fn explain(
-    f: &FaultMetrics,
-    spec: &FaultSpec,
-    ns_names: &[String],
-    producer_name: &dyn Fn(u32) -> String,
-) -> Explanation {
-    let mut text = Vec::new();
-    let mut nameservers = std::collections::BTreeMap::new();
-    for (ns, name) in ns_names.iter().enumerate() {
-        let moment = NameServerMoment {
-            last_registration_s: f.last_registration_us[ns].map(secs),
-            removed_s: f.detection_us[ns].map(secs),
-            cause: f.removal_cause[ns].map(|c| c.name().to_string()),
-        };
-        let last = moment
-            .last_registration_s
-            .map_or("no registration".to_string(), |t| format!("last registration at {t:.1} s"));
-        let removed = match (moment.removed_s, &moment.cause) {
-            (Some(t), Some(cause)) => {
-                format!("removed at {t:.1} s ({cause}, {:.1} s after the fault)", t - secs(spec.at_us))
-            }
-            (Some(t), None) => format!("not listed at the fault ({t:.1} s)"),
-            (None, _) => "never removed within the run".to_string(),
-        };
-        text.push(format!("{name}: {last}; {removed}"));
-        nameservers.insert(name.clone(), moment);
-    }
+/// The chain of events behind a fault's stale window, as numbers; the output layer writes
+/// the sentences (`output::explain`).
+fn explain(f: &FaultMetrics, ns_names: &[String], client_name: &dyn Fn(u32) -> String) -> Explanation {
+    let nameservers = ns_names
+        .iter()
+        .enumerate()
+        .map(|(ns, name)| {
+            let moment = NameServerMoment {
+                last_registration_s: f.last_registration_us[ns].map(secs),
+                removed_s: f.detection_us[ns].map(secs),
+                cause: f.removal_cause[ns].map(|c| c.name().to_string()),
+            };
+            (name.clone(), moment)
+        })
+        .collect();
     let slowest_client = f.slowest_client.map(|(p, at_us, ns)| ClientMoment {
-        client: producer_name(p),
+        client: client_name(p),
         at_s: secs(at_us),
         nameserver: ns.map(|ns| ns_names[ns as usize].clone()),
     });
-    if let Some(c) = &slowest_client {
-        let from = c.nameserver.as_deref().map_or(String::new(), |ns| format!(" from {ns}"));
-        text.push(format!("slowest client {} dropped it at {:.1} s, polling{from}", c.client, c.at_s));
-    }
     let last_stale_attempt = f.last_attempt_client.zip(f.last_attempt_us).map(|(p, at_us)| ClientMoment {
-        client: producer_name(p),
+        client: client_name(p),
         at_s: secs(at_us),
         nameserver: None,
     });
-    if let Some(a) = &last_stale_attempt {
-        text.push(format!(
-            "last stale attempt by {} at {:.1} s: stale window {:.1} s",
-            a.client,
-            a.at_s,
-            a.at_s - secs(spec.at_us)
-        ));
-    }
-    Explanation { nameservers, slowest_client, last_stale_attempt, text }
+    Explanation { nameservers, slowest_client, last_stale_attempt, text: Vec::new() }
 }

@@ -189,10 +189,20 @@ pub enum Connect {
     TimedOut,
 }
 
+/// Which side of a partition a node is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Not in the partition: it reaches everyone.
+    None,
+    First,
+    Second,
+}
+
 struct Partition {
     id: u32,
-    /// Per node: 0 = not in the partition, 1 = first group, 2 = second group.
-    side: Vec<u8>,
+    /// Per node.
+    side: Vec<Side>,
+    /// Only messages from the first side to the second are cut.
     one_way: bool,
 }
 
@@ -208,7 +218,11 @@ pub struct Net {
     node_channels: Vec<Vec<ChanId>>,
     partitions: Vec<Partition>,
     held_closes: Vec<(ChanId, End)>,
+    /// Messages put on the wire (data and resets; close signals are not counted).
     pub messages_sent: u64,
+    /// Of those, resets (answers to data for a socket that is gone).
+    pub resets_sent: u64,
+    /// Of those, dropped by a partition or a powered-off host.
     pub messages_lost: u64,
 }
 
@@ -226,6 +240,7 @@ impl Net {
             partitions: Vec::new(),
             held_closes: Vec::new(),
             messages_sent: 0,
+            resets_sent: 0,
             messages_lost: 0,
         }
     }
@@ -254,13 +269,13 @@ impl Net {
     pub fn reachable(&self, from: NodeIdx, to: NodeIdx) -> bool {
         self.partitions.iter().all(|p| {
             let (a, b) = (p.side[from as usize], p.side[to as usize]);
-            !((a == 1 && b == 2) || (!p.one_way && a == 2 && b == 1))
+            !((a == Side::First && b == Side::Second) || (!p.one_way && a == Side::Second && b == Side::First))
         })
     }
 
     /// True when `node` is cut off from at least one peer by an active partition.
     pub fn partitioned(&self, node: NodeIdx) -> bool {
-        self.partitions.iter().any(|p| p.side[node as usize] != 0)
+        self.partitions.iter().any(|p| p.side[node as usize] != Side::None)
     }
 
     /// One network delay from `from` to `to` on a link of `class`, retransmissions included.
@@ -360,6 +375,7 @@ impl Net {
             return None;
         }
         self.messages_sent += 1;
+        self.resets_sent += 1;
         Some(Transit::Arrives(self.arrival(now_us, chan, to, from, class)))
     }
 
@@ -387,8 +403,8 @@ impl Net {
         self.channels[chan as usize].server_activity_us = now_us;
     }
 
-    /// Cuts the links between two groups of nodes (`side`: 0 none, 1 first, 2 second).
-    pub fn partition(&mut self, id: u32, side: Vec<u8>, one_way: bool) {
+    /// Cuts the links between two groups of nodes.
+    pub fn partition(&mut self, id: u32, side: Vec<Side>, one_way: bool) {
         assert_eq!(side.len(), self.hosts.len());
         self.partitions.push(Partition { id, side, one_way });
     }
@@ -486,7 +502,7 @@ mod tests {
     fn partitions_drop_data_and_hold_closes_until_healed() {
         let mut n = net(3, Latency::Constant { us: 500 }, 0.0);
         let Connect::Open(chan) = n.connect(0, 0, 1, LinkClass::BrokerNs) else { panic!() };
-        n.partition(7, vec![1, 2, 0], true);
+        n.partition(7, vec![Side::First, Side::Second, Side::None], true);
         assert!(!n.reachable(0, 1));
         assert!(n.reachable(1, 0), "one-way partition lets the reverse direction through");
         assert!(n.reachable(0, 2));

@@ -76,6 +76,11 @@ impl<E> Sim<E> {
     pub fn pending(&self) -> usize {
         self.queue.len()
     }
+
+    /// How many pending events satisfy `f` (at the end of a run, for accounting).
+    pub fn pending_matching(&self, f: impl Fn(&E) -> bool) -> usize {
+        self.queue.iter().filter(|e| f(e)).count()
+    }
 }
 
 #[cfg(test)]

@@ -160,6 +160,12 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Every pending event, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &E> {
+        let wheel = self.wheel.iter().flatten();
+        self.current.iter().chain(wheel).chain(self.overflow.iter().map(|Later(e)| e)).map(|e| &e.event)
+    }
+
     pub fn len(&self) -> usize {
         self.current.len() + self.in_wheel + self.overflow.len()
     }

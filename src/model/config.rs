@@ -2,7 +2,7 @@
 //! world is built from. Nothing here knows of files or YAML.
 
 use crate::engine::SimTime;
-use crate::net::{Latency, LinkClass, NetConfig, NodeIdx};
+use crate::net::{Latency, LinkClass, NetConfig, NodeIdx, Side};
 
 use super::timing::{LatencyFaultTable, Timing};
 
@@ -22,17 +22,22 @@ pub struct WorldConfig {
 }
 
 impl WorldConfig {
-    /// The producer group of producer node `node`'s start delay.
+    /// The start delay (`start_after`) of the group of the client at `node`; 0 for servers.
     pub fn start_after_us(&self, node: NodeIdx) -> SimTime {
-        let Role::Producer { index } = self.layout.role(node) else { return 0 };
+        let Role::Client { index } = self.layout.role(node) else { return 0 };
+        self.producers[self.producer_group_of(index)].start_after_us
+    }
+
+    /// The producer group (its place in `producers`) of client `client`.
+    pub fn producer_group_of(&self, client: u32) -> usize {
         let mut first = 0;
-        for group in &self.producers {
-            if index < first + group.count {
-                return group.start_after_us;
+        for (group, config) in self.producers.iter().enumerate() {
+            if client < first + config.count {
+                return group;
             }
-            first += group.count;
+            first += config.count;
         }
-        unreachable!("producer index within the layout")
+        unreachable!("client index within the layout")
     }
 }
 
@@ -99,10 +104,10 @@ pub enum FaultAction {
     Resume {
         node: NodeIdx,
     },
-    /// `side[node]`: 0 not involved, 1 first group, 2 second group.
+    /// `side[node]`: which of the two groups each node is in, if any.
     Partition {
         partition: u32,
-        side: Vec<u8>,
+        side: Vec<Side>,
         one_way: bool,
     },
     /// `None` heals every partition.
@@ -143,15 +148,24 @@ impl FaultAction {
     pub fn subjects(&self, layout: &Layout) -> Vec<u32> {
         match self {
             FaultAction::Crash { node, .. } | FaultAction::Shutdown { node } | FaultAction::Pause { node } => {
-                match layout.role(*node) {
-                    Role::Broker { index } => vec![index],
-                    _ => Vec::new(),
-                }
+                layout.broker_addr(*node).into_iter().collect()
             }
             FaultAction::Partition { side, .. } => (0..layout.brokers())
-                .filter(|&b| side.get((layout.first_broker() + b) as usize).is_some_and(|&s| s != 0))
+                .filter(|&b| side.get(layout.broker_node(b) as usize).is_some_and(|&s| s != Side::None))
                 .collect(),
             _ => Vec::new(),
+        }
+    }
+
+    /// The one node the fault acts on, if it acts on one.
+    pub fn node(&self) -> Option<NodeIdx> {
+        match *self {
+            FaultAction::Crash { node, .. }
+            | FaultAction::Shutdown { node }
+            | FaultAction::Restart { node }
+            | FaultAction::Pause { node }
+            | FaultAction::Resume { node } => Some(node),
+            _ => None,
         }
     }
 
@@ -165,29 +179,33 @@ impl FaultAction {
 }
 
 /// Which node index is which process, and their names. Node indices are NameServers first,
-/// then brokers (group by group, master first), then producers (group by group).
+/// then brokers (group by group, master first), then clients (producer group by group).
+/// A broker's address (`BrokerAddr`) is its place among the brokers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
     pub nameservers: u32,
     pub broker_groups: Vec<String>,
     pub slaves_per_group: u32,
-    /// (name prefix, count) per producer group.
+    /// (name prefix, count) per producer group: its client processes.
     pub producer_groups: Vec<(String, u32)>,
 }
 
+/// What runs at a node: a NameServer, a broker (by address), or a client process (by its
+/// place among the clients).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     NameServer { index: u32 },
     Broker { index: u32 },
-    Producer { index: u32 },
+    Client { index: u32 },
 }
 
 impl Role {
+    /// The role's name in outputs. Every client process hosts a producer.
     pub fn name(self) -> &'static str {
         match self {
             Role::NameServer { .. } => "nameserver",
             Role::Broker { .. } => "broker",
-            Role::Producer { .. } => "producer",
+            Role::Client { .. } => "producer",
         }
     }
 }
@@ -201,30 +219,53 @@ impl Layout {
         self.broker_groups.len() as u32 * self.brokers_per_group()
     }
 
-    pub fn producers(&self) -> u32 {
+    /// Client processes: one per producer.
+    pub fn clients(&self) -> u32 {
         self.producer_groups.iter().map(|(_, count)| count).sum()
     }
 
     pub fn nodes(&self) -> u32 {
-        self.nameservers + self.brokers() + self.producers()
+        self.nameservers + self.brokers() + self.clients()
     }
 
     pub fn first_broker(&self) -> NodeIdx {
         self.nameservers
     }
 
-    pub fn first_producer(&self) -> NodeIdx {
+    pub fn first_client(&self) -> NodeIdx {
         self.nameservers + self.brokers()
+    }
+
+    /// The node of NameServer `index` (its place in every `namesrvAddr` list).
+    pub fn nameserver_node(&self, index: u32) -> NodeIdx {
+        assert!(index < self.nameservers);
+        index
+    }
+
+    /// The place in `namesrvAddr` of the NameServer at `node`, if one runs there.
+    pub fn nameserver_index(&self, node: NodeIdx) -> Option<u32> {
+        (node < self.nameservers).then_some(node)
+    }
+
+    /// The node of the broker at address `addr`.
+    pub fn broker_node(&self, addr: u32) -> NodeIdx {
+        assert!(addr < self.brokers());
+        self.first_broker() + addr
+    }
+
+    /// The address of the broker at `node`, if a broker runs there.
+    pub fn broker_addr(&self, node: NodeIdx) -> Option<u32> {
+        (self.first_broker()..self.first_client()).contains(&node).then(|| node - self.first_broker())
     }
 
     pub fn role(&self, node: NodeIdx) -> Role {
         assert!(node < self.nodes());
         if node < self.nameservers {
             Role::NameServer { index: node }
-        } else if node < self.first_producer() {
+        } else if node < self.first_client() {
             Role::Broker { index: node - self.first_broker() }
         } else {
-            Role::Producer { index: node - self.first_producer() }
+            Role::Client { index: node - self.first_client() }
         }
     }
 
@@ -242,7 +283,7 @@ impl Layout {
                 let group_name = &self.broker_groups[usize::from(group)];
                 if member == 0 { group_name.clone() } else { format!("{group_name}-s{member}") }
             }
-            Role::Producer { mut index } => {
+            Role::Client { mut index } => {
                 for (prefix, count) in &self.producer_groups {
                     if index < *count {
                         return format!("{prefix}-{index}");
@@ -288,6 +329,9 @@ mod tests {
             ["ns-0", "ns-1", "broker-a", "broker-a-s1", "broker-b", "broker-b-s1", "p-0", "p-1", "q-0"]
         );
         assert_eq!(layout.broker_position(3), (1, 1));
-        assert_eq!(layout.role(8), Role::Producer { index: 2 });
+        assert_eq!(layout.role(8), Role::Client { index: 2 });
+        assert_eq!(layout.broker_addr(3), Some(1));
+        assert_eq!(layout.broker_node(1), 3);
+        assert_eq!(layout.broker_addr(6), None);
     }
 }

@@ -1,21 +1,33 @@
-//! The RocketMQ routing model: NameServers, brokers and producers over the simulated network.
+//! The RocketMQ routing model: NameServers, brokers and client processes over the simulated
+//! network.
 //!
-//! `World` holds all simulated state and handles one `Event` at a time; every trigger is a
-//! variant of `Event` or `Timer`, handled in one `match` in `World::handle`. The role files
-//! (`nameserver.rs`, `broker.rs`, `producer.rs`) add `impl World` blocks for their handlers.
-//! Nothing here touches files or the terminal.
+//! Each RocketMQ role is a component that owns its state and acts only through its context
+//! (`Ctx`, context.rs): `nameserver.rs`, `broker.rs`, and per client process `client.rs` (the
+//! client instance: route cache and NameServer polling) with the application role it hosts
+//! (`producer.rs`). Roles talk to each other only by messages (`message.rs`). `World` owns the
+//! shared machinery (clock and queue, network, processes and their incarnations, random
+//! streams, interned routes, the observer) and routes every event to the role it is for: every
+//! trigger is a variant of `Event` or `Timer`, handled in one `match` in `World::handle`. The
+//! model tells the metrics what happens through typed observations (`observe.rs`) and reads
+//! nothing back. Nothing here touches files or the terminal.
 //!
-//! Invariants:
+//! Invariants (checked where noted; `invariants.rs` at the end of every run):
 //! - a timer of a process incarnation that has ended is ignored (epoch check);
 //! - a paused process handles nothing: its deliveries and timers wait in its backlog and run
 //!   at resume (deliveries first, in a seeded order for NameServers, then timers);
-//! - a removed broker is in no route a NameServer answers with.
+//! - a removed broker is in no route a NameServer answers with (end of run);
+//! - every message sent is delivered, dropped, or still in flight (end of run).
 
 pub mod allocate;
 pub mod broker;
+pub mod client;
 pub mod config;
+pub mod context;
 pub mod fault;
+mod invariants;
+pub mod message;
 pub mod nameserver;
+pub mod observe;
 pub mod producer;
 pub mod route;
 pub mod timing;
@@ -24,71 +36,22 @@ pub mod trace;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use crate::engine::{RngStream, Sim, SimTime, stream_rng};
-use crate::metrics::{Metrics, NodeState, RunInfo};
-use crate::net::{ChanId, End, Host, LatencySampler, Net, NodeIdx, Transit};
+use crate::engine::{RngStream, Sim, stream_rng};
+use crate::metrics::{Metrics, RunInfo};
+use crate::net::{ChanId, End, Host, Net, NodeIdx, Transit};
 use crate::report::RunReport;
 
 use broker::Broker;
-use config::{Role, WorldConfig};
+use client::ClientInstance;
+use config::{CrashMode, Role, WorldConfig};
+use context::{Ctx, Shared};
 use nameserver::NameServer;
+use observe::{NodeState, Observation};
 use producer::Producer;
-use route::{RouteId, RouteStore};
+use route::RouteStore;
 use trace::{TraceKind, TraceRecord, Tracer};
 
-/// What travels on a channel. Request ids let a caller match answers and ignore late ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Msg {
-    Register {
-        req: u32,
-    },
-    RegisterAck {
-        req: u32,
-    },
-    Unregister {
-        req: u32,
-    },
-    UnregisterAck {
-        req: u32,
-    },
-    RouteQuery {
-        req: u32,
-    },
-    /// `route` = `NO_ROUTE` for TOPIC_NOT_EXIST.
-    RouteReply {
-        req: u32,
-        route: RouteId,
-    },
-    Send {
-        slot: u32,
-        attempt: u32,
-    },
-    SendAck {
-        slot: u32,
-        attempt: u32,
-    },
-    /// The other end closed the channel: a FIN, or (`reset`) an RST from a host whose socket
-    /// is gone, which every RocketMQ version treats as an error that fails pending requests.
-    Close {
-        reset: bool,
-    },
-}
-
-/// Timers belong to one incarnation of one process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Timer {
-    RegisterRound,
-    RegisterTimeout { ns: u32, req: u32 },
-    UnregisterTimeout { ns: u32, req: u32 },
-    Scan,
-    IdleCheck { chan: ChanId },
-    RoutePoll,
-    RouteQueryFailed { req: u32 },
-    RouteConnectTimedOut { req: u32 },
-    SendArrival,
-    AttemptFailed { slot: u32, attempt: u32 },
-    SendDeadline,
-}
+pub use message::{Msg, Timer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -96,6 +59,13 @@ pub enum Event {
     Timer { node: NodeIdx, epoch: u32, timer: Timer },
     Deliver { chan: ChanId, to: End, msg: Msg },
     Fault { index: u32 },
+}
+
+impl Event {
+    /// A message (not a close signal) arriving: what the network counts as sent.
+    fn is_data(&self) -> bool {
+        matches!(self, Event::Deliver { msg, .. } if !matches!(msg, Msg::Close { .. }))
+    }
 }
 
 /// The run-time state of one process, whatever its role.
@@ -108,6 +78,8 @@ pub enum Life {
     Stopped,
 }
 
+/// One process: its life, its incarnation, its own random stream and, while paused, what
+/// waits for it.
 pub struct Proc {
     pub life: Life,
     /// Bumped at every start: timers of an earlier incarnation are ignored.
@@ -116,12 +88,58 @@ pub struct Proc {
     backlog: Vec<Event>,
 }
 
+/// A client process: its client instance and the application role it hosts, which shares
+/// the instance's routes (as producers and consumers share an `MQClientInstance`).
+pub struct ClientProc {
+    instance: ClientInstance,
+    producer: Producer,
+}
+
+impl ClientProc {
+    fn on_start(&mut self, ctx: &mut Ctx) {
+        self.instance.on_start(ctx);
+        self.producer.on_start(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: Timer) {
+        match timer {
+            Timer::Client(t) => {
+                let news = self.instance.on_timer(ctx, t);
+                self.producer.on_route_news(ctx, &mut self.instance, news);
+            }
+            Timer::Producer(t) => self.producer.on_timer(ctx, &mut self.instance, t),
+            other => unreachable!("client process timer {other:?}"),
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, chan: ChanId, msg: Msg) {
+        let for_instance = match msg {
+            Msg::RouteReply { .. } => true,
+            Msg::Close { .. } => self.instance.owns(chan),
+            _ => false,
+        };
+        if for_instance {
+            let news = self.instance.on_message(ctx, msg);
+            self.producer.on_route_news(ctx, &mut self.instance, news);
+        } else {
+            self.producer.on_message(ctx, &mut self.instance, chan, msg);
+        }
+    }
+}
+
+/// A role of one node, borrowed for one handler.
+enum RoleMut<'a> {
+    NameServer(&'a mut NameServer),
+    Broker(&'a mut Broker),
+    Client(&'a mut ClientProc),
+}
+
 /// Stream ids: (role, purpose, index) so an entity's draws depend only on itself.
 fn stream_id(role: Role, purpose: u64) -> u64 {
     let (role_tag, index) = match role {
         Role::NameServer { index } => (1, index),
         Role::Broker { index } => (2, index),
-        Role::Producer { index } => (3, index),
+        Role::Client { index } => (3, index),
     };
     (role_tag << 48) | (purpose << 40) | u64::from(index)
 }
@@ -131,19 +149,20 @@ const PURPOSE_START: u64 = 2;
 const PURPOSE_NETWORK: u64 = 3;
 
 pub struct World {
-    pub config: WorldConfig,
-    pub sim: Sim<Event>,
-    pub net: Net,
-    pub procs: Vec<Proc>,
-    pub nameservers: Vec<NameServer>,
-    pub brokers: Vec<Broker>,
-    pub producers: Vec<Producer>,
-    pub routes: RouteStore,
-    pub metrics: Metrics,
-    service_time: LatencySampler,
+    config: WorldConfig,
+    sim: Sim<Event>,
+    net: Net,
+    procs: Vec<Proc>,
+    nameservers: Vec<NameServer>,
+    brokers: Vec<Broker>,
+    clients: Vec<ClientProc>,
+    routes: RouteStore,
+    metrics: Metrics,
     /// Per channel: an idle check is scheduled at its server end.
     idle_armed: Vec<bool>,
     tracer: Option<Tracer>,
+    /// Messages (not close signals) taken off the queue: the delivered side of conservation.
+    data_popped: u64,
 }
 
 impl World {
@@ -168,7 +187,7 @@ impl World {
                     Role::NameServer { .. } => (0, config.timing.nameserver_start_window_us),
                     Role::Broker { .. } => (0, config.timing.start_window_us),
                     // Clients deploy once the brokers are up: the window after the brokers'.
-                    Role::Producer { .. } => (
+                    Role::Client { .. } => (
                         config.timing.start_window_us + config.start_after_us(node as NodeIdx),
                         config.timing.start_window_us,
                     ),
@@ -187,11 +206,21 @@ impl World {
         for (index, fault) in config.faults.iter().enumerate() {
             sim.schedule_at(fault.at_us, Event::Fault { index: index as u32 });
         }
-        let nameservers = (0..layout.nameservers).map(|i| NameServer::new(i, &config)).collect();
-        let brokers = (0..layout.brokers()).map(|i| Broker::new(i, &config)).collect();
-        let producers = producer::build_all(&config);
-        let metrics = Metrics::new(layout, config.faults.len(), config.duration_us);
-        let service_time = LatencySampler::new(&config.broker_service_time);
+        let (groups, topics) = (layout.broker_groups.len(), config.topics.len());
+        let nameservers =
+            (0..layout.nameservers).map(|i| NameServer::new(i, layout.brokers(), groups, topics)).collect();
+        let brokers = (0..layout.brokers()).map(|addr| Broker::new(addr, &config)).collect();
+        let clients = (0..layout.clients())
+            .map(|client| {
+                let group = config.producer_group_of(client);
+                let producers = &config.producers[group];
+                ClientProc {
+                    instance: ClientInstance::new(client, producers.topic),
+                    producer: Producer::new(client, group as u16, producers, groups),
+                }
+            })
+            .collect();
+        let metrics = Metrics::new(&config);
         World {
             config,
             sim,
@@ -199,12 +228,12 @@ impl World {
             procs,
             nameservers,
             brokers,
-            producers,
+            clients,
             routes: RouteStore::default(),
             metrics,
-            service_time,
             idle_armed: Vec::new(),
             tracer: None,
+            data_popped: 0,
         }
     }
 
@@ -214,52 +243,29 @@ impl World {
         self
     }
 
-    #[inline]
-    pub fn trace(&mut self, kind: TraceKind, node: NodeIdx, peer: Option<NodeIdx>, detail: &'static str) {
-        if self.tracer.is_some() {
-            let at_us = self.sim.now();
-            self.emit(TraceRecord { at_us, kind, node: Some(node), peer, detail, fault: None });
-        }
-    }
-
-    pub(crate) fn emit(&mut self, record: TraceRecord) {
-        if let Some(tracer) = &mut self.tracer
-            && tracer.filter.accepts(&record)
-        {
-            tracer.sink.record(&record);
-        }
-    }
-
-    /// Runs to the end of the scenario and reports.
+    /// Runs to the end of the scenario, checks the end-of-run invariants, and reports.
     pub fn run(mut self) -> RunReport {
         let end_us = self.config.duration_us;
         while let Some(event) = self.sim.next_until(end_us) {
+            if event.is_data() {
+                self.data_popped += 1;
+            }
             self.handle(event);
         }
         self.sim.finish_at(end_us);
+        let violations = self.check_invariants();
+        assert!(violations.is_empty(), "end-of-run invariants violated: {}", violations.join("; "));
         self.report()
     }
 
     fn report(self) -> RunReport {
-        let windows: Vec<_> =
-            self.config.faults.iter().map(|f| fault::detection_window_us(f, &self.config.timing)).collect();
         let info = RunInfo {
-            scenario: &self.config.name,
-            seed: self.config.seed,
-            preset: self.config.timing.preset.name(),
-            layout: &self.config.layout,
-            faults: &self.config.faults,
-            detection_windows: &windows,
             end_us: self.sim.now(),
             events: self.sim.events_processed(),
             messages: self.net.messages_sent,
             messages_lost: self.net.messages_lost,
         };
-        self.metrics.report(info)
-    }
-
-    pub fn now(&self) -> SimTime {
-        self.sim.now()
+        self.metrics.report(&self.config, info)
     }
 
     pub fn handle(&mut self, event: Event) {
@@ -275,8 +281,13 @@ impl World {
                     proc.backlog.push(event);
                     return;
                 }
-                assert_eq!(proc.life, Life::Running);
-                self.on_timer(node, timer);
+                assert_eq!(proc.life, Life::Running, "only a running process handles timers");
+                self.dispatch(node, |role, ctx| match (role, timer) {
+                    (RoleMut::NameServer(ns), Timer::NameServer(t)) => ns.on_timer(ctx, t),
+                    (RoleMut::Broker(b), Timer::Broker(t)) => b.on_timer(ctx, t),
+                    (RoleMut::Client(c), t) => c.on_timer(ctx, t),
+                    (_, t) => unreachable!("timer {t:?} for another role"),
+                });
             }
             Event::Deliver { chan, to, msg } => {
                 let node = self.net.channel(chan).node(to);
@@ -298,25 +309,36 @@ impl World {
                 if matches!(msg, Msg::Close { .. }) {
                     self.net.close_silently(chan, to);
                 }
-                self.on_deliver(node, chan, to, msg);
+                self.dispatch(node, |role, ctx| match role {
+                    RoleMut::NameServer(ns) => ns.on_message(ctx, chan, msg),
+                    RoleMut::Broker(b) => b.on_message(ctx, chan, to, msg),
+                    RoleMut::Client(c) => c.on_message(ctx, chan, msg),
+                });
             }
         }
     }
 
-    fn on_timer(&mut self, node: NodeIdx, timer: Timer) {
-        match self.config.layout.role(node) {
-            Role::NameServer { index } => self.ns_timer(index, timer),
-            Role::Broker { index } => self.broker_timer(index, timer),
-            Role::Producer { index } => self.producer_timer(index, timer),
-        }
+    /// Runs `f` on `node`'s role with a context for that process.
+    fn dispatch<R>(&mut self, node: NodeIdx, f: impl FnOnce(RoleMut<'_>, &mut Ctx<'_>) -> R) -> R {
+        let World {
+            config, sim, net, procs, nameservers, brokers, clients, routes, metrics, idle_armed, tracer, ..
+        } = self;
+        let role = match config.layout.role(node) {
+            Role::NameServer { index } => RoleMut::NameServer(&mut nameservers[index as usize]),
+            Role::Broker { index } => RoleMut::Broker(&mut brokers[index as usize]),
+            Role::Client { index } => RoleMut::Client(&mut clients[index as usize]),
+        };
+        let shared = Shared { config, sim, net, routes, observer: metrics, tracer, idle_armed };
+        let mut ctx = Ctx::new(node, &mut procs[node as usize], shared);
+        f(role, &mut ctx)
     }
 
-    fn on_deliver(&mut self, node: NodeIdx, chan: ChanId, to: End, msg: Msg) {
-        match self.config.layout.role(node) {
-            Role::NameServer { index } => self.ns_deliver(index, chan, msg),
-            Role::Broker { index } => self.broker_deliver(index, chan, to, msg),
-            Role::Producer { index } => self.producer_deliver(index, chan, msg),
-        }
+    fn observe(&mut self, observation: Observation) {
+        self.metrics.observe(self.sim.now(), observation, &self.routes);
+    }
+
+    fn emit(&mut self, record: TraceRecord) {
+        context::emit(&mut self.tracer, &record);
     }
 
     /// A process starts (first boot or restart): a fresh incarnation with empty memory.
@@ -329,84 +351,29 @@ impl World {
         proc.epoch += 1;
         proc.backlog.clear();
         self.net.set_host(node, Host::Up);
-        self.refresh_node_state(node);
-        self.trace(TraceKind::Process, node, None, "started");
-        match self.config.layout.role(node) {
-            Role::NameServer { index } => self.ns_start(index),
-            Role::Broker { index } => {
-                self.broker_start(index);
-                // A restart (scheduled by a fault, run now) may end that fault.
-                self.refresh_broker_service();
+        self.dispatch(node, |role, ctx| {
+            ctx.refresh_state();
+            ctx.trace(TraceKind::Process, None, "started");
+            match role {
+                RoleMut::NameServer(ns) => ns.on_start(ctx),
+                RoleMut::Broker(b) => b.on_start(ctx),
+                RoleMut::Client(c) => c.on_start(ctx),
             }
-            Role::Producer { index } => self.producer_start(index),
-        }
-    }
-
-    pub fn schedule_timer_at(&mut self, node: NodeIdx, at_us: SimTime, timer: Timer) {
-        let epoch = self.procs[node as usize].epoch;
-        self.sim.schedule_at(at_us, Event::Timer { node, epoch, timer });
-    }
-
-    pub fn schedule_timer_in(&mut self, node: NodeIdx, delay_us: SimTime, timer: Timer) {
-        self.schedule_timer_at(node, self.now() + delay_us, timer);
-    }
-
-    /// Sends `msg` on `chan` towards `to`, `delay_us` from now (a server's service time).
-    pub fn transmit(&mut self, chan: ChanId, to: End, msg: Msg, delay_us: SimTime) {
-        let now_us = self.now() + delay_us;
-        if let Transit::Arrives(at_us) = self.net.transmit(now_us, chan, to) {
-            self.sim.schedule_at(at_us, Event::Deliver { chan, to, msg });
-        }
-    }
-
-    /// Closes `chan` at end `at`; the other end learns of it when the signal arrives.
-    pub fn close_channel(&mut self, chan: ChanId, at: End) {
-        if let Some(Transit::Arrives(at_us)) = self.net.close(self.now(), chan, at) {
-            self.sim.schedule_at(at_us, Event::Deliver { chan, to: at.other(), msg: Msg::Close { reset: false } });
-        }
-    }
-
-    /// Arms the idle close of a server's end of `chan` (`serverChannelMaxIdleTimeSeconds`).
-    pub fn arm_idle_check(&mut self, server: NodeIdx, chan: ChanId, idle_us: SimTime) {
-        if idle_us == 0 {
-            return;
-        }
-        let i = chan as usize;
-        if self.idle_armed.len() <= i {
-            self.idle_armed.resize(i + 1, false);
-        }
-        if !self.idle_armed[i] {
-            self.idle_armed[i] = true;
-            let at_us = self.net.channel(chan).server_activity_us + idle_us;
-            self.schedule_timer_at(server, at_us.max(self.now()), Timer::IdleCheck { chan });
-        }
-    }
-
-    /// Handles an idle check; returns true when it closed the channel for idleness.
-    pub fn idle_check(&mut self, server: NodeIdx, chan: ChanId, idle_us: SimTime) -> bool {
-        self.idle_armed[chan as usize] = false;
-        if !self.net.channel(chan).is_open(End::Server) {
-            return false;
-        }
-        let deadline_us = self.net.channel(chan).server_activity_us + idle_us;
-        if self.now() < deadline_us {
-            self.arm_idle_check(server, chan, idle_us);
-            return false;
-        }
-        self.close_channel(chan, End::Server);
-        true
+        });
     }
 
     /// Pause: the process stops handling anything; its kernel still buffers.
-    pub fn pause(&mut self, node: NodeIdx) {
+    fn pause(&mut self, node: NodeIdx) {
         let proc = &mut self.procs[node as usize];
         if proc.life != Life::Running {
             return;
         }
         proc.life = Life::Paused;
         self.net.set_host(node, Host::Paused);
-        self.refresh_node_state(node);
-        self.trace(TraceKind::Process, node, None, "paused");
+        self.dispatch(node, |_, ctx| {
+            ctx.refresh_state();
+            ctx.trace(TraceKind::Process, None, "paused");
+        });
     }
 
     /// Resume: the backlog runs now. Requests first, in a seeded order for NameServers (their
@@ -414,7 +381,7 @@ impl World {
     /// the data read before it; then the overdue timers. This gives MODEL.md 2a's observed
     /// rule: the broker is dropped if the last registration processed came over a closed
     /// channel, and never dropped and re-added within milliseconds.
-    pub fn resume(&mut self, node: NodeIdx) {
+    fn resume(&mut self, node: NodeIdx) {
         let proc = &mut self.procs[node as usize];
         if proc.life != Life::Paused {
             return;
@@ -422,66 +389,46 @@ impl World {
         proc.life = Life::Running;
         self.net.set_host(node, Host::Up);
         let backlog = std::mem::take(&mut proc.backlog);
-        let (mut requests, rest): (Vec<Event>, Vec<Event>) = backlog
-            .into_iter()
-            .partition(|e| matches!(e, Event::Deliver { msg, .. } if !matches!(msg, Msg::Close { .. })));
+        let (mut requests, rest): (Vec<Event>, Vec<Event>) = backlog.into_iter().partition(Event::is_data);
         let (closes, timers): (Vec<Event>, Vec<Event>) =
             rest.into_iter().partition(|e| matches!(e, Event::Deliver { .. }));
         if matches!(self.config.layout.role(node), Role::NameServer { .. }) {
             requests.shuffle(&mut proc.rng);
         }
-        self.refresh_node_state(node);
-        self.trace(TraceKind::Process, node, None, "resumed");
+        self.dispatch(node, |_, ctx| {
+            ctx.refresh_state();
+            ctx.trace(TraceKind::Process, None, "resumed");
+        });
         for event in requests.into_iter().chain(closes).chain(timers) {
             self.handle(event);
         }
     }
 
-    /// Stops a process. `kill`: its OS closes every connection (peers hear one network delay
-    /// later) and refuses new ones; otherwise (power-off) nothing is said to anyone.
-    pub fn stop(&mut self, node: NodeIdx, kill: bool) {
-        let proc = &mut self.procs[node as usize];
-        if matches!(proc.life, Life::Stopped | Life::NotStarted) {
-            return;
-        }
-        proc.life = Life::Stopped;
-        proc.backlog.clear();
-        for (chan, end) in self.net.open_channels(node) {
-            if kill {
-                self.close_channel(chan, end);
-            } else {
-                self.net.close_silently(chan, end);
+    /// Stops a process (see `Ctx::stop_process`); a NameServer's table dies with it.
+    fn stop(&mut self, node: NodeIdx, mode: CrashMode) {
+        self.dispatch(node, |role, ctx| {
+            if ctx.stop_process(mode)
+                && let RoleMut::NameServer(ns) = role
+            {
+                ns.on_stop(ctx);
             }
+        });
+    }
+
+    fn refresh_all_node_states(&mut self) {
+        for node in 0..self.procs.len() as NodeIdx {
+            let state = node_state(self.procs[node as usize].life, self.net.partitioned(node));
+            self.observe(Observation::ProcessState { node, state });
         }
-        self.net.set_host(node, if kill { Host::ProcessDead } else { Host::PoweredOff });
-        self.refresh_node_state(node);
-        self.trace(TraceKind::Process, node, None, if kill { "stopped" } else { "powered-off" });
-        if let Role::NameServer { index } = self.config.layout.role(node) {
-            self.ns_stopped(index);
-        }
     }
+}
 
-    /// Running, not paused and not shutting down: a removal of such a broker is false.
-    pub fn serving(&self, node: NodeIdx) -> bool {
-        let shutting_down = match self.config.layout.role(node) {
-            Role::Broker { index } => self.brokers[index as usize].shutting_down(),
-            _ => false,
-        };
-        self.procs[node as usize].life == Life::Running && !shutting_down
-    }
-
-    pub fn refresh_node_state(&mut self, node: NodeIdx) {
-        let state = match self.procs[node as usize].life {
-            Life::NotStarted | Life::Stopped => NodeState::Down,
-            Life::Paused => NodeState::Paused,
-            Life::Running if self.net.partitioned(node) => NodeState::Partitioned,
-            Life::Running => NodeState::Up,
-        };
-        let now_us = self.now();
-        self.metrics.node_state(now_us, node, state);
-    }
-
-    pub fn rng(&mut self, node: NodeIdx) -> &mut RngStream {
-        &mut self.procs[node as usize].rng
+/// A process's state as the timeline shows it.
+pub(crate) fn node_state(life: Life, partitioned: bool) -> NodeState {
+    match life {
+        Life::NotStarted | Life::Stopped => NodeState::Down,
+        Life::Paused => NodeState::Paused,
+        Life::Running if partitioned => NodeState::Partitioned,
+        Life::Running => NodeState::Up,
     }
 }

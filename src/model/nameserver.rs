@@ -1,249 +1,206 @@
 //! The NameServer (MODEL.md sections 1 and 3): a route table kept alive by broker
 //! registrations, emptied by three things only: an UNREGISTER_BROKER, the close of the
 //! channel a broker last registered over (its own idle close included), and the scan of
-//! brokers silent longer than the expiry. Source: namesrv/.../RouteInfoManager.java,
-//! BrokerHousekeepingService.java, NamesrvController.java.
+//! brokers silent longer than the expiry. It knows a broker by its address (the channel's
+//! peer) and by what the registration says: its group, broker id and epoch.
+//! Source: namesrv/.../RouteInfoManager.java, BrokerHousekeepingService.java,
+//! NamesrvController.java.
 
 use crate::engine::SimTime;
-use crate::net::{ChanId, End, NodeIdx};
+use crate::net::{ChanId, End};
 
-use super::config::{Role, WorldConfig};
-use super::route::{NO_ROUTE, RouteId};
+use super::context::Ctx;
+use super::message::{Msg, NameServerTimer, Timer};
+use super::observe::{Observation, Removal};
+use super::route::{BrokerAddr, NO_ROUTE, RouteBroker, RouteId};
 use super::trace::TraceKind;
-use super::{Msg, Timer, World};
 
-/// `brokerLiveTable`'s entry for one broker address, plus whether `brokerAddrTable` has it.
+/// `brokerLiveTable`'s entry for one broker address, with what `brokerAddrTable` holds of it.
 #[derive(Clone, Copy, Debug)]
 pub struct BrokerLive {
     pub listed: bool,
     pub last_update_us: SimTime,
     /// The channel of the registration processed last: only its close removes the broker.
     pub chan: ChanId,
+    pub group: u16,
+    pub broker_id: u8,
+    pub epoch: u16,
 }
 
 pub struct NameServer {
-    pub node: NodeIdx,
-    pub table: Vec<BrokerLive>,
+    index: u32,
+    /// Per broker address: what this NameServer knows of it (`None`: never registered).
+    table: Vec<Option<BrokerLive>>,
+    /// Per broker group: the addresses that registered as its members, in first-seen order.
+    group_members: Vec<Vec<BrokerAddr>>,
     /// Per topic: the route this NameServer answers with now.
-    pub topic_routes: Vec<RouteId>,
+    topic_routes: Vec<RouteId>,
     next_scan_us: SimTime,
 }
 
 impl NameServer {
-    pub fn new(index: u32, config: &WorldConfig) -> NameServer {
+    pub fn new(index: u32, brokers: u32, groups: usize, topics: usize) -> NameServer {
         NameServer {
-            node: index,
-            table: vec![
-                BrokerLive { listed: false, last_update_us: 0, chan: ChanId::MAX };
-                config.layout.brokers() as usize
-            ],
-            topic_routes: vec![NO_ROUTE; config.topics.len()],
+            index,
+            table: vec![None; brokers as usize],
+            group_members: vec![Vec::new(); groups],
+            topic_routes: vec![NO_ROUTE; topics],
             next_scan_us: 0,
         }
     }
 
-    pub fn lists(&self, broker: u32) -> bool {
-        self.table[broker as usize].listed
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Removal {
-    Unregistered,
-    /// The broker's side closed the channel (a kill, a timed-out request) or it broke.
-    ChannelClosed,
-    /// The NameServer's own idle close (`serverChannelMaxIdleTimeSeconds`).
-    IdleClose,
-    /// `scanNotActiveBroker` found it silent longer than the expiry.
-    Expired,
-}
-
-impl Removal {
-    pub fn name(self) -> &'static str {
-        match self {
-            Removal::Unregistered => "unregistered",
-            Removal::ChannelClosed => "channel-closed",
-            Removal::IdleClose => "idle-close",
-            Removal::Expired => "expired",
-        }
-    }
-}
-
-impl World {
-    pub(super) fn ns_start(&mut self, ns: u32) {
-        // In memory only: a restarted NameServer starts empty (MODEL.md section 1).
-        let fresh = NameServer::new(ns, &self.config);
-        self.nameservers[ns as usize] = fresh;
-        let first_scan_us = self.now() + self.config.timing.nameserver_scan_initial_delay_us;
-        self.nameservers[ns as usize].next_scan_us = first_scan_us;
-        self.schedule_timer_at(ns, first_scan_us, Timer::Scan);
-        self.refresh_all_listings();
+    fn fresh(&self) -> NameServer {
+        NameServer::new(self.index, self.table.len() as u32, self.group_members.len(), self.topic_routes.len())
     }
 
-    pub(super) fn ns_stopped(&mut self, ns: u32) {
-        for b in 0..self.brokers.len() as u32 {
-            self.nameservers[ns as usize].table[b as usize].listed = false;
-        }
-        self.refresh_all_listings();
+    /// The routes this NameServer answers with now, one per topic.
+    pub fn answers(&self) -> &[RouteId] {
+        &self.topic_routes
     }
 
-    pub(super) fn ns_timer(&mut self, ns: u32, timer: Timer) {
+    /// Whether this NameServer lists the broker at `addr`.
+    pub fn lists(&self, addr: BrokerAddr) -> bool {
+        self.table[addr as usize].is_some_and(|e| e.listed)
+    }
+
+    /// A (re)start: in memory only, so a restarted NameServer starts empty (MODEL.md 1).
+    pub fn on_start(&mut self, ctx: &mut Ctx) {
+        *self = self.fresh();
+        self.next_scan_us = ctx.now() + ctx.config().timing.nameserver_scan_initial_delay_us;
+        let first_scan_us = self.next_scan_us;
+        ctx.set_timer_at(first_scan_us, Timer::NameServer(NameServerTimer::Scan));
+        ctx.observe(Observation::TableCleared { ns: self.index });
+    }
+
+    /// The process died: its table dies with it.
+    pub fn on_stop(&mut self, ctx: &mut Ctx) {
+        *self = self.fresh();
+        ctx.observe(Observation::TableCleared { ns: self.index });
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx, timer: NameServerTimer) {
         match timer {
-            Timer::Scan => self.ns_scan(ns),
-            Timer::IdleCheck { chan } => {
-                let idle_us = self.config.timing.nameserver_channel_idle_us;
-                if self.idle_check(ns, chan, idle_us) {
-                    self.ns_channel_destroyed(ns, chan, Removal::IdleClose);
+            NameServerTimer::Scan => self.scan(ctx),
+            NameServerTimer::IdleCheck { chan } => {
+                let idle_us = ctx.config().timing.nameserver_channel_idle_us;
+                if ctx.idle_check(chan, idle_us, Timer::NameServer(timer)) {
+                    self.channel_destroyed(ctx, chan, Removal::IdleClose);
                 }
             }
-            other => unreachable!("NameServer timer {other:?}"),
         }
     }
 
-    pub(super) fn ns_deliver(&mut self, ns: u32, chan: ChanId, msg: Msg) {
-        let now_us = self.now();
+    pub fn on_message(&mut self, ctx: &mut Ctx, chan: ChanId, msg: Msg) {
         if matches!(msg, Msg::Close { .. }) {
-            self.ns_channel_destroyed(ns, chan, Removal::ChannelClosed);
+            self.channel_destroyed(ctx, chan, Removal::ChannelClosed);
             return;
         }
-        self.metrics.ns_request(ns);
-        self.net.touch_server(chan, now_us);
-        self.arm_idle_check(ns, chan, self.config.timing.nameserver_channel_idle_us);
-        let client = self.net.channel(chan).client;
+        ctx.observe(Observation::NameServerRequest { ns: self.index });
+        ctx.touch_server(chan);
+        let idle_us = ctx.config().timing.nameserver_channel_idle_us;
+        ctx.arm_idle_check(chan, idle_us, Timer::NameServer(NameServerTimer::IdleCheck { chan }));
+        let peer = ctx.peer(chan);
         let reply = match msg {
-            Msg::Register { req } => {
-                let broker = self.broker_of(client);
-                self.ns_register(ns, broker, chan);
-                self.trace(TraceKind::Registered, ns, Some(client), "ok");
+            Msg::Register { req, group, broker_id, epoch } => {
+                let addr = ctx.config().layout.broker_addr(peer).expect("only brokers register");
+                self.register(
+                    ctx,
+                    addr,
+                    BrokerLive { listed: true, last_update_us: ctx.now(), chan, group, broker_id, epoch },
+                );
+                ctx.trace(TraceKind::Registered, Some(peer), "ok");
                 Msg::RegisterAck { req }
             }
             Msg::Unregister { req } => {
-                let broker = self.broker_of(client);
-                self.trace(TraceKind::Unregistered, ns, Some(client), "ok");
-                self.ns_remove(ns, broker, Removal::Unregistered);
+                let addr = ctx.config().layout.broker_addr(peer).expect("only brokers unregister");
+                ctx.trace(TraceKind::Unregistered, Some(peer), "ok");
+                self.remove(ctx, addr, Removal::Unregistered);
                 Msg::UnregisterAck { req }
             }
-            Msg::RouteQuery { req } => {
-                let Role::Producer { index } = self.config.layout.role(client) else {
-                    unreachable!("only clients query routes")
-                };
-                let topic = self.producers[index as usize].topic;
-                if self.config.timing.route_poll_queries_default_topic {
+            Msg::RouteQuery { req, topic } => {
+                if ctx.config().timing.route_poll_queries_default_topic {
                     // 4.x also asks for TBW102 each round: load only, its answer changes nothing.
-                    self.metrics.ns_request(ns);
+                    ctx.observe(Observation::NameServerRequest { ns: self.index });
                 }
-                Msg::RouteReply { req, route: self.nameservers[ns as usize].topic_routes[usize::from(topic)] }
+                Msg::RouteReply { req, route: self.topic_routes[usize::from(topic)] }
             }
             other => unreachable!("NameServer got {other:?}"),
         };
-        self.transmit(chan, End::Client, reply, 0);
+        ctx.transmit(chan, End::Client, reply, 0);
     }
 
-    fn broker_of(&self, node: NodeIdx) -> u32 {
-        match self.config.layout.role(node) {
-            Role::Broker { index } => index,
-            other => unreachable!("expected a broker, got {other:?}"),
+    fn register(&mut self, ctx: &mut Ctx, addr: BrokerAddr, live: BrokerLive) {
+        let slot = &mut self.table[addr as usize];
+        let newly_listed = !slot.is_some_and(|e| e.listed);
+        if slot.is_none_or(|e| e.group != live.group) {
+            self.group_members[usize::from(live.group)].push(addr);
         }
-    }
-
-    fn ns_register(&mut self, ns: u32, broker: u32, chan: ChanId) {
-        let now_us = self.now();
-        let entry = &mut self.nameservers[ns as usize].table[broker as usize];
-        let newly_listed = !entry.listed;
-        *entry = BrokerLive { listed: true, last_update_us: now_us, chan };
+        *slot = Some(live);
+        ctx.observe(Observation::Registered { ns: self.index, broker: addr });
         if newly_listed {
-            self.metrics.ns_listed(now_us, ns, broker);
-            self.ns_recompute_routes(ns, broker);
+            ctx.observe(Observation::Listed { ns: self.index, broker: addr });
+            self.recompute_routes(ctx, live.group);
         }
     }
 
     /// `onChannelDestroy`: a close removes the broker only if it is the channel of the
     /// registration processed last (MODEL.md 2a); closes of older channels are ignored.
-    fn ns_channel_destroyed(&mut self, ns: u32, chan: ChanId, cause: Removal) {
-        let client = self.net.channel(chan).client;
-        let Role::Broker { index: broker } = self.config.layout.role(client) else { return };
-        let entry = self.nameservers[ns as usize].table[broker as usize];
-        if entry.listed && entry.chan == chan {
-            self.ns_remove(ns, broker, cause);
+    fn channel_destroyed(&mut self, ctx: &mut Ctx, chan: ChanId, cause: Removal) {
+        let Some(addr) = ctx.config().layout.broker_addr(ctx.peer(chan)) else { return };
+        if self.table[addr as usize].is_some_and(|e| e.listed && e.chan == chan) {
+            self.remove(ctx, addr, cause);
         }
     }
 
     /// `scanNotActiveBroker`: fixed-rate; after a pause the overdue run happens at once and
     /// the schedule returns to its grid.
-    fn ns_scan(&mut self, ns: u32) {
-        let now_us = self.now();
-        let timing = &self.config.timing;
+    fn scan(&mut self, ctx: &mut Ctx) {
+        let now_us = ctx.now();
+        let timing = &ctx.config().timing;
         let (scan_us, expiry_us) = (timing.nameserver_scan_us, timing.broker_expiry_us);
-        let next = &mut self.nameservers[ns as usize].next_scan_us;
-        *next = next_on_grid(*next, scan_us, now_us);
-        let next_us = *next;
-        self.schedule_timer_at(ns, next_us, Timer::Scan);
-        self.trace(TraceKind::Scan, ns, None, "ok");
-        for broker in 0..self.brokers.len() as u32 {
-            let entry = self.nameservers[ns as usize].table[broker as usize];
+        self.next_scan_us = next_on_grid(self.next_scan_us, scan_us, now_us);
+        ctx.set_timer_at(self.next_scan_us, Timer::NameServer(NameServerTimer::Scan));
+        ctx.trace(TraceKind::Scan, None, "ok");
+        for addr in 0..self.table.len() as BrokerAddr {
+            let Some(entry) = self.table[addr as usize] else { continue };
             if entry.listed && entry.last_update_us + expiry_us < now_us {
-                self.ns_remove(ns, broker, Removal::Expired);
+                self.remove(ctx, addr, Removal::Expired);
                 // RocketMQ closes the expired broker's channel too.
-                self.close_channel(entry.chan, End::Server);
+                ctx.close(entry.chan, End::Server);
             }
         }
     }
 
-    fn ns_remove(&mut self, ns: u32, broker: u32, cause: Removal) {
-        let entry = &mut self.nameservers[ns as usize].table[broker as usize];
-        if !entry.listed {
-            return;
-        }
-        debug_assert!(cause != Removal::Expired || entry.last_update_us < self.sim.now());
+    fn remove(&mut self, ctx: &mut Ctx, addr: BrokerAddr, cause: Removal) {
+        let Some(entry) = self.table[addr as usize].as_mut().filter(|e| e.listed) else { return };
+        assert!(cause != Removal::Expired || entry.last_update_us < ctx.now(), "expired before its expiry");
         entry.listed = false;
-        self.ns_recompute_routes(ns, broker);
-        let node = self.brokers[broker as usize].node;
-        self.trace(TraceKind::Removed, ns, Some(node), cause.name());
-        let serving = self.serving(node);
-        let now_us = self.now();
-        let table = &self.nameservers[ns as usize];
-        self.metrics.ns_removed(now_us, ns, broker, serving, cause, |b| table.lists(b));
+        let group = entry.group;
+        self.recompute_routes(ctx, group);
+        let broker_node = ctx.config().layout.broker_node(addr);
+        ctx.trace(TraceKind::Removed, Some(broker_node), cause.name());
+        ctx.observe(Observation::Removed { ns: self.index, broker: addr, cause });
     }
 
-    /// Rebuilds the routes of the topics hosted by `broker`'s group after its listing changed.
-    fn ns_recompute_routes(&mut self, ns: u32, broker: u32) {
-        let (group, _) = self.config.layout.broker_position(broker);
-        let per_group = self.config.layout.brokers_per_group();
-        for (t, topic) in self.config.topics.iter().enumerate() {
+    /// Rebuilds the routes of the topics hosted by `group` after a listing in it changed.
+    fn recompute_routes(&mut self, ctx: &mut Ctx, group: u16) {
+        let config = ctx.config();
+        for (t, topic) in config.topics.iter().enumerate() {
             if !topic.groups.contains(&group) {
                 continue;
             }
-            let table = &self.nameservers[ns as usize].table;
-            let groups = topic
-                .groups
-                .iter()
-                .filter_map(|&g| {
-                    let mask = (0..per_group)
-                        .filter(|&m| table[(u32::from(g) * per_group + m) as usize].listed)
-                        .fold(0u8, |mask, m| mask | (1 << m));
-                    (mask != 0).then_some((g, mask))
-                })
-                .collect();
-            let route = self.routes.intern(t as u16, groups, topic.queues_per_broker);
-            self.nameservers[ns as usize].topic_routes[t] = route;
-        }
-        self.refresh_listing(broker);
-    }
-
-    /// Tells the metrics whether a running NameServer misses `broker` (the timeline's
-    /// "unlisted" state).
-    pub(super) fn refresh_listing(&mut self, broker: u32) {
-        let unlisted = self
-            .nameservers
-            .iter()
-            .any(|ns| self.procs[ns.node as usize].life == super::Life::Running && !ns.lists(broker));
-        let now_us = self.now();
-        self.metrics.broker_listing(now_us, broker, unlisted);
-    }
-
-    fn refresh_all_listings(&mut self) {
-        for broker in 0..self.brokers.len() as u32 {
-            self.refresh_listing(broker);
+            let mut brokers = Vec::new();
+            for &g in &topic.groups {
+                let first = brokers.len();
+                for &addr in &self.group_members[usize::from(g)] {
+                    if let Some(e) = self.table[addr as usize].filter(|e| e.listed && e.group == g) {
+                        brokers.push(RouteBroker { group: g, broker_id: e.broker_id, addr });
+                    }
+                }
+                brokers[first..].sort_unstable();
+            }
+            let route = ctx.routes_mut().intern(t as u16, brokers, topic.queues_per_broker);
+            self.topic_routes[t] = route;
         }
     }
 }
@@ -253,8 +210,8 @@ impl World {
 /// routesim collapses a burst of missed runs into that one).
 pub fn next_on_grid(planned_us: SimTime, period_us: SimTime, now_us: SimTime) -> SimTime {
     assert!(period_us > 0);
-    let next_us = planned_us + period_us;
-    if next_us > now_us { next_us } else { now_us + period_us - (now_us - planned_us) % period_us }
+    let next_us = planned_us.saturating_add(period_us);
+    if next_us > now_us { next_us } else { now_us.saturating_add(period_us - (now_us - planned_us) % period_us) }
 }
 
 #[cfg(test)]

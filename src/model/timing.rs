@@ -1,7 +1,8 @@
 //! RocketMQ's timing settings, with the defaults of 4.x and 5.x (MODEL.md section 9).
 //!
 //! Every field is named after what it means here; its doc names RocketMQ's key. Scenario YAML
-//! uses the same names without the `_us` suffix (`broker_heartbeat: 30s`).
+//! uses the same names without the `_us` suffix (`nameserver_scan: 10s`); the one exception,
+//! `broker_heartbeat` for `broker_register_period_us`, is kept for the files users have.
 
 use crate::engine::{SimTime, US_PER_MS, US_PER_S};
 
@@ -63,7 +64,7 @@ pub const NAMESERVER_START_WINDOW_US: SimTime = US_PER_S;
 pub struct Timing {
     pub preset: Preset,
     /// `registerNameServerPeriod`.
-    pub broker_heartbeat_us: SimTime,
+    pub broker_register_period_us: SimTime,
     pub broker_register_initial_delay_us: SimTime,
     /// `registerBrokerTimeoutMills`.
     pub broker_register_timeout_us: SimTime,
@@ -106,7 +107,7 @@ impl Timing {
         let v5 = preset == Preset::RocketMq5;
         Timing {
             preset,
-            broker_heartbeat_us: REGISTER_NAME_SERVER_PERIOD_US,
+            broker_register_period_us: REGISTER_NAME_SERVER_PERIOD_US,
             broker_register_initial_delay_us: REGISTER_INITIAL_DELAY_US,
             broker_register_timeout_us: if v5 { REGISTER_BROKER_TIMEOUT_US_5X } else { REGISTER_BROKER_TIMEOUT_US_4X },
             broker_unregister_timeout_us: UNREGISTER_BROKER_TIMEOUT_US,
@@ -141,7 +142,7 @@ impl Timing {
             0 => (self.broker_expiry_us, scan_hi_us),
             idle_us => (idle_us.min(self.broker_expiry_us), idle_us.min(scan_hi_us)),
         };
-        (first_us.saturating_sub(self.broker_heartbeat_us), hi_us)
+        (first_us.saturating_sub(self.broker_register_period_us), hi_us)
     }
 }
 

@@ -3,6 +3,7 @@
 //! leaves a half-written directory and never damages the previous one.
 
 pub mod charts;
+pub mod explain;
 pub mod sweep_charts;
 pub mod table;
 pub mod trace;

@@ -21,7 +21,7 @@ use crate::model::timing::{
     LatencyFaultTable, Preset, REGISTER_NAME_SERVER_PERIOD_US_MAX, REGISTER_NAME_SERVER_PERIOD_US_MIN,
     RETRY_TIMES_WHEN_SEND_FAILED, SEND_MSG_TIMEOUT_US, Timing,
 };
-use crate::net::{Latency, LinkClass, LinkConfig, NetConfig, RTO_MIN_US_LINUX};
+use crate::net::{Latency, LinkClass, LinkConfig, NetConfig, RTO_MIN_US_LINUX, Side};
 
 use raw::{RawCrashMode, RawFault, RawFaultKind, RawLatency, RawLinkClass, RawPreset, RawScenario, RawSendMode};
 use units::SeedRange;
@@ -315,7 +315,7 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
             *slot = v.0;
         }
     };
-    set(&mut t.broker_heartbeat_us, raw.broker_heartbeat);
+    set(&mut t.broker_register_period_us, raw.broker_heartbeat);
     set(&mut t.broker_register_initial_delay_us, raw.broker_register_initial_delay);
     set(&mut t.broker_register_timeout_us, raw.broker_register_timeout);
     set(&mut t.broker_unregister_timeout_us, raw.broker_unregister_timeout);
@@ -342,7 +342,8 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
         t.nameserver_channel_idle_us = idle.0;
     }
     check(
-        (REGISTER_NAME_SERVER_PERIOD_US_MIN..=REGISTER_NAME_SERVER_PERIOD_US_MAX).contains(&t.broker_heartbeat_us),
+        (REGISTER_NAME_SERVER_PERIOD_US_MIN..=REGISTER_NAME_SERVER_PERIOD_US_MAX)
+            .contains(&t.broker_register_period_us),
         "timing.broker_heartbeat",
         || "must be 10s to 60s: RocketMQ clamps registerNameServerPeriod to that range".into(),
     )?;
@@ -517,11 +518,11 @@ impl Names<'_> {
         let range = |a: u32, b: u32| (a..b).collect::<Vec<u32>>();
         match name {
             "nameservers" => return Ok(range(0, l.nameservers)),
-            "brokers" => return Ok(range(l.first_broker(), l.first_producer())),
-            "producers" => return Ok(range(l.first_producer(), l.nodes())),
+            "brokers" => return Ok(range(l.first_broker(), l.first_client())),
+            "producers" => return Ok(range(l.first_client(), l.nodes())),
             _ => {}
         }
-        let mut first = l.first_producer();
+        let mut first = l.first_client();
         for (prefix, count) in &l.producer_groups {
             if prefix == name {
                 return Ok(range(first, first + count));
@@ -616,17 +617,17 @@ fn validate_faults(
                 check(groups.len() == 2, &format!("{field}.groups"), || {
                     format!("a partition has exactly two sides; got {}", groups.len())
                 })?;
-                let mut side = vec![0u8; layout.nodes() as usize];
+                let mut side = vec![Side::None; layout.nodes() as usize];
                 for (g, members) in groups.iter().enumerate() {
                     check(!members.is_empty(), &format!("{field}.groups[{g}]"), || {
                         "a side needs at least one node".into()
                     })?;
                     for (m, name) in members.iter().enumerate() {
                         for node in names.group(name, &format!("{field}.groups[{g}][{m}]"))? {
-                            check(side[node as usize] == 0, &format!("{field}.groups[{g}][{m}]"), || {
+                            check(side[node as usize] == Side::None, &format!("{field}.groups[{g}][{m}]"), || {
                                 format!("`{}` is on both sides", names.nodes[node as usize])
                             })?;
-                            side[node as usize] = g as u8 + 1;
+                            side[node as usize] = if g == 0 { Side::First } else { Side::Second };
                         }
                     }
                 }

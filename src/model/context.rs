@@ -1,0 +1,252 @@
+//! `Ctx`: everything a process may do to the world, handed to a role's handlers.
+//!
+//! A role owns its state and reaches the rest of the world only through this: the clock, its
+//! own timers, its channels (connect, send, close, a channel's peer address), its own random
+//! stream, the interned routes, the trace and the observer. It cannot see another role's
+//! state. Timers are stamped with the process's incarnation, so an incarnation that ended never
+//! hears of its timers again.
+
+use crate::engine::{RngStream, Sim, SimTime};
+use crate::metrics::Metrics;
+use crate::net::{ChanId, Connect, End, Host, LinkClass, Net, NodeIdx, Transit};
+
+use super::config::{CrashMode, WorldConfig};
+use super::message::{Msg, Timer};
+use super::observe::Observation;
+use super::route::RouteStore;
+use super::trace::{TraceKind, TraceRecord, Tracer};
+use super::{Event, Life};
+
+/// The shared machinery a context borrows: the world minus its roles and processes.
+pub(super) struct Shared<'w> {
+    pub config: &'w WorldConfig,
+    pub sim: &'w mut Sim<Event>,
+    pub net: &'w mut Net,
+    pub routes: &'w mut RouteStore,
+    pub observer: &'w mut Metrics,
+    pub tracer: &'w mut Option<Tracer>,
+    /// Per channel: an idle check is scheduled at its server end.
+    pub idle_armed: &'w mut Vec<bool>,
+}
+
+pub struct Ctx<'w> {
+    node: NodeIdx,
+    epoch: u32,
+    life: &'w mut Life,
+    backlog: &'w mut Vec<Event>,
+    rng: &'w mut RngStream,
+    w: Shared<'w>,
+}
+
+impl<'w> Ctx<'w> {
+    pub(super) fn new(node: NodeIdx, proc: &'w mut super::Proc, w: Shared<'w>) -> Ctx<'w> {
+        let super::Proc { life, epoch, rng, backlog } = proc;
+        Ctx { node, epoch: *epoch, life, backlog, rng, w }
+    }
+
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.w.sim.now()
+    }
+
+    /// This process's node (its address).
+    #[inline]
+    pub fn node(&self) -> NodeIdx {
+        self.node
+    }
+
+    /// The run's validated settings (read-only: the same for every process).
+    #[inline]
+    pub fn config(&self) -> &'w WorldConfig {
+        self.w.config
+    }
+
+    /// This process's own random stream.
+    #[inline]
+    pub fn rng(&mut self) -> &mut RngStream {
+        self.rng
+    }
+
+    #[inline]
+    pub fn routes(&self) -> &RouteStore {
+        self.w.routes
+    }
+
+    #[inline]
+    pub fn routes_mut(&mut self) -> &mut RouteStore {
+        self.w.routes
+    }
+
+    /// Sets a timer of this incarnation at `at_us` (not in the past).
+    #[inline]
+    pub fn set_timer_at(&mut self, at_us: SimTime, timer: Timer) {
+        self.w.sim.schedule_at(at_us, Event::Timer { node: self.node, epoch: self.epoch, timer });
+    }
+
+    #[inline]
+    pub fn set_timer_in(&mut self, delay_us: SimTime, timer: Timer) {
+        self.set_timer_at(self.now().saturating_add(delay_us), timer);
+    }
+
+    #[inline]
+    pub fn observe(&mut self, observation: Observation) {
+        let now_us = self.w.sim.now();
+        self.w.observer.observe(now_us, observation, self.w.routes);
+    }
+
+    /// Hands a record to the trace, if one is kept.
+    #[inline]
+    pub fn trace(&mut self, kind: TraceKind, peer: Option<NodeIdx>, detail: &'static str) {
+        if self.w.tracer.is_some() {
+            let at_us = self.now();
+            let record = TraceRecord { at_us, kind, node: Some(self.node), peer, detail, fault: None };
+            emit(self.w.tracer, &record);
+        }
+    }
+
+    /// Traces a send attempt of this client (`stale`/`ok`, or `stale`/`other` for a failure:
+    /// whether the observer counts it against a fault, which only it knows).
+    #[inline]
+    pub fn trace_attempt(&mut self, kind: TraceKind, client: u32, attempt: u32, broker_node: NodeIdx) {
+        if self.w.tracer.is_some() {
+            let stale = self.w.observer.attempt_is_stale(client, attempt);
+            let detail = match (kind, stale) {
+                (_, true) => "stale",
+                (TraceKind::AttemptFailed, false) => "other",
+                _ => "ok",
+            };
+            self.trace(kind, Some(broker_node), detail);
+        }
+    }
+
+    /// Opens a channel to `server`, as a TCP handshake would end.
+    #[inline]
+    pub fn connect(&mut self, server: NodeIdx, class: LinkClass) -> Connect {
+        self.w.net.connect(self.w.sim.now(), self.node, server, class)
+    }
+
+    /// The address at the other end of `chan`.
+    #[inline]
+    pub fn peer(&self, chan: ChanId) -> NodeIdx {
+        let c = self.w.net.channel(chan);
+        if c.client == self.node { c.server } else { c.client }
+    }
+
+    /// Sends `msg` on `chan` towards `to`, `delay_us` from now (a server's service time).
+    #[inline]
+    pub fn transmit(&mut self, chan: ChanId, to: End, msg: Msg, delay_us: SimTime) {
+        transmit(self.w.sim, self.w.net, chan, to, msg, delay_us);
+    }
+
+    /// Closes `chan` at end `at`; the other end learns of it when the signal arrives.
+    #[inline]
+    pub fn close(&mut self, chan: ChanId, at: End) {
+        close(self.w.sim, self.w.net, chan, at);
+    }
+
+    /// Records a read or write at the server end of `chan` (for its idle timeout).
+    #[inline]
+    pub fn touch_server(&mut self, chan: ChanId) {
+        let now_us = self.now();
+        self.w.net.touch_server(chan, now_us);
+    }
+
+    /// Arms the idle close of this server's end of `chan` (`serverChannelMaxIdleTimeSeconds`):
+    /// one pending check per channel, re-armed from the last activity when it fires early.
+    pub fn arm_idle_check(&mut self, chan: ChanId, idle_us: SimTime, timer: Timer) {
+        if idle_us == 0 {
+            return;
+        }
+        let i = chan as usize;
+        if self.w.idle_armed.len() <= i {
+            self.w.idle_armed.resize(i + 1, false);
+        }
+        if !self.w.idle_armed[i] {
+            self.w.idle_armed[i] = true;
+            let at_us = self.w.net.channel(chan).server_activity_us.saturating_add(idle_us);
+            self.set_timer_at(at_us.max(self.now()), timer);
+        }
+    }
+
+    /// Handles an idle check of `chan`; true when it closed the channel for idleness.
+    pub fn idle_check(&mut self, chan: ChanId, idle_us: SimTime, timer: Timer) -> bool {
+        self.w.idle_armed[chan as usize] = false;
+        if !self.w.net.channel(chan).is_open(End::Server) {
+            return false;
+        }
+        let deadline_us = self.w.net.channel(chan).server_activity_us.saturating_add(idle_us);
+        if self.now() < deadline_us {
+            self.arm_idle_check(chan, idle_us, timer);
+            return false;
+        }
+        self.close(chan, End::Server);
+        true
+    }
+
+    /// Closes the server ends of this process's channels and refuses new connections: a
+    /// remoting server shut down while the process lives on (4.x's graceful shutdown).
+    pub fn shut_server(&mut self) {
+        for (chan, end) in self.w.net.open_channels(self.node) {
+            if end == End::Server {
+                self.close(chan, end);
+            }
+        }
+        self.w.net.set_host(self.node, Host::ProcessDead);
+    }
+
+    /// Ends this process. A kill: its OS closes every connection (peers hear one network delay
+    /// later) and refuses new ones; a power-off says nothing to anyone. False when it was not
+    /// running (or paused) to begin with.
+    pub fn stop_process(&mut self, mode: CrashMode) -> bool {
+        if matches!(*self.life, Life::Stopped | Life::NotStarted) {
+            return false;
+        }
+        *self.life = Life::Stopped;
+        self.backlog.clear();
+        for (chan, end) in self.w.net.open_channels(self.node) {
+            match mode {
+                CrashMode::Kill => self.close(chan, end),
+                CrashMode::PowerOff => self.w.net.close_silently(chan, end),
+            }
+        }
+        let host = match mode {
+            CrashMode::Kill => Host::ProcessDead,
+            CrashMode::PowerOff => Host::PoweredOff,
+        };
+        self.w.net.set_host(self.node, host);
+        self.refresh_state();
+        let detail = match mode {
+            CrashMode::Kill => "stopped",
+            CrashMode::PowerOff => "powered-off",
+        };
+        self.trace(TraceKind::Process, None, detail);
+        true
+    }
+
+    /// Tells the observer this process's state as the timeline shows it.
+    pub(super) fn refresh_state(&mut self) {
+        let state = super::node_state(*self.life, self.w.net.partitioned(self.node));
+        self.observe(Observation::ProcessState { node: self.node, state });
+    }
+}
+
+pub(super) fn transmit(sim: &mut Sim<Event>, net: &mut Net, chan: ChanId, to: End, msg: Msg, delay_us: SimTime) {
+    let now_us = sim.now() + delay_us;
+    if let Transit::Arrives(at_us) = net.transmit(now_us, chan, to) {
+        sim.schedule_at(at_us, Event::Deliver { chan, to, msg });
+    }
+}
+
+pub(super) fn close(sim: &mut Sim<Event>, net: &mut Net, chan: ChanId, at: End) {
+    if let Some(Transit::Arrives(at_us)) = net.close(sim.now(), chan, at) {
+        sim.schedule_at(at_us, Event::Deliver { chan, to: at.other(), msg: Msg::Close { reset: false } });
+    }
+}
+
+pub(super) fn emit(tracer: &mut Option<Tracer>, record: &TraceRecord) {
+    if let Some(tracer) = tracer
+        && tracer.filter.accepts(record)
+    {
+        tracer.sink.record(record);
+    }
+}

@@ -1,0 +1,96 @@
+//! Typed observations: what the model tells whoever measures it, as it happens.
+//!
+//! The model emits these through its context and never reads anything back: the observer (the
+//! metrics) keeps its own record of which brokers each NameServer lists, which route each
+//! client holds and which faults hold which brokers out of service, folded from this stream.
+//! Indices: `ns` a NameServer's index, `broker` a broker's address index (its place among the
+//! brokers), `client` a client process's index, `fault` the fault's place in the schedule.
+
+use crate::engine::SimTime;
+use crate::net::NodeIdx;
+
+use super::route::RouteId;
+
+/// Process state of a node as the timeline shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    Down,
+    Up,
+    Paused,
+    Partitioned,
+}
+
+impl NodeState {
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeState::Down => "down",
+            NodeState::Up => "up",
+            NodeState::Paused => "paused",
+            NodeState::Partitioned => "partitioned",
+        }
+    }
+
+    /// The process runs (it may be cut off by a partition, but it is not paused or down).
+    pub fn running(self) -> bool {
+        matches!(self, NodeState::Up | NodeState::Partitioned)
+    }
+}
+
+/// How a NameServer came to drop a broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    Unregistered,
+    /// The broker's side closed the channel (a kill, a timed-out request) or it broke.
+    ChannelClosed,
+    /// The NameServer's own idle close (`serverChannelMaxIdleTimeSeconds`).
+    IdleClose,
+    /// `scanNotActiveBroker` found it silent longer than the expiry.
+    Expired,
+}
+
+impl Removal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Removal::Unregistered => "unregistered",
+            Removal::ChannelClosed => "channel-closed",
+            Removal::IdleClose => "idle-close",
+            Removal::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// A node's process state changed (or was re-evaluated: the observer keeps changes only).
+    ProcessState { node: NodeIdx, state: NodeState },
+    /// A scheduled fault is about to be applied: the observer records the state it strikes.
+    FaultStrikes { fault: u32 },
+    /// A scheduled fault has been applied.
+    FaultApplied { fault: u32 },
+    /// A broker began (`true`) or finished (`false`) its graceful shutdown.
+    ShuttingDown { broker: u32, shutting_down: bool },
+    /// A NameServer processed a request (registration, unregistration or route query).
+    NameServerRequest { ns: u32 },
+    /// A NameServer processed a registration of `broker`.
+    Registered { ns: u32, broker: u32 },
+    /// A NameServer lists `broker` again (it had not).
+    Listed { ns: u32, broker: u32 },
+    /// A NameServer dropped `broker`.
+    Removed { ns: u32, broker: u32, cause: Removal },
+    /// A NameServer started or stopped: its table is empty.
+    TableCleared { ns: u32 },
+    /// A client's cached route of its topic changed, from an answer of NameServer `ns`.
+    RouteChanged { client: u32, route: RouteId, ns: Option<u32> },
+    /// A client process started afresh: it holds no route.
+    ClientStarted { client: u32 },
+    /// A send attempt of client `client` went to `broker` (`attempt` is unique per client).
+    AttemptStarted { client: u32, attempt: u32, broker: u32 },
+    /// An attempt failed (refused, reset, timed out) as part of send `send`.
+    AttemptFailed { client: u32, attempt: u32, send: u32 },
+    /// An attempt was answered.
+    AttemptSucceeded { client: u32, attempt: u32 },
+    /// A send found no writable queue in its route.
+    SendWithoutRoute,
+    /// A send completed.
+    SendDone { client: u32, send: u32, ok: bool, start_us: SimTime, final_attempt_start_us: SimTime },
+}
