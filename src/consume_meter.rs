@@ -3,7 +3,7 @@
 //! queue) the gaps with nothing delivered while messages waited, re-consumed messages, and
 //! send-to-consume delays. Counts only: no record per message.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hdrhistogram::Histogram;
 
@@ -35,6 +35,8 @@ struct Window {
     /// The queues of the fault (by its broker groups or its consumer group).
     subjects: WindowSubjects,
     gap_max_us: BTreeMap<ReadKey, SimTime>,
+    /// Queues that got a delivery from a pull sent within the window: reads resumed.
+    resumed: BTreeSet<ReadKey>,
     duplicates: u64,
     pull_failures: u64,
     delay_us: Histogram<u64>,
@@ -62,8 +64,8 @@ impl Window {
 /// Per fault: `consume_gap_s`, `duplicates`, `pull_failures`, `end_to_end_ms`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultReads {
-    /// Per watched queue its longest gap overlapping the window, in µs; `None` = still open at
-    /// the end of the run.
+    /// Per watched queue its longest closed gap overlapping the window, in µs; `None` = reads
+    /// never resumed (messages wait, and no pull sent in the window got any).
     pub gaps_us: Vec<Option<SimTime>>,
     pub duplicates: u64,
     pub pull_failures: u64,
@@ -77,32 +79,35 @@ pub struct ConsumeMeter {
     /// Per topic, the consumer groups that read it.
     readers: BTreeMap<u16, Vec<u16>>,
     reads: BTreeMap<ReadKey, Reads>,
-    windows: Vec<Window>,
+    /// Per fault (by its place in the schedule), once it struck.
+    windows: Vec<Option<Window>>,
 }
 
 impl ConsumeMeter {
-    /// `readers[topic]` = consumer groups subscribed to it; `queues` every queue of those topics.
-    pub fn new(readers: BTreeMap<u16, Vec<u16>>, queues: &[QueueKey]) -> ConsumeMeter {
+    /// `readers[topic]` = consumer groups subscribed to it; `queues` every queue of those
+    /// topics; `faults` how many faults the schedule has.
+    pub fn new(readers: BTreeMap<u16, Vec<u16>>, queues: &[QueueKey], faults: usize) -> ConsumeMeter {
         let mut reads = BTreeMap::new();
         for &queue in queues {
             for &cg in readers.get(&queue.0).map_or(&[][..], Vec::as_slice) {
                 reads.insert((cg, queue), Reads::default());
             }
         }
-        ConsumeMeter { readers, reads, windows: Vec::new() }
+        ConsumeMeter { readers, reads, windows: (0..faults).map(|_| None).collect() }
     }
 
     pub fn is_empty(&self) -> bool {
         self.reads.is_empty()
     }
 
-    /// A fault struck: its window opens (fault indices are dense, in schedule order).
-    pub fn fault_struck(&mut self, now_us: SimTime, subjects: WindowSubjects) {
-        self.windows.push(Window {
+    /// Fault `fault` struck: its window opens.
+    pub fn fault_struck(&mut self, fault: usize, now_us: SimTime, subjects: WindowSubjects) {
+        self.windows[fault] = Some(Window {
             at_us: now_us,
             end_us: None,
             subjects,
             gap_max_us: BTreeMap::new(),
+            resumed: BTreeSet::new(),
             duplicates: 0,
             pull_failures: 0,
             delay_us: Histogram::new_with_bounds(1, DELAY_US_HIGHEST, 3).expect("valid bounds"),
@@ -110,7 +115,7 @@ impl ConsumeMeter {
     }
 
     pub fn fault_ended(&mut self, fault: usize, now_us: SimTime) {
-        if let Some(w) = self.windows.get_mut(fault)
+        if let Some(Some(w)) = self.windows.get_mut(fault)
             && w.end_us.is_none()
         {
             w.end_us = Some(now_us);
@@ -129,14 +134,20 @@ impl ConsumeMeter {
         }
     }
 
-    /// A pull delivered [from, to) of `queue` to a member of consumer group `cg`.
-    pub fn delivered(&mut self, now_us: SimTime, cg: u16, queue: QueueKey, to: u64) {
+    /// A pull sent at `asked_us` delivered messages of `queue` up to `to` to a member of
+    /// consumer group `cg`.
+    pub fn delivered(&mut self, now_us: SimTime, asked_us: SimTime, cg: u16, queue: QueueKey, to: u64) {
         let key = (cg, queue);
         let Some(reads) = self.reads.get_mut(&key) else { return };
         reads.delivered_end = reads.delivered_end.max(to);
+        for w in self.windows.iter_mut().flatten() {
+            if asked_us >= w.at_us && w.covers(now_us) && w.subjects.watches(key) {
+                w.resumed.insert(key);
+            }
+        }
         if let Some(since_us) = reads.gap_since_us.take() {
             let gap_us = now_us - since_us;
-            for w in &mut self.windows {
+            for w in self.windows.iter_mut().flatten() {
                 // A gap [since, now) overlaps the window [at, end).
                 if now_us >= w.at_us && w.end_us.is_none_or(|end| since_us < end) && w.subjects.watches(key) {
                     let max = w.gap_max_us.entry(key).or_insert(0);
@@ -170,7 +181,7 @@ impl ConsumeMeter {
         let again = to.min(hw).saturating_sub(from.max(first));
         reads.consumed = Some((first.min(from), hw.max(to)));
         let count = to - from;
-        for w in &mut self.windows {
+        for w in self.windows.iter_mut().flatten() {
             if !w.covers(now_us) || !w.subjects.watches(key) {
                 continue;
             }
@@ -190,7 +201,7 @@ impl ConsumeMeter {
 
     /// A pull of `queue` for `cg` failed (timeout, refused, no address, broker error).
     pub fn pull_failed(&mut self, now_us: SimTime, cg: u16, queue: QueueKey) {
-        for w in &mut self.windows {
+        for w in self.windows.iter_mut().flatten() {
             if w.covers(now_us) && w.subjects.watches((cg, queue)) {
                 w.pull_failures += 1;
             }
@@ -199,14 +210,20 @@ impl ConsumeMeter {
 
     /// The figures of fault `fault` at the end of the run.
     pub fn fault_reads(&self, fault: usize) -> Option<FaultReads> {
-        let w = self.windows.get(fault)?;
+        let w = self.windows.get(fault)?.as_ref()?;
         let gaps_us = self
             .reads
             .iter()
             .filter(|&(&key, _)| w.subjects.watches(key))
-            .map(|(key, reads)| match reads.gap_since_us {
-                Some(since_us) if w.end_us.is_none_or(|end| since_us < end) => None,
-                _ => Some(w.gap_max_us.get(key).copied().unwrap_or(0)),
+            .map(|(key, reads)| {
+                // Messages still wait and no pull sent in the window ever got any: reads never
+                // resumed. A queue that resumed reports its longest closed gap (messages left
+                // only on a dead broker may wait on: they are not readable anywhere).
+                if reads.gap_since_us.is_some() && !w.resumed.contains(key) {
+                    None
+                } else {
+                    Some(w.gap_max_us.get(key).copied().unwrap_or(0))
+                }
             })
             .collect();
         let delayed = w.delay_us.len();
@@ -229,8 +246,8 @@ mod tests {
     const Q: QueueKey = (0, 1, 0);
 
     fn meter() -> ConsumeMeter {
-        let mut m = ConsumeMeter::new(BTreeMap::from([(0, vec![0])]), &[Q, (0, 2, 0)]);
-        m.fault_struck(100, WindowSubjects { broker_groups: vec![1], consumer_groups: vec![] });
+        let mut m = ConsumeMeter::new(BTreeMap::from([(0, vec![0])]), &[Q, (0, 2, 0)], 1);
+        m.fault_struck(0, 100, WindowSubjects { broker_groups: vec![1], consumer_groups: vec![] });
         m
     }
 
@@ -238,15 +255,14 @@ mod tests {
     fn a_gap_runs_from_the_first_waiting_message_to_the_next_delivery() {
         let mut m = meter();
         m.stored(90, Q, 1);
-        m.delivered(91, 0, Q, 1);
+        m.delivered(91, 80, 0, Q, 1);
         m.stored(95, Q, 3);
-        m.delivered(400, 0, Q, 2);
-        let r = m.fault_reads(0).unwrap();
-        // One watched queue (group 1): its gap 95..400 overlaps the window; still one message
-        // waits, so a new gap is open at the end: never resumed fully.
-        assert_eq!(r.gaps_us, vec![None]);
-        m.delivered(500, 0, Q, 3);
-        assert_eq!(m.fault_reads(0).unwrap().gaps_us, vec![Some(305)]);
+        // Delivered by a pull sent before the window: the queue has not resumed yet.
+        m.delivered(120, 90, 0, Q, 2);
+        assert_eq!(m.fault_reads(0).unwrap().gaps_us, vec![None]);
+        // A pull sent in the window gets messages: resumed; the gap 120..400 closed.
+        m.delivered(400, 390, 0, Q, 2);
+        assert_eq!(m.fault_reads(0).unwrap().gaps_us, vec![Some(280)]);
     }
 
     #[test]

@@ -42,19 +42,109 @@ pub enum Msg {
         req: u32,
         route: RouteId,
     },
+    /// SEND_MESSAGE to queue `queue` of the broker's group; `sent_ms`: when the send started
+    /// (run milliseconds), the stamp an end-to-end delay is measured from.
     Send {
         slot: u32,
         attempt: u32,
+        topic: u16,
+        queue: u16,
+        sent_ms: u32,
     },
     SendAck {
         slot: u32,
         attempt: u32,
+    },
+    /// HEART_BEAT of a consumer: its consumer group and its place in it (the order of its
+    /// client id).
+    ConsumerHeartbeat {
+        group: u16,
+        member: u16,
+    },
+    /// NOTIFY_CONSUMER_IDS_CHANGED, oneway.
+    ConsumerIdsChanged {
+        group: u16,
+    },
+    /// GET_CONSUMER_LIST_BY_GROUP.
+    ConsumerList {
+        req: u32,
+        group: u16,
+    },
+    /// The group's members this broker knows, a bit per place (groups have at most 32).
+    ConsumerListReply {
+        req: u32,
+        members: u32,
+    },
+    /// QUERY_CONSUMER_OFFSET (the answer also carries the queue's end, for a group that has
+    /// none: CONSUME_FROM_LAST_OFFSET).
+    QueryOffset {
+        req: u32,
+        group: u16,
+        topic: u16,
+        queue: u16,
+    },
+    /// `committed` = `NO_OFFSET` when the group has none.
+    OffsetReply {
+        req: u32,
+        committed: u32,
+        max: u32,
+    },
+    /// PULL_MESSAGE with the suspend flag; `commit` (`NO_OFFSET`: none) rides along.
+    Pull {
+        req: u32,
+        group: u16,
+        topic: u16,
+        queue: u16,
+        offset: u32,
+        commit: u32,
+        suspend_ms: u32,
+    },
+    /// `count` messages from the pull's offset (`Found`), or where to go on; the sends of the
+    /// first and last message started in these milliseconds.
+    PullReply {
+        req: u32,
+        status: PullStatus,
+        next: u32,
+        count: u16,
+        first_sent_ms: u32,
+        last_sent_ms: u32,
+    },
+    /// UPDATE_CONSUMER_OFFSET, oneway.
+    CommitOffset {
+        group: u16,
+        topic: u16,
+        queue: u16,
+        offset: u32,
+    },
+    /// A slave's HA connection to its master opens.
+    ReplicaHello,
+    /// The master's push of [from, end) of a queue.
+    Replicate {
+        topic: u16,
+        queue: u16,
+        from: u32,
+        end: u32,
+        first_sent_ms: u32,
+        last_sent_ms: u32,
     },
     /// The other end closed the channel: a FIN, or (`reset`) an RST from a host whose socket
     /// is gone, which every RocketMQ version treats as an error that fails pending requests.
     Close {
         reset: bool,
     },
+}
+
+/// No offset: a commit not carried, or a group that has none.
+pub const NO_OFFSET: u32 = u32::MAX;
+
+/// How a pull was answered (`PullStatus` after `processPullResponse`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullStatus {
+    Found,
+    /// Nothing new (a parked pull that expired): pull again at once.
+    NoNew,
+    /// PULL_OFFSET_MOVED: the offset is past the queue's end.
+    OffsetMoved,
 }
 
 /// Timers belong to one incarnation of one process; each role has its own kinds.
@@ -64,6 +154,7 @@ pub enum Timer {
     Broker(BrokerTimer),
     Client(ClientTimer),
     Producer(ProducerTimer),
+    Consumer(ConsumerTimer),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +177,12 @@ pub enum BrokerTimer {
         ns: u32,
         req: u32,
     },
+    /// `PullRequestHoldService`'s check of parked pulls.
+    HoldCheck,
+    /// `ClientHousekeepingService`'s scan of the consumer table.
+    ClientScan,
+    /// The master's HA push after its wait.
+    HaPush,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,4 +202,34 @@ pub enum ProducerTimer {
     SendArrival,
     AttemptFailed { slot: u32, attempt: u32 },
     SendDeadline,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerTimer {
+    /// `sendHeartbeatToAllBroker`, every `heartbeatBrokerInterval`.
+    Heartbeat,
+    /// `persistAllConsumerOffset`, every `persistConsumerOffsetInterval`.
+    Persist,
+    /// `RebalanceService`'s wait ended.
+    Rebalance,
+    ListTimedOut {
+        req: u32,
+    },
+    /// The next pull of a queue (after a delay).
+    PullNow {
+        group: u16,
+        queue: u16,
+    },
+    /// A pull or offset query had no answer in time (or could not be sent).
+    RequestTimedOut {
+        req: u32,
+    },
+    /// The consume pool finished [from, to) of a queue (`consume_rate` > 0).
+    Consumed {
+        group: u16,
+        queue: u16,
+        from: u32,
+        to: u32,
+        sent_ms: (u32, u32),
+    },
 }
