@@ -141,7 +141,8 @@ impl ConsumeMeter {
         let Some(reads) = self.reads.get_mut(&key) else { return };
         reads.delivered_end = reads.delivered_end.max(to);
         for w in self.windows.iter_mut().flatten() {
-            if asked_us >= w.at_us && w.covers(now_us) && w.subjects.watches(key) {
+            // Reads resumed: a pull sent after the fault got messages (after its end too).
+            if asked_us >= w.at_us && w.subjects.watches(key) {
                 w.resumed.insert(key);
             }
         }
