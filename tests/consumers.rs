@@ -1,10 +1,10 @@
 //! Consumers against the closed forms of docs/CONSUMERS-DESIGN.md section 6, over many seeds,
 //! end to end through the scenario loader and the simulator.
 
-use std::path::Path;
+#[path = "common/scenario.rs"]
+mod common;
 
-use routesim::report::{FaultSummary, Summary};
-use routesim::scenario;
+use common::{fault, run};
 
 const SEEDS: u64 = 24;
 
@@ -17,16 +17,6 @@ fn scenario_text(slaves: u32, consume_rate: f64, faults: &str, duration: &str) -
          threads: 2\nconsumers:\n  - name: c\n    count: 4\n    topic: orders\n    consume_rate: {consume_rate}\n\
          faults:\n{faults}\n"
     )
-}
-
-fn run(text: &str, seed: u64) -> Summary {
-    let mut s = scenario::from_text(Path::new("test.yaml"), text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    s.world.seed = seed;
-    routesim::simulate(s.world).summary
-}
-
-fn fault<'a>(summary: &'a Summary, id: &str) -> &'a FaultSummary {
-    summary.faults.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("no fault {id}"))
 }
 
 const POWER_OFF: &str = "  - {at: 3m, kind: crash, target: broker-a, mode: power-off}";

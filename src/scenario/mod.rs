@@ -443,6 +443,18 @@ fn link_class(raw: RawLinkClass) -> LinkClass {
     }
 }
 
+/// A producer or consumer group's name: it prefixes its clients' names.
+fn check_client_group_name(field: &str, name: &str) -> Result<(), Invalid> {
+    check(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        &format!("{field}.name"),
+        || format!("`{name}` must be letters, digits or `_` (clients are named `{name}-0`, `{name}-1`, ...)"),
+    )?;
+    check(!name.starts_with("broker") && !name.starts_with("ns"), &format!("{field}.name"), || {
+        format!("`{name}` would clash with NameServer or broker names")
+    })
+}
+
 fn validate_producer(
     i: usize,
     p: &raw::RawProducer,
@@ -451,19 +463,7 @@ fn validate_producer(
     before: &[ProducerGroup],
 ) -> Result<ProducerGroup, Invalid> {
     let field = format!("producers[{i}]");
-    check(
-        !p.name.is_empty() && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        &format!("{field}.name"),
-        || {
-            format!(
-                "`{}` must be letters, digits or `_` (clients are named `{}-0`, `{}-1`, ...)",
-                p.name, p.name, p.name
-            )
-        },
-    )?;
-    check(!p.name.starts_with("broker") && !p.name.starts_with("ns"), &format!("{field}.name"), || {
-        format!("`{}` would clash with NameServer or broker names", p.name)
-    })?;
+    check_client_group_name(&field, &p.name)?;
     check(!before.iter().any(|o| o.name == p.name), &format!("{field}.name"), || {
         format!("producer group `{}` is named twice", p.name)
     })?;
@@ -517,19 +517,7 @@ fn validate_consumer(
     before: &[ConsumerGroup],
 ) -> Result<ConsumerGroup, Invalid> {
     let field = format!("consumers[{i}]");
-    check(
-        !c.name.is_empty() && c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'),
-        &format!("{field}.name"),
-        || {
-            format!(
-                "`{}` must be letters, digits or `_` (clients are named `{}-0`, `{}-1`, ...)",
-                c.name, c.name, c.name
-            )
-        },
-    )?;
-    check(!c.name.starts_with("broker") && !c.name.starts_with("ns"), &format!("{field}.name"), || {
-        format!("`{}` would clash with NameServer or broker names", c.name)
-    })?;
+    check_client_group_name(&field, &c.name)?;
     check(
         !producers.iter().any(|p| p.name == c.name) && !before.iter().any(|o| o.name == c.name),
         &format!("{field}.name"),
