@@ -154,7 +154,7 @@ pub fn schema(world: &WorldConfig) -> Value {
                 consume_gap_s: consumers.then_some(ConsumeGaps { p50: sample, max: sample, queues: 0, never: 0 }),
                 duplicates: consumers.then_some(0),
                 pull_failures: consumers.then_some(0),
-                end_to_end_ms: consumers.then_some(Delays { p50: sample, p99: sample, messages: 0 }),
+                store_to_consume_ms: consumers.then_some(Delays { p50: sample, p99: sample, messages: 0 }),
             }
         })
         .collect();

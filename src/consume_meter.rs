@@ -1,7 +1,7 @@
 //! What consumers experience during a fault (docs/CONSUMERS-DESIGN.md section 5), folded from
 //! observations of stores, deliveries, consumptions and pull failures: per (consumer group,
 //! queue) the gaps with nothing delivered while messages waited, re-consumed messages, and
-//! send-to-consume delays. Counts only: no record per message.
+//! store-to-consume delays. Counts only: no record per message.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,7 +61,7 @@ impl Window {
     }
 }
 
-/// Per fault: `consume_gap_s`, `duplicates`, `pull_failures`, `end_to_end_ms`.
+/// Per fault: `consume_gap_s`, `duplicates`, `pull_failures`, `store_to_consume_ms`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultReads {
     /// Per watched queue its longest closed gap overlapping the window, in µs; `None` = reads
@@ -161,15 +161,15 @@ impl ConsumeMeter {
         }
     }
 
-    /// A member of `cg` consumed [from, to) of `queue`; the messages' sends started between
-    /// `first_sent_us` and `last_sent_us` (interpolated across the batch).
+    /// A member of `cg` consumed [from, to) of `queue`; the messages were stored between
+    /// `first_stored_us` and `last_stored_us` (interpolated across the batch).
     pub fn consumed(
         &mut self,
         now_us: SimTime,
         cg: u16,
         queue: QueueKey,
         (from, to): (u64, u64),
-        (first_sent_us, last_sent_us): (SimTime, SimTime),
+        (first_stored_us, last_stored_us): (SimTime, SimTime),
     ) {
         let key = (cg, queue);
         let Some(reads) = self.reads.get_mut(&key) else { return };
@@ -188,13 +188,13 @@ impl ConsumeMeter {
             }
             w.duplicates += again;
             for k in 0..count {
-                let sent_us = if count == 1 {
-                    first_sent_us
+                let stored_us = if count == 1 {
+                    first_stored_us
                 } else {
-                    first_sent_us + (last_sent_us - first_sent_us) * k / (count - 1)
+                    first_stored_us + (last_stored_us - first_stored_us) * k / (count - 1)
                 };
-                if w.end_us.is_none_or(|end| sent_us < end) {
-                    w.delay_us.saturating_record(now_us.saturating_sub(sent_us).max(1));
+                if w.end_us.is_none_or(|end| stored_us < end) {
+                    w.delay_us.saturating_record(now_us.saturating_sub(stored_us).max(1));
                 }
             }
         }

@@ -236,9 +236,11 @@ impl Metrics {
             Observation::Delivered { group, topic, queue, to, asked_us } => {
                 self.consume.delivered(now_us, asked_us, group, (topic, queue.0, queue.1), u64::from(to));
             }
-            Observation::Consumed { group, topic, queue, from, to, sent_us } => {
+            Observation::Consumed { group, topic, queue, from, to, stored_ms } => {
                 let range = (u64::from(from), u64::from(to));
-                self.consume.consumed(now_us, group, (topic, queue.0, queue.1), range, sent_us);
+                // The delay is taken from the middle of each store millisecond.
+                let stored_us = (u64::from(stored_ms.0) * 1_000 + 500, u64::from(stored_ms.1) * 1_000 + 500);
+                self.consume.consumed(now_us, group, (topic, queue.0, queue.1), range, stored_us);
             }
             Observation::PullFailed { group, topic, queue } => {
                 self.consume.pull_failed(now_us, group, (topic, queue.0, queue.1));
@@ -510,7 +512,7 @@ impl Metrics {
                 }),
                 duplicates: reads.as_ref().map(|r| r.duplicates),
                 pull_failures: reads.as_ref().map(|r| r.pull_failures),
-                end_to_end_ms: reads.as_ref().map(|r| Delays {
+                store_to_consume_ms: reads.as_ref().map(|r| Delays {
                     p50: r.delay_us_p50.map(|us| us as f64 / 1e3),
                     p99: r.delay_us_p99.map(|us| us as f64 / 1e3),
                     messages: r.delayed_messages,

@@ -50,7 +50,7 @@ pub struct FaultSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_failures: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_to_end_ms: Option<Delays>,
+    pub store_to_consume_ms: Option<Delays>,
 }
 
 /// Per (consumer group, queue) of a fault: its longest stretch with messages waiting and
@@ -65,7 +65,7 @@ pub struct ConsumeGaps {
     pub never: u64,
 }
 
-/// Send-to-consume delays of the messages a fault's window saw consumed.
+/// Store-to-consume delays of the messages a fault's window saw consumed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Delays {

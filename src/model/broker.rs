@@ -52,7 +52,7 @@ impl Broker {
             next_req: 0,
             next_round_us: 0,
             unregistering: None,
-            store: Store::default(),
+            store: Store::new(group),
             ha_chan: None,
         }
     }
@@ -208,10 +208,14 @@ impl Broker {
                     self.unregister_next(ctx, ns as u32 + 1);
                 }
             }
-            (End::Server, Msg::Send { slot, attempt, topic, queue, sent_ms }) => {
+            (End::Server, Msg::Send { slot, attempt, queue }) => {
                 assert_eq!(self.broker_id, MASTER_ID, "a slave rejects writes: producers send to masters only");
                 let service_us = self.service_time.sample(ctx.rng());
-                self.store.append(ctx, self.group, (topic, queue), sent_ms);
+                // Messages are kept (as counts) only when someone reads them.
+                if ctx.config().replication_active() {
+                    let topic = ctx.config().client_topic(ctx.peer(chan)).expect("sends come from clients");
+                    self.store.append(ctx, self.group, (topic, queue));
+                }
                 ctx.transmit(chan, End::Client, Msg::SendAck { slot, attempt }, service_us);
             }
             // A client closed its channel: a consumer's entries go (and its group hears).

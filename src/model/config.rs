@@ -45,6 +45,26 @@ impl WorldConfig {
         None
     }
 
+    /// The topic of the client at `node` (a producer's or a consumer's): what its requests
+    /// would name in RocketMQ.
+    pub fn client_topic(&self, node: NodeIdx) -> Option<u16> {
+        let Role::Client { index } = self.layout.role(node) else { return None };
+        Some(match self.consumer_of(index) {
+            Some((group, _)) => self.consumers[usize::from(group)].topic,
+            None => self.producers[self.producer_group_of(index)].topic,
+        })
+    }
+
+    /// A broker group's queues, topic by topic: (topic, queue id) at each place.
+    pub fn group_queues(&self, group: u16) -> Vec<(u16, u16)> {
+        self.topics
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.groups.contains(&group))
+            .flat_map(|(topic, t)| (0..t.queues_per_broker).map(move |q| (topic as u16, q)))
+            .collect()
+    }
+
     /// True when a consumer group reads `topic`: only then do brokers keep send stamps,
     /// report stores and push to slaves.
     pub fn topic_has_readers(&self, topic: u16) -> bool {

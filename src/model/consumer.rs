@@ -5,7 +5,7 @@
 //! Source: client/.../DefaultMQPushConsumerImpl.java, RebalanceImpl.java, PullAPIWrapper.java,
 //! MQClientInstance.java, RemoteBrokerOffsetStore.java.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use rand::Rng;
 
@@ -16,7 +16,7 @@ use super::allocate;
 use super::client::{ClientInstance, RouteNews};
 use super::config::ConsumerGroup;
 use super::context::Ctx;
-use super::message::{ConsumerTimer, MASTER_ID, Msg, NO_OFFSET, PullStatus, Timer};
+use super::message::{ConsumerTimer, MASTER_ID, Msg, Timer};
 use super::observe::Observation;
 use super::route::{BrokerAddr, NO_ROUTE, Route, RouteId};
 
@@ -34,6 +34,22 @@ const RESPONSE_SCAN_SLACK_US: SimTime = 1_000_000;
 const RESPONSE_SCAN_PERIOD_US: SimTime = 1_000_000;
 /// `queryConsumerOffset`'s timeout.
 const QUERY_OFFSET_TIMEOUT_US: SimTime = 5_000_000;
+
+/// How a broker answered a pull.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    /// `count` messages from the pull's offset, stored in these milliseconds (first, last).
+    Found {
+        count: u32,
+        stored_ms: (u32, u32),
+    },
+    NoNew {
+        next: u32,
+    },
+    OffsetMoved {
+        next: u32,
+    },
+}
 
 /// A queue of the topic within its broker group: (broker group, queue id).
 pub type QueueRef = (u16, u16);
@@ -84,8 +100,10 @@ pub struct Consumer {
     rebalancing: Option<u32>,
     /// A notice arrived during a rebalance: run again at once when it ends.
     rebalance_again: bool,
-    /// Consumption (consume_rate > 0): busy until, and batches waiting in order.
+    /// Consumption (consume_rate > 0): busy until, and the batches delivered and not yet
+    /// consumed, in order (a timer each).
     consume_busy_until_us: SimTime,
+    consuming: VecDeque<(QueueRef, (u32, u32), (u32, u32))>,
     /// The grid `scanResponseTable` runs on (started with the client).
     scan_origin_us: SimTime,
 }
@@ -105,6 +123,7 @@ impl Consumer {
             rebalancing: None,
             rebalance_again: false,
             consume_busy_until_us: 0,
+            consuming: VecDeque::new(),
             scan_origin_us: 0,
         }
     }
@@ -171,8 +190,9 @@ impl Consumer {
                     self.request_failed(ctx, queue, req);
                 }
             }
-            ConsumerTimer::Consumed { group, queue, from, to, sent_ms } => {
-                self.consumed(ctx, (group, queue), (from, to), sent_ms)
+            ConsumerTimer::Consumed => {
+                let (queue, range, stored_ms) = self.consuming.pop_front().expect("a batch per timer");
+                self.consumed(ctx, queue, range, stored_ms);
             }
         }
     }
@@ -186,21 +206,21 @@ impl Consumer {
                 self.rebalance_ended(ctx, inst);
             }
             Msg::ConsumerListReply { .. } => {}
-            Msg::OffsetReply { req, committed, max } => {
+            Msg::OffsetReply { req, start } => {
                 let Some(queue) = self.requests.remove(&req) else { return };
                 let Some(owned) = self.owned.get_mut(&queue) else { return };
                 if owned.pull != (Pull::Starting { req }) {
                     return;
                 }
-                // CONSUME_FROM_LAST_OFFSET: a group with no committed offset starts at the end.
-                let start = if committed == NO_OFFSET { max } else { committed };
                 *owned = Owned { next: start, consumed: start, carry: start, cached: 0, pull: Pull::Delayed };
                 self.pull(ctx, inst, queue);
             }
-            Msg::PullReply { req, status, next, count, first_sent_ms, last_sent_ms } => {
-                let Some(queue) = self.requests.remove(&req) else { return };
-                self.pull_answered(ctx, inst, queue, req, status, next, count, (first_sent_ms, last_sent_ms));
+            Msg::PullFound { req, first_stored_ms, span_ms, count } => {
+                let stored_ms = (first_stored_ms, first_stored_ms + u32::from(span_ms));
+                self.pull_answered(ctx, inst, req, Answer::Found { count: u32::from(count), stored_ms });
             }
+            Msg::PullNoNew { req, next } => self.pull_answered(ctx, inst, req, Answer::NoNew { next }),
+            Msg::PullOffsetMoved { req, next } => self.pull_answered(ctx, inst, req, Answer::OffsetMoved { next }),
             Msg::Close { reset } => self.channel_closed(ctx, chan, reset),
             other => unreachable!("consumer got {other:?}"),
         }
@@ -317,7 +337,7 @@ impl Consumer {
         self.requests.insert(req, queue);
         let wait_us = match self.channel(ctx, addr) {
             Ok(chan) => {
-                let msg = Msg::QueryOffset { req, group: self.group, topic: self.topic, queue: queue.1 };
+                let msg = Msg::QueryOffset { req, queue: queue.1 };
                 ctx.transmit(chan, End::Server, msg, 0);
                 QUERY_OFFSET_TIMEOUT_US
             }
@@ -348,21 +368,16 @@ impl Consumer {
         let req = self.take_req();
         self.requests.insert(req, queue);
         self.owned.get_mut(&queue).expect("owned").pull = Pull::InFlight { req, sent_us: ctx.now() };
-        let timing = &ctx.config().timing;
-        let (suspend_us, timeout_us) = (timing.pull_suspend_us, timing.pull_timeout_us);
+        let timeout_us = ctx.config().timing.pull_timeout_us;
         match self.channel(ctx, addr) {
             Ok(chan) => {
-                // The commit rides on pulls to a master only (PullAPIWrapper clears it for a slave).
-                let commit = if master { owned.carry } else { NO_OFFSET };
-                let msg = Msg::Pull {
-                    req,
-                    group: self.group,
-                    topic: self.topic,
-                    queue: queue.1,
-                    offset: owned.next,
-                    commit,
-                    suspend_ms: (suspend_us / 1_000) as u32,
-                };
+                // The commit rides on pulls to a master only (PullAPIWrapper clears it for a
+                // slave), once the consumer has an offset to commit.
+                if master && owned.carry > 0 {
+                    let commit = Msg::CommitOffset { queue: queue.1, offset: owned.carry };
+                    ctx.transmit(chan, End::Server, commit, 0);
+                }
+                let msg = Msg::Pull { req, offset: owned.next, queue: queue.1 };
                 ctx.transmit(chan, End::Server, msg, 0);
                 let fails_at_us = self.response_scan_after(ctx.now() + timeout_us + RESPONSE_SCAN_SLACK_US);
                 ctx.set_timer_at(fails_at_us, Timer::Consumer(ConsumerTimer::RequestTimedOut { req }));
@@ -385,49 +400,38 @@ impl Consumer {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn pull_answered(
-        &mut self,
-        ctx: &mut Ctx,
-        inst: &mut ClientInstance,
-        queue: QueueRef,
-        req: u32,
-        status: PullStatus,
-        next: u32,
-        count: u16,
-        sent_ms: (u32, u32),
-    ) {
+    fn pull_answered(&mut self, ctx: &mut Ctx, inst: &mut ClientInstance, req: u32, answer: Answer) {
+        let Some(queue) = self.requests.remove(&req) else { return };
         let rate = self.config(ctx).consume_rate_per_s;
         let Some(owned) = self.owned.get_mut(&queue) else { return };
         let Pull::InFlight { req: r, sent_us: asked_us } = owned.pull else { return };
         if r != req {
             return;
         }
-        match status {
-            PullStatus::Found => {
-                let (from, to) = (owned.next, owned.next + u32::from(count));
+        match answer {
+            Answer::Found { count, stored_ms } => {
+                let (from, to) = (owned.next, owned.next + count);
                 owned.carry = owned.consumed;
                 owned.next = to;
                 ctx.observe(Observation::Delivered { group: self.group, topic: self.topic, queue, to, asked_us });
                 if rate > 0.0 {
-                    owned.cached += u32::from(count);
+                    owned.cached += count;
                     let start_us = self.consume_busy_until_us.max(ctx.now());
                     let busy_us = (f64::from(count) / rate * 1e6).round() as SimTime;
                     self.consume_busy_until_us = start_us + busy_us;
-                    let (group, queue_id) = queue;
-                    let timer = ConsumerTimer::Consumed { group, queue: queue_id, from, to, sent_ms };
-                    ctx.set_timer_at(self.consume_busy_until_us, Timer::Consumer(timer));
+                    self.consuming.push_back((queue, (from, to), stored_ms));
+                    ctx.set_timer_at(self.consume_busy_until_us, Timer::Consumer(ConsumerTimer::Consumed));
                 } else {
                     owned.consumed = to;
-                    self.observe_consumed(ctx, queue, (from, to), sent_ms);
+                    self.observe_consumed(ctx, queue, (from, to), stored_ms);
                 }
                 self.pull(ctx, inst, queue);
             }
-            PullStatus::NoNew => {
+            Answer::NoNew { next } => {
                 owned.next = next;
                 self.pull(ctx, inst, queue);
             }
-            PullStatus::OffsetMoved => {
+            Answer::OffsetMoved { next } => {
                 owned.next = next;
                 owned.consumed = owned.consumed.min(next);
                 self.delay_pull(ctx, queue, OFFSET_MOVED_DELAY_US);
@@ -436,20 +440,18 @@ impl Consumer {
     }
 
     /// A consumption of [from, to) finished (consume_rate > 0).
-    fn consumed(&mut self, ctx: &mut Ctx, queue: QueueRef, range: (u32, u32), sent_ms: (u32, u32)) {
+    fn consumed(&mut self, ctx: &mut Ctx, queue: QueueRef, range: (u32, u32), stored_ms: (u32, u32)) {
         let (from, to) = range;
-        self.observe_consumed(ctx, queue, range, sent_ms);
+        self.observe_consumed(ctx, queue, range, stored_ms);
         if let Some(owned) = self.owned.get_mut(&queue) {
             owned.cached = owned.cached.saturating_sub(to - from);
             owned.consumed = owned.consumed.max(to);
         }
     }
 
-    /// The messages' sends started within the two milliseconds: the delay is taken from
-    /// each one's middle.
-    fn observe_consumed(&self, ctx: &mut Ctx, queue: QueueRef, (from, to): (u32, u32), sent_ms: (u32, u32)) {
-        let sent_us = (u64::from(sent_ms.0) * 1_000 + 500, u64::from(sent_ms.1) * 1_000 + 500);
-        ctx.observe(Observation::Consumed { group: self.group, topic: self.topic, queue, from, to, sent_us });
+    /// The first and last message were stored in these milliseconds of the run.
+    fn observe_consumed(&self, ctx: &mut Ctx, queue: QueueRef, (from, to): (u32, u32), stored_ms: (u32, u32)) {
+        ctx.observe(Observation::Consumed { group: self.group, topic: self.topic, queue, from, to, stored_ms });
     }
 
     /// A pull or offset query got no answer in time, or could not be sent.
@@ -502,8 +504,7 @@ impl Consumer {
         }
         let Some((addr, _)) = self.read_addr(ctx, queue.0) else { return };
         if let Some(chan) = self.chans.get(&addr).copied() {
-            let msg =
-                Msg::CommitOffset { group: self.group, topic: self.topic, queue: queue.1, offset: owned.consumed };
+            let msg = Msg::CommitOffset { queue: queue.1, offset: owned.consumed };
             ctx.transmit(chan, End::Server, msg, 0);
         }
     }

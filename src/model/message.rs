@@ -42,14 +42,11 @@ pub enum Msg {
         req: u32,
         route: RouteId,
     },
-    /// SEND_MESSAGE to queue `queue` of the broker's group; `sent_ms`: when the send started
-    /// (run milliseconds), the stamp an end-to-end delay is measured from.
+    /// SEND_MESSAGE to queue `queue` (of the producer's topic) on the broker's group.
     Send {
         slot: u32,
         attempt: u32,
-        topic: u16,
         queue: u16,
-        sent_ms: u32,
     },
     SendAck {
         slot: u32,
@@ -75,76 +72,62 @@ pub enum Msg {
         req: u32,
         members: u32,
     },
-    /// QUERY_CONSUMER_OFFSET (the answer also carries the queue's end, for a group that has
-    /// none: CONSUME_FROM_LAST_OFFSET).
+    /// QUERY_CONSUMER_OFFSET of queue `queue` (of the consumer's topic) on this broker.
     QueryOffset {
         req: u32,
-        group: u16,
-        topic: u16,
         queue: u16,
     },
-    /// `committed` = `NO_OFFSET` when the group has none.
+    /// Where to start: the group's committed offset, or the queue's end when it has none
+    /// (CONSUME_FROM_LAST_OFFSET).
     OffsetReply {
         req: u32,
-        committed: u32,
-        max: u32,
+        start: u32,
     },
-    /// PULL_MESSAGE with the suspend flag; `commit` (`NO_OFFSET`: none) rides along.
+    /// PULL_MESSAGE with the suspend flag (the commit it carries in RocketMQ travels as a
+    /// `CommitOffset` just before it: the same channel keeps the order).
     Pull {
         req: u32,
-        group: u16,
-        topic: u16,
-        queue: u16,
         offset: u32,
-        commit: u32,
-        suspend_ms: u32,
+        queue: u16,
     },
-    /// `count` messages from the pull's offset (`Found`), or where to go on; the sends of the
-    /// first and last message started in these milliseconds.
-    PullReply {
+    /// `count` messages from the pull's offset; the first was stored in millisecond
+    /// `first_stored_ms` of the run, the last `span_ms` later (saturated).
+    PullFound {
         req: u32,
-        status: PullStatus,
+        first_stored_ms: u32,
+        span_ms: u16,
+        count: u8,
+    },
+    /// Nothing new (a parked pull that expired): pull again at once from `next`.
+    PullNoNew {
+        req: u32,
         next: u32,
-        count: u16,
-        first_sent_ms: u32,
-        last_sent_ms: u32,
+    },
+    /// PULL_OFFSET_MOVED: the offset is past the queue's end, `next`.
+    PullOffsetMoved {
+        req: u32,
+        next: u32,
     },
     /// UPDATE_CONSUMER_OFFSET, oneway.
     CommitOffset {
-        group: u16,
-        topic: u16,
         queue: u16,
         offset: u32,
     },
     /// A slave's HA connection to its master opens.
     ReplicaHello,
-    /// The master's push of [from, end) of a queue.
+    /// The master's push of a queue (by its place among the group's queues, `local`) up to
+    /// `end`, from where the slave is; the first message pushed was stored in millisecond
+    /// `first_stored_ms`.
     Replicate {
-        topic: u16,
-        queue: u16,
-        from: u32,
+        local: u16,
         end: u32,
-        first_sent_ms: u32,
-        last_sent_ms: u32,
+        first_stored_ms: u32,
     },
     /// The other end closed the channel: a FIN, or (`reset`) an RST from a host whose socket
     /// is gone, which every RocketMQ version treats as an error that fails pending requests.
     Close {
         reset: bool,
     },
-}
-
-/// No offset: a commit not carried, or a group that has none.
-pub const NO_OFFSET: u32 = u32::MAX;
-
-/// How a pull was answered (`PullStatus` after `processPullResponse`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PullStatus {
-    Found,
-    /// Nothing new (a parked pull that expired): pull again at once.
-    NoNew,
-    /// PULL_OFFSET_MOVED: the offset is past the queue's end.
-    OffsetMoved,
 }
 
 /// Timers belong to one incarnation of one process; each role has its own kinds.
@@ -224,12 +207,6 @@ pub enum ConsumerTimer {
     RequestTimedOut {
         req: u32,
     },
-    /// The consume pool finished [from, to) of a queue (`consume_rate` > 0).
-    Consumed {
-        group: u16,
-        queue: u16,
-        from: u32,
-        to: u32,
-        sent_ms: (u32, u32),
-    },
+    /// The consume pool finished its oldest batch (`consume_rate` > 0).
+    Consumed,
 }

@@ -96,9 +96,9 @@ pub enum Observation {
     /// A pull of consumer group `group`, sent at `asked_us`, returned messages of `queue`
     /// (broker group, queue id) up to `to`.
     Delivered { group: u16, topic: u16, queue: (u16, u16), to: u32, asked_us: SimTime },
-    /// A consumer of `group` consumed [from, to) of `queue`; the sends of the first and last
-    /// started at `sent_us`.
-    Consumed { group: u16, topic: u16, queue: (u16, u16), from: u32, to: u32, sent_us: (SimTime, SimTime) },
+    /// A consumer of `group` consumed [from, to) of `queue`; the first and last were stored in
+    /// these milliseconds of the run.
+    Consumed { group: u16, topic: u16, queue: (u16, u16), from: u32, to: u32, stored_ms: (u32, u32) },
     /// A pull failed (timeout, refused, reset, no address): the next waits the retry delay.
     PullFailed { group: u16, topic: u16, queue: (u16, u16) },
     /// A send completed.

@@ -290,8 +290,7 @@ impl Producer {
         };
         if let Some(chan) = chan {
             // Its timeout is the send's deadline: `ProducerTimer::SendDeadline` fires it.
-            let sent_ms = (send.start_us / 1_000) as u32;
-            ctx.transmit(chan, End::Server, Msg::Send { slot, attempt, topic: cfg.topic, queue, sent_ms }, 0);
+            ctx.transmit(chan, End::Server, Msg::Send { slot, attempt, queue }, 0);
         }
     }
 

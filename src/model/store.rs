@@ -1,6 +1,6 @@
 //! A broker's message store and what consumers ask of it (docs/ROCKETMQ-NOTES.md 11–17):
-//! per queue its next offset and when the sends behind its messages started (counts and
-//! coarse stamps, not messages), long-polling pulls parked until a message arrives or the
+//! per queue its next offset and when its messages were stored (counts and millisecond
+//! stamps, not messages), long-polling pulls parked until a message arrives or the
 //! suspend time passes (checked every 5 s), the consumer table kept by heartbeats and
 //! channel closes, committed offsets, and the master's push to its slaves.
 //! The store survives a restart (it is on disk); the tables in memory do not.
@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::engine::SimTime;
 use crate::net::{ChanId, End};
 
+use super::config::Role;
 use super::consumer::PULL_BATCH_SIZE;
 use super::context::Ctx;
-use super::message::{BrokerTimer, Msg, NO_OFFSET, PullStatus, Timer};
+use super::message::{BrokerTimer, Msg, Timer};
 use super::observe::Observation;
 
 /// `PullRequestHoldService` re-checks parked pulls this often (`longPollingEnable`).
@@ -30,34 +31,31 @@ pub type LocalQueue = (u16, u16);
 #[derive(Default)]
 struct Log {
     end: u32,
-    /// (offset, the millisecond its send started): one entry per millisecond that stored
+    /// (offset, the millisecond it was stored): one entry per millisecond that stored
     /// anything; offsets between two entries take the earlier's millisecond.
     stamps: VecDeque<(u32, u32)>,
 }
 
 impl Log {
-    fn append(&mut self, sent_ms: u32, keep_stamps: bool) {
-        if keep_stamps && self.stamps.back().is_none_or(|&(_, ms)| ms != sent_ms) {
-            self.stamps.push_back((self.end, sent_ms));
+    fn append(&mut self, stored_ms: u32, keep_stamps: bool) {
+        if keep_stamps && self.stamps.back().is_none_or(|&(_, ms)| ms != stored_ms) {
+            self.stamps.push_back((self.end, stored_ms));
         }
         self.end += 1;
     }
 
-    /// Takes [from, end) from a master's push.
-    fn extend(&mut self, from: u32, end: u32, sent_ms: (u32, u32)) {
+    /// Takes the master's push up to `end`, its first message stored at `first_stored_ms`: the
+    /// push's messages all get that stamp (they were stored within one push wait, 100 ms).
+    fn extend(&mut self, end: u32, first_stored_ms: u32) {
         if end <= self.end {
             return;
         }
-        let from = from.max(self.end);
-        self.stamps.push_back((from, sent_ms.0));
-        if end - 1 > from {
-            self.stamps.push_back((end - 1, sent_ms.1));
-        }
+        self.stamps.push_back((self.end, first_stored_ms));
         self.end = end;
     }
 
-    /// The send milliseconds of the first and last message of [from, to).
-    fn sent_ms(&self, from: u32, to: u32) -> (u32, u32) {
+    /// The store milliseconds of the first and last message of [from, to).
+    fn stored_ms(&self, from: u32, to: u32) -> (u32, u32) {
         let at = |offset: u32| {
             let i = self.stamps.partition_point(|&(o, _)| o <= offset);
             i.checked_sub(1).map_or(0, |i| self.stamps[i].1)
@@ -89,6 +87,8 @@ struct ClientEntry {
 
 #[derive(Default)]
 pub struct Store {
+    /// The broker group this store belongs to.
+    group: u16,
     logs: BTreeMap<LocalQueue, Log>,
     /// Memory, lost at a restart:
     held: BTreeMap<LocalQueue, Vec<Held>>,
@@ -104,17 +104,22 @@ pub struct Store {
 }
 
 impl Store {
+    pub fn new(group: u16) -> Store {
+        Store { group, ..Store::default() }
+    }
+
     /// A restart: what is on disk stays, the tables in memory go.
     pub fn restart(&mut self) {
         let logs = std::mem::take(&mut self.logs);
-        *self = Store { logs, ..Store::default() };
+        *self = Store { logs, ..Store::new(self.group) };
     }
 
-    /// A master stored a message of `(topic, queue)` (its send started at `sent_ms`).
-    pub fn append(&mut self, ctx: &mut Ctx, group: u16, queue: LocalQueue, sent_ms: u32) {
+    /// A master stored a message of `(topic, queue)`.
+    pub fn append(&mut self, ctx: &mut Ctx, group: u16, queue: LocalQueue) {
         let keep_stamps = ctx.config().topic_has_readers(queue.0);
+        let stored_ms = (ctx.now() / 1_000) as u32;
         let log = self.logs.entry(queue).or_default();
-        log.append(sent_ms, keep_stamps);
+        log.append(stored_ms, keep_stamps);
         let end = log.end;
         if keep_stamps {
             ctx.observe(Observation::Stored { topic: queue.0, group, queue: queue.1, end });
@@ -132,23 +137,28 @@ impl Store {
                 let members = self.clients.get(&group).map_or(0, |m| m.keys().fold(0u32, |bits, &i| bits | 1 << i));
                 ctx.transmit(chan, End::Client, Msg::ConsumerListReply { req, members }, service_us);
             }
-            Msg::QueryOffset { req, group, topic, queue } => {
-                let committed = self.committed.get(&(group, topic, queue)).copied().unwrap_or(NO_OFFSET);
-                let max = self.logs.get(&(topic, queue)).map_or(0, |l| l.end);
-                ctx.transmit(chan, End::Client, Msg::OffsetReply { req, committed, max }, service_us);
+            Msg::QueryOffset { req, queue } => {
+                let (group, topic) = consumer_of(ctx, chan);
+                // CONSUME_FROM_LAST_OFFSET: a group with no committed offset starts at the end.
+                let start = match self.committed.get(&(group, topic, queue)) {
+                    Some(&offset) => offset,
+                    None => self.logs.get(&(topic, queue)).map_or(0, |l| l.end),
+                };
+                ctx.transmit(chan, End::Client, Msg::OffsetReply { req, start }, service_us);
             }
-            Msg::CommitOffset { group, topic, queue, offset } => self.commit(group, (topic, queue), offset),
-            Msg::Pull { req, group, topic, queue, offset, commit, suspend_ms } => {
-                // PullMessageProcessor: a slave never stores the commit a pull carries.
-                if master && commit != NO_OFFSET {
-                    self.commit(group, (topic, queue), commit);
-                }
-                let expires_us = ctx.now() + SimTime::from(suspend_ms) * 1_000;
+            Msg::CommitOffset { queue, offset } => {
+                let (group, topic) = consumer_of(ctx, chan);
+                self.commit(group, (topic, queue), offset);
+            }
+            Msg::Pull { req, offset, queue } => {
+                let (_, topic) = consumer_of(ctx, chan);
+                let expires_us = ctx.now() + ctx.config().timing.pull_suspend_us;
                 self.serve_pull(ctx, (topic, queue), Held { chan, req, offset, expires_us }, master, service_us);
             }
-            Msg::Replicate { topic, queue, from, end, first_sent_ms, last_sent_ms } => {
+            Msg::Replicate { local, end, first_stored_ms } => {
+                let (topic, queue) = ctx.config().group_queues(self.group)[usize::from(local)];
                 let log = self.logs.entry((topic, queue)).or_default();
-                log.extend(from, end, (first_sent_ms, last_sent_ms));
+                log.extend(end, first_stored_ms);
                 if ctx.config().timing.slave_wakes_pulls_on_arrival {
                     self.wake_held(ctx, (topic, queue));
                 }
@@ -177,15 +187,7 @@ impl Store {
             self.found(ctx, queue, pull, service_us);
         } else if pull.offset > end && master {
             // OFFSET_OVERFLOW_BADLY → PULL_OFFSET_MOVED.
-            let reply = Msg::PullReply {
-                req: pull.req,
-                status: PullStatus::OffsetMoved,
-                next: end,
-                count: 0,
-                first_sent_ms: 0,
-                last_sent_ms: 0,
-            };
-            ctx.transmit(pull.chan, End::Client, reply, service_us);
+            ctx.transmit(pull.chan, End::Client, Msg::PullOffsetMoved { req: pull.req, next: end }, service_us);
         } else {
             // Nothing yet. A slave asked past its end (the consumer read further on the old
             // master) really answers PULL_RETRY_IMMEDIATELY and the client spins; parking it
@@ -201,10 +203,10 @@ impl Store {
     fn found(&mut self, ctx: &mut Ctx, queue: LocalQueue, pull: Held, service_us: SimTime) {
         let log = &self.logs[&queue];
         let to = log.end.min(pull.offset + PULL_BATCH_SIZE);
-        let (first_sent_ms, last_sent_ms) = log.sent_ms(pull.offset, to);
-        let count = (to - pull.offset) as u16;
-        let reply =
-            Msg::PullReply { req: pull.req, status: PullStatus::Found, next: to, count, first_sent_ms, last_sent_ms };
+        let (first_stored_ms, last_stored_ms) = log.stored_ms(pull.offset, to);
+        let span_ms = u16::try_from(last_stored_ms - first_stored_ms).unwrap_or(u16::MAX);
+        let count = (to - pull.offset) as u8;
+        let reply = Msg::PullFound { req: pull.req, first_stored_ms, span_ms, count };
         ctx.transmit(pull.chan, End::Client, reply, service_us);
     }
 
@@ -230,15 +232,7 @@ impl Store {
             let (expired, waiting): (Vec<Held>, Vec<Held>) = held.drain(..).partition(|h| now_us >= h.expires_us);
             *held = waiting;
             for pull in expired {
-                let reply = Msg::PullReply {
-                    req: pull.req,
-                    status: PullStatus::NoNew,
-                    next: pull.offset,
-                    count: 0,
-                    first_sent_ms: 0,
-                    last_sent_ms: 0,
-                };
-                ctx.transmit(pull.chan, End::Client, reply, 0);
+                ctx.transmit(pull.chan, End::Client, Msg::PullNoNew { req: pull.req, next: pull.offset }, 0);
             }
         }
         self.held.retain(|_, h| !h.is_empty());
@@ -316,18 +310,29 @@ impl Store {
     /// The master's push: every queue a slave is behind on, from where it was left.
     pub fn push(&mut self, ctx: &mut Ctx) {
         self.push_armed = false;
+        let places = ctx.config().group_queues(self.group);
         for (&chan, sent) in &mut self.slaves {
             for (&queue, log) in &self.logs {
                 let from = sent.get(&queue).copied().unwrap_or(0);
                 if from >= log.end {
                     continue;
                 }
-                let (first_sent_ms, last_sent_ms) = log.sent_ms(from, log.end);
-                let msg =
-                    Msg::Replicate { topic: queue.0, queue: queue.1, from, end: log.end, first_sent_ms, last_sent_ms };
+                let first_stored_ms = log.stored_ms(from, from + 1).0;
+                let local = places.iter().position(|&q| q == queue).expect("a hosted queue") as u16;
+                let msg = Msg::Replicate { local, end: log.end, first_stored_ms };
                 ctx.transmit(chan, End::Client, msg, 0);
                 sent.insert(queue, log.end);
             }
         }
     }
+}
+
+/// The consumer group and topic of the consumer at the other end of `chan`: RocketMQ's
+/// requests name them; here the sender's place says them.
+fn consumer_of(ctx: &Ctx, chan: ChanId) -> (u16, u16) {
+    let node = ctx.peer(chan);
+    let topic = ctx.config().client_topic(node).expect("consumers are clients");
+    let Role::Client { index } = ctx.config().layout.role(node) else { unreachable!("a client") };
+    let (group, _) = ctx.config().consumer_of(index).expect("only consumers ask for messages");
+    (group, topic)
 }
