@@ -35,6 +35,10 @@ const RESPONSE_SCAN_PERIOD_US: SimTime = 1_000_000;
 /// `queryConsumerOffset`'s timeout.
 const QUERY_OFFSET_TIMEOUT_US: SimTime = 5_000_000;
 
+/// A delivered batch waiting for the consume pool: its queue, offsets [from, to) and the
+/// milliseconds its first and last message were stored.
+type Batch = (QueueRef, (u32, u32), (u32, u32));
+
 /// How a broker answered a pull.
 #[derive(Clone, Copy, Debug)]
 enum Answer {
@@ -103,7 +107,7 @@ pub struct Consumer {
     /// Consumption (consume_rate > 0): busy until, and the batches delivered and not yet
     /// consumed, in order (a timer each).
     consume_busy_until_us: SimTime,
-    consuming: VecDeque<(QueueRef, (u32, u32), (u32, u32))>,
+    consuming: VecDeque<Batch>,
     /// The grid `scanResponseTable` runs on (started with the client).
     scan_origin_us: SimTime,
 }
