@@ -24,8 +24,8 @@ use crate::model::config::{FaultAction, FaultSpec, WorldConfig};
 use crate::model::fault::detection_window_us;
 use crate::net::NodeIdx;
 use crate::report::{
-    ClientMoment, Convergence, Explanation, FalseRemoval, FaultSummary, NameServerLoad, NameServerMoment, Percentiles,
-    Summary, Totals, Window,
+    ClientMoment, ConsumeGaps, Convergence, Delays, Explanation, FalseRemoval, FaultSummary, NameServerLoad,
+    NameServerMoment, Percentiles, Summary, Totals, Window,
 };
 use crate::runner::{self, Job, RunnerError, shell_word};
 use crate::scenario::units::SeedRange;
@@ -115,6 +115,7 @@ pub fn schema(world: &WorldConfig) -> Value {
         last_stale_attempt: Some(client),
         text: vec![String::new()],
     };
+    let consumers = !world.consumers.is_empty();
     let faults = world
         .faults
         .iter()
@@ -146,6 +147,10 @@ pub fn schema(world: &WorldConfig) -> Value {
                 recovered_by_retry: 0,
                 added_latency_ms: percentiles,
                 explain: struck.then(|| explanation.clone()),
+                consume_gap_s: consumers.then_some(ConsumeGaps { p50: sample, max: sample, queues: 0, never: 0 }),
+                duplicates: consumers.then_some(0),
+                pull_failures: consumers.then_some(0),
+                store_to_consume_ms: consumers.then_some(Delays { p50: sample, p99: sample, messages: 0 }),
             }
         })
         .collect();

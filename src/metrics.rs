@@ -9,8 +9,11 @@
 //! a latency histogram, per-client convergence times (bounded by the number of clients), the
 //! rare state changes behind the timeline, and the stale attempts in flight.
 
+use std::collections::BTreeMap;
+
 use hdrhistogram::Histogram;
 
+use crate::consume_meter::{ConsumeMeter, QueueKey, WindowSubjects};
 use crate::engine::{SimTime, US_PER_MS, US_PER_S, secs};
 use crate::model::config::{Layout, Role, WorldConfig};
 use crate::model::fault::detection_window_us;
@@ -18,8 +21,9 @@ use crate::model::observe::{NodeState, Observation, Removal};
 use crate::model::route::{NO_ROUTE, RouteId, RouteStore};
 use crate::net::NodeIdx;
 use crate::report::{
-    ClientMoment, Convergence, ConvergenceRow, DetectionRow, Explanation, FalseRemoval, FaultSummary, NameServerLoad,
-    NameServerMoment, Percentiles, RunReport, SecondCounts, Summary, TimelineRow, Totals, Window, nearest_rank,
+    ClientMoment, ConsumeGaps, Convergence, ConvergenceRow, Delays, DetectionRow, Explanation, FalseRemoval,
+    FaultSummary, NameServerLoad, NameServerMoment, Percentiles, RunReport, SecondCounts, Summary, TimelineRow, Totals,
+    Window, nearest_rank,
 };
 
 const PENDING: SimTime = SimTime::MAX;
@@ -99,6 +103,9 @@ pub struct Metrics {
     /// Per client: its sends in flight with a failed stale attempt, (send, the fault of the
     /// first).
     touched: Vec<Vec<(u32, u16)>>,
+    /// What consumers see (empty without consumers); per fault the queues it watches.
+    consume: ConsumeMeter,
+    consume_subjects: Vec<WindowSubjects>,
 }
 
 /// What the report needs beyond the measurements.
@@ -158,6 +165,8 @@ impl Metrics {
             shutting_down: vec![false; layout.brokers() as usize],
             stale_in_flight: vec![Vec::new(); clients],
             touched: vec![Vec::new(); clients],
+            consume: consume_meter(config),
+            consume_subjects: config.faults.iter().map(|f| consume_subjects(config, &f.action)).collect(),
         }
     }
 
@@ -226,6 +235,21 @@ impl Metrics {
                 take(&mut self.stale_in_flight[client as usize], attempt);
             }
             Observation::SendWithoutRoute => self.totals.failed_sends_no_route += 1,
+            Observation::Stored { topic, group, queue, end } => {
+                self.consume.stored(now_us, (topic, group, queue), u64::from(end));
+            }
+            Observation::Delivered { group, topic, queue, to, asked_us } => {
+                self.consume.delivered(now_us, asked_us, group, (topic, queue.0, queue.1), u64::from(to));
+            }
+            Observation::Consumed { group, topic, queue, from, to, stored_ms } => {
+                let range = (u64::from(from), u64::from(to));
+                // The delay is taken from the middle of each store millisecond.
+                let stored_us = (u64::from(stored_ms.0) * 1_000 + 500, u64::from(stored_ms.1) * 1_000 + 500);
+                self.consume.consumed(now_us, group, (topic, queue.0, queue.1), range, stored_us);
+            }
+            Observation::PullFailed { group, topic, queue } => {
+                self.consume.pull_failed(now_us, group, (topic, queue.0, queue.1));
+            }
             Observation::SendDone { client, send, ok, start_us, final_attempt_start_us } => {
                 let touched = take(&mut self.touched[client as usize], send);
                 self.send_done(now_us, ok, start_us, final_attempt_start_us, touched);
@@ -276,6 +300,9 @@ impl Metrics {
 
     /// Fault `fault` strikes now: record the state it strikes, if it has subjects.
     fn fault_strikes(&mut self, fault: usize, now_us: SimTime, routes: &RouteStore) {
+        if !self.consume.is_empty() {
+            self.consume.fault_struck(fault, now_us, self.consume_subjects[fault].clone());
+        }
         let subjects = self.fault_subjects[fault].clone();
         if subjects.is_empty() {
             return;
@@ -326,6 +353,7 @@ impl Metrics {
             let Some(fault) = self.broker_fault[broker as usize].take() else { continue };
             if !self.broker_fault.contains(&Some(fault)) {
                 self.faults[usize::from(fault)].ended_at_us = Some(now_us);
+                self.consume.fault_ended(usize::from(fault), now_us);
             }
         }
     }
@@ -424,8 +452,9 @@ impl Metrics {
         let mut detection_rows = Vec::new();
         let mut convergence_rows = Vec::new();
         let mut fault_summaries = Vec::new();
-        for ((spec, f), window) in faults.iter().zip(&self.faults).zip(&detection_windows) {
+        for (index, ((spec, f), window)) in faults.iter().zip(&self.faults).zip(&detection_windows).enumerate() {
             let has_subjects = f.struck && !f.subjects.is_empty();
+            let reads = if self.consume.is_empty() { None } else { self.consume.fault_reads(index) };
             let window = window.filter(|_| has_subjects).map(|(lo, hi)| Window { lo: secs(lo), hi: secs(hi) });
             let mut detection_s = std::collections::BTreeMap::new();
             if has_subjects {
@@ -476,6 +505,23 @@ impl Metrics {
                 failed_sends: f.failed_sends,
                 recovered_by_retry: f.recovered_by_retry,
                 explain: has_subjects.then(|| explain(f, ns_names, &client_name)),
+                consume_gap_s: reads.as_ref().map(|r| {
+                    let mut gaps: Vec<f64> = r.gaps_us.iter().flatten().map(|&g| secs(g)).collect();
+                    gaps.sort_by(f64::total_cmp);
+                    ConsumeGaps {
+                        p50: nearest_rank(&gaps, 0.5),
+                        max: gaps.last().copied(),
+                        queues: r.gaps_us.len() as u64,
+                        never: r.gaps_us.iter().filter(|g| g.is_none()).count() as u64,
+                    }
+                }),
+                duplicates: reads.as_ref().map(|r| r.duplicates),
+                pull_failures: reads.as_ref().map(|r| r.pull_failures),
+                store_to_consume_ms: reads.as_ref().map(|r| Delays {
+                    p50: r.delay_us_p50.map(|us| us as f64 / 1e3),
+                    p99: r.delay_us_p99.map(|us| us as f64 / 1e3),
+                    messages: r.delayed_messages,
+                }),
                 added_latency_ms: if latency.is_empty() {
                     Percentiles::default()
                 } else {
@@ -541,7 +587,7 @@ impl Metrics {
         };
         let mut rows = Vec::new();
         for node in (0..layout.nodes()).filter(|&n| shown(n)) {
-            let role = layout.role(node).name();
+            let role = layout.role_name(node);
             let row = |layer: &str, state: &str, start_us: SimTime, end: SimTime| TimelineRow {
                 node: names[node as usize].clone(),
                 role: role.to_string(),
@@ -633,4 +679,40 @@ fn explain(f: &FaultMetrics, ns_names: &[String], client_name: &dyn Fn(u32) -> S
         nameserver: None,
     });
     Explanation { nameservers, slowest_client, last_stale_attempt, text: Vec::new() }
+}
+
+/// The consumer-side meter of a run: every queue of every topic a consumer group reads.
+fn consume_meter(config: &WorldConfig) -> ConsumeMeter {
+    let mut readers: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
+    for (group, c) in config.consumers.iter().enumerate() {
+        readers.entry(c.topic).or_default().push(group as u16);
+    }
+    let queues: Vec<QueueKey> = readers
+        .keys()
+        .flat_map(|&topic| {
+            let t = &config.topics[usize::from(topic)];
+            t.groups.iter().flat_map(move |&g| (0..t.queues_per_broker).map(move |q| (topic, g, q)))
+        })
+        .collect();
+    ConsumeMeter::new(readers, &queues, config.faults.len())
+}
+
+/// The queues a fault's consumer figures watch: those of the broker groups it strikes, or
+/// every queue the struck consumer's group reads.
+fn consume_subjects(config: &WorldConfig, action: &crate::model::config::FaultAction) -> WindowSubjects {
+    let layout = &config.layout;
+    let mut subjects = WindowSubjects::default();
+    for broker in action.subjects(layout) {
+        let group = layout.broker_position(broker).0;
+        if !subjects.broker_groups.contains(&group) {
+            subjects.broker_groups.push(group);
+        }
+    }
+    if let Some(node) = action.node()
+        && let Role::Client { index } = layout.role(node)
+        && let Some((group, _)) = config.consumer_of(index)
+    {
+        subjects.consumer_groups.push(group);
+    }
+    subjects
 }

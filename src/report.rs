@@ -41,6 +41,37 @@ pub struct FaultSummary {
     pub added_latency_ms: Percentiles,
     /// Why the stale window was as long as it was; `null` for faults without subjects.
     pub explain: Option<Explanation>,
+    /// What consumers saw (docs/CONSUMERS-DESIGN.md section 5); absent from runs without
+    /// consumers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consume_gap_s: Option<ConsumeGaps>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_failures: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_to_consume_ms: Option<Delays>,
+}
+
+/// Per (consumer group, queue) of a fault: its longest stretch with messages waiting and
+/// nothing delivered, over the fault's window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumeGaps {
+    pub p50: Option<f64>,
+    pub max: Option<f64>,
+    pub queues: u64,
+    /// Queues whose gap was still open when the run ended.
+    pub never: u64,
+}
+
+/// Store-to-consume delays of the messages a fault's window saw consumed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delays {
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub messages: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,9 +1,13 @@
 //! The model against MODEL.md's closed forms, over many seeds, end to end through the same
 //! scenario loader and simulator the CLI uses.
 
+#[path = "common/scenario.rs"]
+mod common;
+
 use std::path::Path;
 
-use routesim::report::{FaultSummary, Summary};
+use common::{fault, run};
+use routesim::report::FaultSummary;
 use routesim::scenario;
 
 /// A small cluster (2 NameServers, 4 brokers, a few producers) with `timing` and `faults`
@@ -14,16 +18,6 @@ fn scenario_text(timing: &str, producers: u32, rate: f64, faults: &str, duration
          topics:\n  - name: orders\nproducers:\n  - name: p\n    count: {producers}\n    topic: orders\n    \
          rate: {rate}\n    threads: 2\nfaults:\n{faults}\n"
     )
-}
-
-fn run(text: &str, seed: u64) -> Summary {
-    let mut s = scenario::from_text(Path::new("test.yaml"), text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    s.world.seed = seed;
-    routesim::simulate(s.world).summary
-}
-
-fn fault<'a>(summary: &'a Summary, id: &str) -> &'a FaultSummary {
-    summary.faults.iter().find(|f| f.id == id).unwrap_or_else(|| panic!("no fault {id}"))
 }
 
 fn detections(f: &FaultSummary) -> Vec<f64> {

@@ -12,6 +12,7 @@ use super::message::{BrokerTimer, MASTER_ID, Msg, Timer};
 use super::nameserver::next_on_grid;
 use super::observe::Observation;
 use super::route::BrokerAddr;
+use super::store::Store;
 use super::trace::TraceKind;
 
 pub struct Broker {
@@ -30,6 +31,10 @@ pub struct Broker {
     next_round_us: SimTime,
     /// Set while shutting down gracefully: the NameServer being unregistered from.
     unregistering: Option<u32>,
+    /// Messages, consumers' tables and offsets; its logs survive a restart.
+    store: Store,
+    /// A slave's HA channel to its master.
+    ha_chan: Option<ChanId>,
 }
 
 impl Broker {
@@ -47,6 +52,8 @@ impl Broker {
             next_req: 0,
             next_round_us: 0,
             unregistering: None,
+            store: Store::new(group),
+            ha_chan: None,
         }
     }
 
@@ -64,10 +71,27 @@ impl Broker {
     /// A (re)start: `registerBrokerAll` once at start-up, then at a fixed rate after the
     /// initial delay.
     pub fn on_start(&mut self, ctx: &mut Ctx) {
-        *self = Broker::new(self.addr, ctx.config());
+        let mut store = std::mem::take(&mut self.store);
+        store.restart();
+        *self = Broker { store, ..Broker::new(self.addr, ctx.config()) };
         self.next_round_us = ctx.now() + ctx.config().timing.broker_register_initial_delay_us;
         self.register_all(ctx);
         ctx.set_timer_at(self.next_round_us, Timer::Broker(BrokerTimer::RegisterRound));
+        self.connect_master(ctx);
+    }
+
+    /// A slave's HA client connects to its group's master when someone reads slaves; a
+    /// refused or silent master is tried again at the next registration round.
+    fn connect_master(&mut self, ctx: &mut Ctx) {
+        if self.broker_id == MASTER_ID || self.ha_chan.is_some() || !ctx.config().replication_active() {
+            return;
+        }
+        let master_addr = self.addr - u32::from(self.broker_id);
+        if let Connect::Open(chan) = ctx.connect(ctx.config().layout.broker_node(master_addr), LinkClass::ClientBroker)
+        {
+            self.ha_chan = Some(chan);
+            ctx.transmit(chan, End::Server, Msg::ReplicaHello, 0);
+        }
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx, timer: BrokerTimer) {
@@ -80,7 +104,11 @@ impl Broker {
                 self.next_round_us = next_on_grid(self.next_round_us, period_us, ctx.now());
                 ctx.set_timer_at(self.next_round_us, Timer::Broker(BrokerTimer::RegisterRound));
                 self.register_all(ctx);
+                self.connect_master(ctx);
             }
+            BrokerTimer::HoldCheck => self.store.hold_check(ctx),
+            BrokerTimer::ClientScan => self.store.client_scan(ctx),
+            BrokerTimer::HaPush => self.store.push(ctx),
             BrokerTimer::RegisterTimeout { ns, req } => {
                 if self.pending_register[ns as usize] == Some(req) {
                     self.pending_register[ns as usize] = None;
@@ -137,6 +165,22 @@ impl Broker {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx, chan: ChanId, to: End, msg: Msg) {
+        if self.ha_chan == Some(chan) {
+            match msg {
+                Msg::Close { .. } => self.ha_chan = None,
+                msg => {
+                    let served = self.store.on_message(ctx, chan, msg, false, 0);
+                    assert!(served, "a slave's HA channel carries only the master's push");
+                }
+            }
+            return;
+        }
+        if to == End::Server && !matches!(msg, Msg::Close { .. } | Msg::Send { .. }) {
+            let (master, service_us) = (self.broker_id == MASTER_ID, self.service_time.sample(ctx.rng()));
+            let served = self.store.on_message(ctx, chan, msg, master, service_us);
+            assert!(served, "broker got {msg:?}");
+            return;
+        }
         match (to, msg) {
             (End::Client, Msg::RegisterAck { req }) => {
                 let ns = Self::nameserver_of(ctx, chan);
@@ -164,13 +208,18 @@ impl Broker {
                     self.unregister_next(ctx, ns as u32 + 1);
                 }
             }
-            (End::Server, Msg::Send { slot, attempt }) => {
+            (End::Server, Msg::Send { slot, attempt, queue }) => {
                 assert_eq!(self.broker_id, MASTER_ID, "a slave rejects writes: producers send to masters only");
                 let service_us = self.service_time.sample(ctx.rng());
+                // Messages are kept (as counts) only when someone reads them.
+                if ctx.config().replication_active() {
+                    let topic = ctx.config().client_topic(ctx.peer(chan)).expect("sends come from clients");
+                    self.store.append(ctx, self.group, (topic, queue));
+                }
                 ctx.transmit(chan, End::Client, Msg::SendAck { slot, attempt }, service_us);
             }
-            // A producer closed its channel: nothing to clean up on this side.
-            (End::Server, Msg::Close { .. }) => {}
+            // A client closed its channel: a consumer's entries go (and its group hears).
+            (End::Server, Msg::Close { .. }) => self.store.channel_closed(ctx, chan),
             other => unreachable!("broker got {other:?}"),
         }
     }

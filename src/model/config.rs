@@ -17,6 +17,8 @@ pub struct WorldConfig {
     pub broker_service_time: Latency,
     pub topics: Vec<TopicConfig>,
     pub producers: Vec<ProducerGroup>,
+    /// Consumer groups; their clients come after every producer's.
+    pub consumers: Vec<ConsumerGroup>,
     pub net: NetConfig,
     pub faults: Vec<FaultSpec>,
 }
@@ -25,7 +27,53 @@ impl WorldConfig {
     /// The start delay (`start_after`) of the group of the client at `node`; 0 for servers.
     pub fn start_after_us(&self, node: NodeIdx) -> SimTime {
         let Role::Client { index } = self.layout.role(node) else { return 0 };
-        self.producers[self.producer_group_of(index)].start_after_us
+        match self.consumer_of(index) {
+            Some((group, _)) => self.consumers[usize::from(group)].start_after_us,
+            None => self.producers[self.producer_group_of(index)].start_after_us,
+        }
+    }
+
+    /// The consumer group and place in it of client `client`, if it hosts a consumer.
+    pub fn consumer_of(&self, client: u32) -> Option<(u16, u16)> {
+        let mut first = self.layout.producer_clients();
+        for (group, config) in self.consumers.iter().enumerate() {
+            if client >= first && client < first + config.count {
+                return Some((group as u16, (client - first) as u16));
+            }
+            first += config.count;
+        }
+        None
+    }
+
+    /// The topic of the client at `node` (a producer's or a consumer's): what its requests
+    /// would name in RocketMQ.
+    pub fn client_topic(&self, node: NodeIdx) -> Option<u16> {
+        let Role::Client { index } = self.layout.role(node) else { return None };
+        Some(match self.consumer_of(index) {
+            Some((group, _)) => self.consumers[usize::from(group)].topic,
+            None => self.producers[self.producer_group_of(index)].topic,
+        })
+    }
+
+    /// A broker group's queues, topic by topic: (topic, queue id) at each place.
+    pub fn group_queues(&self, group: u16) -> Vec<(u16, u16)> {
+        self.topics
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.groups.contains(&group))
+            .flat_map(|(topic, t)| (0..t.queues_per_broker).map(move |q| (topic as u16, q)))
+            .collect()
+    }
+
+    /// True when a consumer group reads `topic`: only then do brokers keep send stamps,
+    /// report stores and push to slaves.
+    pub fn topic_has_readers(&self, topic: u16) -> bool {
+        self.consumers.iter().any(|c| c.topic == topic)
+    }
+
+    /// Slaves copy their master only when someone can read the copy.
+    pub fn replication_active(&self) -> bool {
+        !self.consumers.is_empty()
     }
 
     /// The producer group (its place in `producers`) of client `client`.
@@ -77,6 +125,21 @@ pub struct ProducerGroup {
     /// The group starts this long after the run (plus its start window): a later deploy.
     pub start_after_us: SimTime,
 }
+
+/// A consumer group (push consumers, clustering mode).
+#[derive(Clone, Debug)]
+pub struct ConsumerGroup {
+    pub name: String,
+    /// At most `CONSUMER_GROUP_MEMBERS_MAX`.
+    pub count: u32,
+    pub topic: u16,
+    pub start_after_us: SimTime,
+    /// Messages a consumer processes per second; 0: at once.
+    pub consume_rate_per_s: f64,
+}
+
+/// A consumer list travels as a bit set of places.
+pub const CONSUMER_GROUP_MEMBERS_MAX: u32 = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CrashMode {
@@ -190,6 +253,8 @@ pub struct Layout {
     pub slaves_per_group: u32,
     /// (name prefix, count) per producer group: its client processes.
     pub producer_groups: Vec<(String, u32)>,
+    /// (name prefix, count) per consumer group: client processes after the producers'.
+    pub consumer_groups: Vec<(String, u32)>,
 }
 
 /// What runs at a node: a NameServer, a broker (by address), or a client process (by its
@@ -221,9 +286,22 @@ impl Layout {
         self.broker_groups.len() as u32 * self.brokers_per_group()
     }
 
-    /// Client processes: one per producer.
+    /// Client processes: one per producer, then one per consumer.
     pub fn clients(&self) -> u32 {
+        self.producer_clients() + self.consumer_groups.iter().map(|(_, count)| count).sum::<u32>()
+    }
+
+    /// Client processes hosting a producer: the first ones.
+    pub fn producer_clients(&self) -> u32 {
         self.producer_groups.iter().map(|(_, count)| count).sum()
+    }
+
+    /// The role's name in outputs: a client hosts a producer or a consumer.
+    pub fn role_name(&self, node: NodeIdx) -> &'static str {
+        match self.role(node) {
+            Role::Client { index } if index >= self.producer_clients() => "consumer",
+            role => role.name(),
+        }
     }
 
     pub fn nodes(&self) -> u32 {
@@ -292,6 +370,15 @@ impl Layout {
                     }
                     index -= count;
                 }
+                // Consumer ids sort as strings in RocketMQ (`ip@instance`): zero-padded, the
+                // string order of the names is their place order.
+                for (prefix, count) in &self.consumer_groups {
+                    if index < *count {
+                        let width = (count - 1).max(1).to_string().len();
+                        return format!("{prefix}-{index:0width$}");
+                    }
+                    index -= count;
+                }
                 unreachable!("role() checked the index")
             }
         }
@@ -325,6 +412,7 @@ mod tests {
             broker_groups: default_group_names(2),
             slaves_per_group: 1,
             producer_groups: vec![("p".into(), 2), ("q".into(), 1)],
+            consumer_groups: vec![],
         };
         assert_eq!(
             layout.node_names(),

@@ -47,13 +47,86 @@ pub enum Msg {
         topic: u16,
         route: RouteId,
     },
+    /// SEND_MESSAGE to queue `queue` (of the producer's topic) on the broker's group.
     Send {
         slot: u32,
         attempt: u32,
+        queue: u16,
     },
     SendAck {
         slot: u32,
         attempt: u32,
+    },
+    /// HEART_BEAT of a consumer: its consumer group and its place in it (the order of its
+    /// client id).
+    ConsumerHeartbeat {
+        group: u16,
+        member: u16,
+    },
+    /// NOTIFY_CONSUMER_IDS_CHANGED, oneway.
+    ConsumerIdsChanged {
+        group: u16,
+    },
+    /// GET_CONSUMER_LIST_BY_GROUP.
+    ConsumerList {
+        req: u32,
+        group: u16,
+    },
+    /// The group's members this broker knows, a bit per place (groups have at most 32).
+    ConsumerListReply {
+        req: u32,
+        members: u32,
+    },
+    /// QUERY_CONSUMER_OFFSET of queue `queue` (of the consumer's topic) on this broker.
+    QueryOffset {
+        req: u32,
+        queue: u16,
+    },
+    /// Where to start: the group's committed offset, or the queue's end when it has none
+    /// (CONSUME_FROM_LAST_OFFSET).
+    OffsetReply {
+        req: u32,
+        start: u32,
+    },
+    /// PULL_MESSAGE with the suspend flag (the commit it carries in RocketMQ travels as a
+    /// `CommitOffset` just before it: the same channel keeps the order).
+    Pull {
+        req: u32,
+        offset: u32,
+        queue: u16,
+    },
+    /// `count` messages from the pull's offset; the first was stored in millisecond
+    /// `first_stored_ms` of the run, the last `span_ms` later (saturated).
+    PullFound {
+        req: u32,
+        first_stored_ms: u32,
+        span_ms: u16,
+        count: u8,
+    },
+    /// Nothing new (a parked pull that expired): pull again at once from `next`.
+    PullNoNew {
+        req: u32,
+        next: u32,
+    },
+    /// PULL_OFFSET_MOVED: the offset is past the queue's end, `next`.
+    PullOffsetMoved {
+        req: u32,
+        next: u32,
+    },
+    /// UPDATE_CONSUMER_OFFSET, oneway.
+    CommitOffset {
+        queue: u16,
+        offset: u32,
+    },
+    /// A slave's HA connection to its master opens.
+    ReplicaHello,
+    /// The master's push of a queue (by its place among the group's queues, `local`) up to
+    /// `end`, from where the slave is; the first message pushed was stored in millisecond
+    /// `first_stored_ms`.
+    Replicate {
+        local: u16,
+        end: u32,
+        first_stored_ms: u32,
     },
     /// The other end closed the channel: a FIN, or (`reset`) an RST from a host whose socket
     /// is gone, which every RocketMQ version treats as an error that fails pending requests.
@@ -69,6 +142,7 @@ pub enum Timer {
     Broker(BrokerTimer),
     Client(ClientTimer),
     Producer(ProducerTimer),
+    Consumer(ConsumerTimer),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +165,12 @@ pub enum BrokerTimer {
         ns: u32,
         req: u32,
     },
+    /// `PullRequestHoldService`'s check of parked pulls.
+    HoldCheck,
+    /// `ClientHousekeepingService`'s scan of the consumer table.
+    ClientScan,
+    /// The master's HA push after its wait.
+    HaPush,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,4 +190,28 @@ pub enum ProducerTimer {
     SendArrival,
     AttemptFailed { slot: u32, attempt: u32 },
     SendDeadline,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerTimer {
+    /// `sendHeartbeatToAllBroker`, every `heartbeatBrokerInterval`.
+    Heartbeat,
+    /// `persistAllConsumerOffset`, every `persistConsumerOffsetInterval`.
+    Persist,
+    /// `RebalanceService`'s wait ended.
+    Rebalance,
+    ListTimedOut {
+        req: u32,
+    },
+    /// The next pull of a queue (after a delay).
+    PullNow {
+        group: u16,
+        queue: u16,
+    },
+    /// A pull or offset query had no answer in time (or could not be sent).
+    RequestTimedOut {
+        req: u32,
+    },
+    /// The consume pool finished its oldest batch (`consume_rate` > 0).
+    Consumed,
 }

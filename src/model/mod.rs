@@ -18,9 +18,11 @@
 //! - a removed broker is in no route a NameServer answers with (end of run);
 //! - every message sent is delivered, dropped, or still in flight (end of run).
 
+pub mod allocate;
 pub mod broker;
 pub mod client;
 pub mod config;
+pub mod consumer;
 pub mod context;
 pub mod fault;
 mod invariants;
@@ -29,6 +31,7 @@ pub mod nameserver;
 pub mod observe;
 pub mod producer;
 pub mod route;
+pub mod store;
 pub mod timing;
 pub mod trace;
 
@@ -43,6 +46,7 @@ use crate::report::RunReport;
 use broker::Broker;
 use client::ClientInstance;
 use config::{CrashMode, Role, WorldConfig};
+use consumer::Consumer;
 use context::{Ctx, Shared};
 use nameserver::NameServer;
 use observe::{NodeState, Observation};
@@ -91,23 +95,33 @@ pub struct Proc {
 /// the instance's routes (as producers and consumers share an `MQClientInstance`).
 pub struct ClientProc {
     instance: ClientInstance,
-    producer: Producer,
+    app: App,
+}
+
+/// The application role of a client process.
+enum App {
+    Producer(Producer),
+    Consumer(Consumer),
 }
 
 impl ClientProc {
     fn on_start(&mut self, ctx: &mut Ctx) {
         self.instance.on_start(ctx);
-        self.producer.on_start(ctx);
+        match &mut self.app {
+            App::Producer(p) => p.on_start(ctx),
+            App::Consumer(c) => c.on_start(ctx, &mut self.instance),
+        }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, timer: Timer) {
-        match timer {
-            Timer::Client(t) => {
+        match (&mut self.app, timer) {
+            (_, Timer::Client(t)) => {
                 let news = self.instance.on_timer(ctx, t);
-                self.producer.on_route_news(ctx, &mut self.instance, news);
+                self.route_news(ctx, news);
             }
-            Timer::Producer(t) => self.producer.on_timer(ctx, &mut self.instance, t),
-            other => unreachable!("client process timer {other:?}"),
+            (App::Producer(p), Timer::Producer(t)) => p.on_timer(ctx, &mut self.instance, t),
+            (App::Consumer(c), Timer::Consumer(t)) => c.on_timer(ctx, &mut self.instance, t),
+            (_, other) => unreachable!("client process timer {other:?}"),
         }
     }
 
@@ -119,9 +133,19 @@ impl ClientProc {
         };
         if for_instance {
             let news = self.instance.on_message(ctx, msg);
-            self.producer.on_route_news(ctx, &mut self.instance, news);
+            self.route_news(ctx, news);
         } else {
-            self.producer.on_message(ctx, &mut self.instance, chan, msg);
+            match &mut self.app {
+                App::Producer(p) => p.on_message(ctx, &mut self.instance, chan, msg),
+                App::Consumer(c) => c.on_message(ctx, &mut self.instance, chan, msg),
+            }
+        }
+    }
+
+    fn route_news(&mut self, ctx: &mut Ctx, news: client::RouteNews) {
+        match &mut self.app {
+            App::Producer(p) => p.on_route_news(ctx, &mut self.instance, news),
+            App::Consumer(c) => c.on_route_news(ctx, &mut self.instance, news),
         }
     }
 }
@@ -210,12 +234,21 @@ impl World {
             (0..layout.nameservers).map(|i| NameServer::new(i, layout.brokers(), groups, topics)).collect();
         let brokers = (0..layout.brokers()).map(|addr| Broker::new(addr, &config)).collect();
         let clients = (0..layout.clients())
-            .map(|client| {
-                let group = config.producer_group_of(client);
-                let producers = &config.producers[group];
-                ClientProc {
-                    instance: ClientInstance::new(client, producers.topic),
-                    producer: Producer::new(client, group as u16, producers, groups),
+            .map(|client| match config.consumer_of(client) {
+                Some((group, member)) => {
+                    let consumers = &config.consumers[usize::from(group)];
+                    ClientProc {
+                        instance: ClientInstance::new(client, consumers.topic),
+                        app: App::Consumer(Consumer::new(client, group, member, consumers)),
+                    }
+                }
+                None => {
+                    let group = config.producer_group_of(client);
+                    let producers = &config.producers[group];
+                    ClientProc {
+                        instance: ClientInstance::new(client, producers.topic),
+                        app: App::Producer(Producer::new(client, group as u16, producers, groups)),
+                    }
                 }
             })
             .collect();

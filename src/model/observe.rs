@@ -91,6 +91,16 @@ pub enum Observation {
     AttemptSucceeded { client: u32, attempt: u32 },
     /// A send found no writable queue in its route.
     SendWithoutRoute,
+    /// A broker holds messages of queue (`topic`, `group`, `queue`) up to `end` (exclusive).
+    Stored { topic: u16, group: u16, queue: u16, end: u32 },
+    /// A pull of consumer group `group`, sent at `asked_us`, returned messages of `queue`
+    /// (broker group, queue id) up to `to`.
+    Delivered { group: u16, topic: u16, queue: (u16, u16), to: u32, asked_us: SimTime },
+    /// A consumer of `group` consumed [from, to) of `queue`; the first and last were stored in
+    /// these milliseconds of the run.
+    Consumed { group: u16, topic: u16, queue: (u16, u16), from: u32, to: u32, stored_ms: (u32, u32) },
+    /// A pull failed (timeout, refused, reset, no address): the next waits the retry delay.
+    PullFailed { group: u16, topic: u16, queue: (u16, u16) },
     /// A send completed.
     SendDone { client: u32, send: u32, ok: bool, start_us: SimTime, final_attempt_start_us: SimTime },
 }

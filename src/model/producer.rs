@@ -241,13 +241,17 @@ impl Producer {
             return;
         }
         let isolated = &self.isolated_until_us;
-        let group = select_queue(
+        let position = select_queue(
             &route.write_queues,
             &mut self.queue_counter,
             send.last_failed_group,
             cfg.latency_fault,
             |g| isolated.get(usize::from(g)).is_none_or(|&until| until <= now_us),
         );
+        let group = route.write_queues[position];
+        // Every group lists the topic's write queues 0.. in a row.
+        let queues_per_group = ctx.config().topics[usize::from(cfg.topic)].queues_per_broker;
+        let queue = (position % usize::from(queues_per_group)) as u16;
         let master = route.master(group).expect("a write queue's group has a master");
         self.next_attempt = self.next_attempt.wrapping_add(1);
         let attempt = self.next_attempt;
@@ -286,7 +290,7 @@ impl Producer {
         };
         if let Some(chan) = chan {
             // Its timeout is the send's deadline: `ProducerTimer::SendDeadline` fires it.
-            ctx.transmit(chan, End::Server, Msg::Send { slot, attempt }, 0);
+            ctx.transmit(chan, End::Server, Msg::Send { slot, attempt, queue }, 0);
         }
     }
 
@@ -401,43 +405,45 @@ impl Producer {
 ///   round-robin order, whatever failed last; none available: plain round-robin (RocketMQ
 ///   picks among the better half by latency there: not modelled);
 /// - 5.x table: available and not the last failed, then not the last failed, then any.
+///
+/// Returns the position in `queues` (the route's write queues, broker by broker).
 pub fn select_queue(
     queues: &[u16],
     counter: &mut u32,
     last_failed: Option<u16>,
     latency_fault: Option<LatencyFaultTable>,
     available: impl Fn(u16) -> bool,
-) -> u16 {
+) -> usize {
     assert!(!queues.is_empty());
     let n = queues.len() as u32;
     if latency_fault == Some(LatencyFaultTable::Classic) {
         let start = counter.wrapping_add(1);
         *counter = start;
         if let Some(i) = (0..n).find(|&i| available(queues[(start.wrapping_add(i) % n) as usize])) {
-            return queues[(start.wrapping_add(i) % n) as usize];
+            return (start.wrapping_add(i) % n) as usize;
         }
     }
     let mut next = || {
         *counter = counter.wrapping_add(1);
-        queues[(*counter % n) as usize]
+        (*counter % n) as usize
     };
     match latency_fault {
         None => {}
         Some(LatencyFaultTable::Classic) => return next(),
         Some(LatencyFaultTable::Modern) => {
             for _ in 0..n {
-                let group = next();
-                if available(group) && Some(group) != last_failed {
-                    return group;
+                let i = next();
+                if available(queues[i]) && Some(queues[i]) != last_failed {
+                    return i;
                 }
             }
         }
     }
     if last_failed.is_some() {
         for _ in 0..n {
-            let group = next();
-            if Some(group) != last_failed {
-                return group;
+            let i = next();
+            if Some(queues[i]) != last_failed {
+                return i;
             }
         }
     }
@@ -454,10 +460,10 @@ mod tests {
         // 4 brokers x 4 queues, listed broker by broker.
         let queues: Vec<u16> = (0..4).flat_map(|g| [g; 4]).collect();
         let mut counter = 0; // next position is 1
-        assert_eq!(select_queue(&queues, &mut counter, None, None, |_| true), 0);
-        assert_eq!(select_queue(&queues, &mut counter, None, None, |_| true), 0);
+        assert_eq!(queues[select_queue(&queues, &mut counter, None, None, |_| true)], 0);
+        assert_eq!(queues[select_queue(&queues, &mut counter, None, None, |_| true)], 0);
         // Broker 0 failed: skip positions 3 (broker 0) and land on 4 (broker 1).
-        assert_eq!(select_queue(&queues, &mut counter, Some(0), None, |_| true), 1);
+        assert_eq!(queues[select_queue(&queues, &mut counter, Some(0), None, |_| true)], 1);
         assert_eq!(counter, 4);
     }
 
@@ -466,12 +472,12 @@ mod tests {
         let queues = [0u16, 1, 2];
         let mut counter = 0;
         // Start at position 1; broker 1 isolated: position 2, counter advanced once only.
-        assert_eq!(select_queue(&queues, &mut counter, None, Some(LatencyFaultTable::Classic), |g| g != 1), 2);
+        assert_eq!(queues[select_queue(&queues, &mut counter, None, Some(LatencyFaultTable::Classic), |g| g != 1)], 2);
         assert_eq!(counter, 1);
         // The last failed broker is not skipped if available.
-        assert_eq!(select_queue(&queues, &mut counter, Some(2), Some(LatencyFaultTable::Classic), |_| true), 2);
+        assert_eq!(queues[select_queue(&queues, &mut counter, Some(2), Some(LatencyFaultTable::Classic), |_| true)], 2);
         // None available: the counter has stepped once (to 3), plain round-robin steps again.
-        assert_eq!(select_queue(&queues, &mut counter, None, Some(LatencyFaultTable::Classic), |_| false), 1);
+        assert_eq!(queues[select_queue(&queues, &mut counter, None, Some(LatencyFaultTable::Classic), |_| false)], 1);
     }
 
     #[test]
@@ -479,11 +485,11 @@ mod tests {
         let queues = [0u16, 1, 2];
         let mut counter = 0;
         let m = Some(LatencyFaultTable::Modern);
-        assert_eq!(select_queue(&queues, &mut counter, None, m, |g| g == 2), 2);
+        assert_eq!(queues[select_queue(&queues, &mut counter, None, m, |g| g == 2)], 2);
         // Nothing available: a full lap of the counter, then the next queue whatever it is.
-        assert_eq!(select_queue(&queues, &mut counter, None, m, |_| false), 0);
+        assert_eq!(queues[select_queue(&queues, &mut counter, None, m, |_| false)], 0);
         assert_eq!(counter, 6);
         // Nothing available and broker 1 failed last: the next queue not on broker 1.
-        assert_eq!(select_queue(&queues, &mut counter, Some(1), m, |_| false), 2);
+        assert_eq!(queues[select_queue(&queues, &mut counter, Some(1), m, |_| false)], 2);
     }
 }

@@ -54,6 +54,21 @@ pub const CONNECT_TIMEOUT_US: SimTime = 3 * US_PER_S;
 pub const SEND_MSG_TIMEOUT_US: SimTime = 3 * US_PER_S;
 /// `retryTimesWhenSendFailed` (DefaultMQProducer).
 pub const RETRY_TIMES_WHEN_SEND_FAILED: u32 = 2;
+/// `heartbeatBrokerInterval` (ClientConfig); the task first runs 1 s after start.
+pub const HEARTBEAT_BROKER_INTERVAL_US: SimTime = 30 * US_PER_S;
+pub const HEARTBEAT_BROKER_INITIAL_DELAY_US: SimTime = US_PER_S;
+/// `persistConsumerOffsetInterval` (ClientConfig); the task first runs 10 s after start.
+pub const PERSIST_CONSUMER_OFFSET_INTERVAL_US: SimTime = 5 * US_PER_S;
+pub const PERSIST_CONSUMER_OFFSET_INITIAL_DELAY_US: SimTime = 10 * US_PER_S;
+/// RebalanceService's `waitInterval`.
+pub const REBALANCE_WAIT_INTERVAL_US: SimTime = 20 * US_PER_S;
+/// `BROKER_SUSPEND_MAX_TIME_MILLIS` / `CONSUMER_TIMEOUT_MILLIS_WHEN_SUSPEND` /
+/// `pullTimeDelayMillsWhenException` (DefaultMQPushConsumerImpl).
+pub const BROKER_SUSPEND_MAX_TIME_US: SimTime = 15 * US_PER_S;
+pub const CONSUMER_TIMEOUT_WHEN_SUSPEND_US: SimTime = 30 * US_PER_S;
+pub const PULL_TIME_DELAY_WHEN_EXCEPTION_US: SimTime = 3 * US_PER_S;
+/// The broker's `channelExpiredTimeout` for clients (4.x `CHANNEL_EXPIRED_TIMEOUT`).
+pub const CHANNEL_EXPIRED_TIMEOUT_US: SimTime = 120 * US_PER_S;
 /// Not a RocketMQ setting: real fleets do not start all processes at the same instant.
 pub const START_WINDOW_US: SimTime = 30 * US_PER_S;
 /// NameServers are up before the fleet that registers with them; they start within this.
@@ -106,6 +121,24 @@ pub struct Timing {
     pub nameserver_push: bool,
     /// A failed send attempt makes the client query its route at once.
     pub client_refresh_on_failure: bool,
+    /// `heartbeatBrokerInterval`: a consumer's heartbeat to every broker of its route.
+    pub consumer_heartbeat_us: SimTime,
+    pub consumer_heartbeat_initial_delay_us: SimTime,
+    /// `persistConsumerOffsetInterval`.
+    pub offset_persist_us: SimTime,
+    pub offset_persist_initial_delay_us: SimTime,
+    /// RebalanceService's wait between runs.
+    pub rebalance_interval_us: SimTime,
+    /// `BROKER_SUSPEND_MAX_TIME_MILLIS`: how long a broker holds a pull with nothing new.
+    pub pull_suspend_us: SimTime,
+    /// `CONSUMER_TIMEOUT_MILLIS_WHEN_SUSPEND`: the client's timeout of a pull.
+    pub pull_timeout_us: SimTime,
+    /// `pullTimeDelayMillsWhenException`.
+    pub pull_retry_delay_us: SimTime,
+    /// The broker's `channelExpiredTimeout` for silent clients.
+    pub client_expiry_us: SimTime,
+    /// 5.x slaves wake parked pulls when a message arrives; 4.x slaves only on their 5 s check.
+    pub slave_wakes_pulls_on_arrival: bool,
 }
 
 impl Timing {
@@ -137,6 +170,16 @@ impl Timing {
             route_poll_queries_default_topic: !v5,
             nameserver_push: false,
             client_refresh_on_failure: false,
+            consumer_heartbeat_us: HEARTBEAT_BROKER_INTERVAL_US,
+            consumer_heartbeat_initial_delay_us: HEARTBEAT_BROKER_INITIAL_DELAY_US,
+            offset_persist_us: PERSIST_CONSUMER_OFFSET_INTERVAL_US,
+            offset_persist_initial_delay_us: PERSIST_CONSUMER_OFFSET_INITIAL_DELAY_US,
+            rebalance_interval_us: REBALANCE_WAIT_INTERVAL_US,
+            pull_suspend_us: BROKER_SUSPEND_MAX_TIME_US,
+            pull_timeout_us: CONSUMER_TIMEOUT_WHEN_SUSPEND_US,
+            pull_retry_delay_us: PULL_TIME_DELAY_WHEN_EXCEPTION_US,
+            client_expiry_us: CHANNEL_EXPIRED_TIMEOUT_US,
+            slave_wakes_pulls_on_arrival: v5,
         }
     }
 

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::{SimTime, US_PER_MS, US_PER_S};
 use crate::model::config::{
-    CrashMode, FaultAction, FaultSpec, Layout, ProducerGroup, SendMode, TopicConfig, WorldConfig, default_group_names,
+    CONSUMER_GROUP_MEMBERS_MAX, ConsumerGroup, CrashMode, FaultAction, FaultSpec, Layout, ProducerGroup, SendMode,
+    TopicConfig, WorldConfig, default_group_names,
 };
 use crate::model::timing::{
     LatencyFaultTable, Preset, REGISTER_NAME_SERVER_PERIOD_US_MAX, REGISTER_NAME_SERVER_PERIOD_US_MIN,
@@ -369,11 +370,16 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
     check(total_producers <= u64::from(PRODUCERS_MAX), "producers", || {
         format!("{total_producers} producers in all; at most {PRODUCERS_MAX}")
     })?;
+    let mut consumers: Vec<ConsumerGroup> = Vec::new();
+    for (i, c) in raw.consumers.iter().enumerate() {
+        consumers.push(validate_consumer(i, c, &topic_names, duration_us, &producers, &consumers)?);
+    }
     let layout = Layout {
         nameservers: cluster.nameservers,
         broker_groups: group_names,
         slaves_per_group: cluster.slaves_per_group,
         producer_groups: producers.iter().map(|p| (p.name.clone(), p.count)).collect(),
+        consumer_groups: consumers.iter().map(|c| (c.name.clone(), c.count)).collect(),
     };
     let net = validate_network(&raw.network)?;
     let base_loss = net.links.clone().map(|l| l.loss);
@@ -393,6 +399,7 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
             broker_service_time,
             topics,
             producers,
+            consumers,
             net,
             faults,
         },
@@ -426,6 +433,13 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
     set(&mut t.connect_timeout_us, raw.connect_timeout);
     set(&mut t.start_window_us, raw.start_window);
     set(&mut t.nameserver_start_window_us, raw.nameserver_start_window);
+    set(&mut t.consumer_heartbeat_us, raw.consumer_heartbeat);
+    set(&mut t.rebalance_interval_us, raw.rebalance_interval);
+    set(&mut t.pull_suspend_us, raw.pull_suspend);
+    set(&mut t.pull_timeout_us, raw.pull_timeout);
+    set(&mut t.pull_retry_delay_us, raw.pull_retry_delay);
+    set(&mut t.offset_persist_us, raw.offset_persist);
+    set(&mut t.client_expiry_us, raw.client_expiry);
     for (slot, value) in [
         (&mut t.fail_fast_on_peer_close, raw.fail_fast_on_peer_close),
         (&mut t.unregister_before_close, raw.unregister_before_close),
@@ -463,6 +477,13 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
         ("timing.connect_timeout", t.connect_timeout_us, SETTING_US_MIN),
         ("timing.start_window", t.start_window_us, 0),
         ("timing.nameserver_start_window", t.nameserver_start_window_us, 0),
+        ("timing.consumer_heartbeat", t.consumer_heartbeat_us, SETTING_US_MIN),
+        ("timing.rebalance_interval", t.rebalance_interval_us, SETTING_US_MIN),
+        ("timing.pull_suspend", t.pull_suspend_us, SETTING_US_MIN),
+        ("timing.pull_timeout", t.pull_timeout_us, SETTING_US_MIN),
+        ("timing.pull_retry_delay", t.pull_retry_delay_us, SETTING_US_MIN),
+        ("timing.offset_persist", t.offset_persist_us, SETTING_US_MIN),
+        ("timing.client_expiry", t.client_expiry_us, SETTING_US_MIN),
     ] {
         within(field, value_us, min_us, DURATION_US_MAX)?;
     }
@@ -571,6 +592,18 @@ fn link_class(raw: RawLinkClass) -> LinkClass {
     }
 }
 
+/// A producer or consumer group's name: it prefixes its clients' names.
+fn check_client_group_name(field: &str, name: &str) -> Result<(), Invalid> {
+    check(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        &format!("{field}.name"),
+        || format!("`{name}` must be letters, digits or `_` (clients are named `{name}-0`, `{name}-1`, ...)"),
+    )?;
+    check(!name.starts_with("broker") && !name.starts_with("ns"), &format!("{field}.name"), || {
+        format!("`{name}` would clash with NameServer or broker names")
+    })
+}
+
 fn validate_producer(
     i: usize,
     p: &raw::RawProducer,
@@ -580,19 +613,7 @@ fn validate_producer(
     before: &[ProducerGroup],
 ) -> Result<ProducerGroup, Invalid> {
     let field = format!("producers[{i}]");
-    check(
-        !p.name.is_empty() && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        &format!("{field}.name"),
-        || {
-            format!(
-                "`{}` must be letters, digits or `_` (clients are named `{}-0`, `{}-1`, ...)",
-                p.name, p.name, p.name
-            )
-        },
-    )?;
-    check(!p.name.starts_with("broker") && !p.name.starts_with("ns"), &format!("{field}.name"), || {
-        format!("`{}` would clash with NameServer or broker names", p.name)
-    })?;
+    check_client_group_name(&field, &p.name)?;
     check(!before.iter().any(|o| o.name == p.name), &format!("{field}.name"), || {
         format!("producer group `{}` is named twice", p.name)
     })?;
@@ -646,6 +667,40 @@ fn validate_producer(
         latency_fault: p.latency_fault.then_some(table),
         start_after_us: p.start_after.map_or(0, |d| d.0),
     })
+}
+
+fn validate_consumer(
+    i: usize,
+    c: &raw::RawConsumer,
+    topics: &[String],
+    duration_us: SimTime,
+    producers: &[ProducerGroup],
+    before: &[ConsumerGroup],
+) -> Result<ConsumerGroup, Invalid> {
+    let field = format!("consumers[{i}]");
+    check_client_group_name(&field, &c.name)?;
+    check(
+        !producers.iter().any(|p| p.name == c.name) && !before.iter().any(|o| o.name == c.name),
+        &format!("{field}.name"),
+        || format!("`{}` already names a producer or consumer group", c.name),
+    )?;
+    check((1..=CONSUMER_GROUP_MEMBERS_MAX).contains(&c.count), &format!("{field}.count"), || {
+        format!("must be 1 to {CONSUMER_GROUP_MEMBERS_MAX} (larger consumer groups are not modelled)")
+    })?;
+    let Some(topic) = topics.iter().position(|t| *t == c.topic) else {
+        return invalid(format!("{field}.topic"), unknown_name("topic", &c.topic, topics));
+    };
+    let start_after_us = c.start_after.map_or(0, |d| d.0);
+    check(start_after_us < duration_us, &format!("{field}.start_after"), || {
+        "is after the end of the run (`duration`)".into()
+    })?;
+    let consume_rate_per_s = c.consume_rate.unwrap_or(0.0);
+    check(
+        consume_rate_per_s.is_finite() && (0.0..=RATE_PER_S_MAX).contains(&consume_rate_per_s),
+        &format!("{field}.consume_rate"),
+        || format!("messages per second per consumer, from 0 (at once) to {RATE_PER_S_MAX}"),
+    )?;
+    Ok(ConsumerGroup { name: c.name.clone(), count: c.count, topic: topic as u16, start_after_us, consume_rate_per_s })
 }
 
 fn unknown_name(what: &str, given: &str, known: &[String]) -> String {
@@ -713,18 +768,19 @@ impl Names<'_> {
         match name {
             "nameservers" => return Ok(0..l.nameservers),
             "brokers" => return Ok(l.first_broker()..l.first_client()),
-            "producers" => return Ok(l.first_client()..l.nodes()),
+            "producers" => return Ok(l.first_client()..l.first_client() + l.producer_clients()),
+            "consumers" => return Ok(l.first_client() + l.producer_clients()..l.nodes()),
             _ => {}
         }
         let mut first = l.first_client();
-        for (prefix, count) in &l.producer_groups {
+        for (prefix, count) in l.producer_groups.iter().chain(&l.consumer_groups) {
             if prefix == name {
                 return Ok(first..first + count);
             }
             first += count;
         }
         self.node(name, field).map(|n| n..n + 1).map_err(|(f, m)| {
-            (f, format!("{m}; or a group: nameservers, brokers, producers, or a producer group's name"))
+            (f, format!("{m}; or a group: nameservers, brokers, producers, consumers, or a client group's name"))
         })
     }
 }

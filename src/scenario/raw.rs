@@ -20,6 +20,8 @@ pub struct RawScenario {
     pub topics: Vec<RawTopic>,
     pub producers: Vec<RawProducer>,
     #[serde(default)]
+    pub consumers: Vec<RawConsumer>,
+    #[serde(default)]
     pub network: RawNetwork,
     #[serde(default)]
     pub faults: Vec<RawFault>,
@@ -54,6 +56,13 @@ pub struct RawTiming {
     pub route_poll_queries_default_topic: Option<bool>,
     pub nameserver_push: Option<bool>,
     pub client_refresh_on_failure: Option<bool>,
+    pub consumer_heartbeat: Option<Dur>,
+    pub rebalance_interval: Option<Dur>,
+    pub pull_suspend: Option<Dur>,
+    pub pull_timeout: Option<Dur>,
+    pub pull_retry_delay: Option<Dur>,
+    pub offset_persist: Option<Dur>,
+    pub client_expiry: Option<Dur>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -137,6 +146,18 @@ pub struct RawProducer {
     pub latency_fault: bool,
     /// Start this long after the run begins (a later deploy of these clients).
     pub start_after: Option<Dur>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumer {
+    pub name: String,
+    #[serde(default = "default_count")]
+    pub count: u32,
+    pub topic: String,
+    pub start_after: Option<Dur>,
+    /// Messages a consumer processes per second; 0 or absent: at once.
+    pub consume_rate: Option<f64>,
 }
 
 fn default_count() -> u32 {
