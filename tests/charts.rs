@@ -67,6 +67,10 @@ fn summary(scenario: &str) -> Summary {
         recovered_by_retry: 0,
         added_latency_ms: Percentiles::default(),
         explain: None,
+        consume_gap_s: None,
+        duplicates: None,
+        pull_failures: None,
+        store_to_consume_ms: None,
     };
     let broker_a = FaultSummary {
         subjects: vec!["broker-a".into()],
