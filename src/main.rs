@@ -119,6 +119,10 @@ pub enum Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C or SIGTERM: remove what is half-written, say so, exit 130.
+    if let Err(e) = output::remove_temporaries_on_interrupt() {
+        eprintln!("warning: {e}");
+    }
     let result = match cli.command {
         Command::Run { scenario, seed, out, quiet, no_charts, trace, trace_filter, allow_large } => {
             run(&scenario, seed, out, quiet, !no_charts, trace.map(|file| (file, trace_filter)), allow_large)

@@ -10,8 +10,49 @@
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::{OutputError, io_error};
+
+/// The temporary paths this process is writing now: what an interrupt removes. Its lock is
+/// also held while an old output is swapped for a new one, so an interrupt never falls
+/// between the two renames (which would leave the old output under a temporary name).
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A temporary path registered in `LIVE` for as long as this lives.
+struct Live(PathBuf);
+
+impl Live {
+    fn new(path: &Path) -> Live {
+        if let Ok(mut live) = LIVE.lock() {
+            live.push(path.to_path_buf());
+        }
+        Live(path.to_path_buf())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Ok(mut live) = LIVE.lock() {
+            live.retain(|p| *p != self.0);
+        }
+    }
+}
+
+/// On SIGINT or SIGTERM, removes every temporary file or directory this process is writing,
+/// says so on stderr and exits with 130: nothing half-written is left and nothing the user
+/// had is touched (an output being replaced is swapped whole or not at all).
+pub fn remove_temporaries_on_interrupt() -> Result<(), String> {
+    ctrlc::set_handler(|| {
+        let live = LIVE.lock();
+        for path in live.iter().flat_map(|paths| paths.iter()) {
+            let _ = std::fs::remove_dir_all(path).or_else(|_| std::fs::remove_file(path));
+        }
+        eprintln!("interrupted: nothing written");
+        std::process::exit(130);
+    })
+    .map_err(|e| format!("cannot watch for interrupts: {e}"))
+}
 
 /// The directory `target` goes in (created if missing) and its file name, for temporary
 /// siblings named `.NAME.tmp-*` and `.NAME.old-*`.
@@ -135,12 +176,15 @@ pub fn write_dir_atomically(
         .prefix(&format!("{tmp_prefix}{pid}-"))
         .tempdir_in(&parent)
         .map_err(io_error(&parent))?;
+    let _live = Live::new(tmp.path());
     fill(tmp.path())?;
     let marker = format!(
         "written by routesim: a later `routesim {}` may replace this directory because this file is here\n",
         kind.noun()
     );
     std::fs::write(tmp.path().join(kind.marker()), marker).map_err(io_error(tmp.path()))?;
+    // No interrupt between here and the end: the swap happens whole.
+    let _swapping = LIVE.lock();
     if dir.exists() {
         // Checked again: `dir` may have appeared while `fill` ran.
         check_replaceable(dir, kind)?;
@@ -170,6 +214,7 @@ pub fn write_dir_atomically(
 pub struct AtomicFile {
     out: BufWriter<tempfile::NamedTempFile>,
     target: PathBuf,
+    _live: Live,
 }
 
 impl AtomicFile {
@@ -188,7 +233,8 @@ impl AtomicFile {
             .prefix(&format!("{tmp_prefix}{}-", std::process::id()))
             .tempfile_in(&parent)
             .map_err(io_error(&parent))?;
-        Ok(AtomicFile { out: BufWriter::new(file), target: target.to_path_buf() })
+        let live = Live::new(file.path());
+        Ok(AtomicFile { out: BufWriter::new(file), target: target.to_path_buf(), _live: live })
     }
 
     pub fn writer(&mut self) -> &mut impl Write {
@@ -198,6 +244,7 @@ impl AtomicFile {
     /// Flushes the file and renames it into place.
     pub fn commit(self) -> Result<(), OutputError> {
         let target = self.target;
+        let _live = self._live;
         let file =
             self.out.into_inner().map_err(|e| OutputError::Io { path: target.clone(), source: e.into_error() })?;
         file.persist(&target).map_err(|e| OutputError::Io { path: target.clone(), source: e.error })?;

@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use crate::report::RunReport;
 
-pub use atomic::{AtomicFile, Kind, check_replaceable, write_dir_atomically, write_file_atomically};
+pub use atomic::{
+    AtomicFile, Kind, check_replaceable, remove_temporaries_on_interrupt, write_dir_atomically, write_file_atomically,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
