@@ -27,7 +27,7 @@ fn interrupt_with(signal: &str) {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join(".routesim-run"), "marker").unwrap();
     std::fs::write(out.join("summary.json"), "earlier").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routesim"))
+    let child = Command::new(env!("CARGO_BIN_EXE_routesim"))
         .args(["run", file.to_str().unwrap(), "-q", "--out", out.to_str().unwrap()])
         .args(["--trace", tmp.path().join("trace.jsonl").to_str().unwrap()])
         .stderr(Stdio::piped())
