@@ -258,7 +258,8 @@ fn draws_every_chart_and_the_index() {
     assert_eq!(index, dir.join("index.html"));
     let html = fs::read_to_string(&index).expect("read index");
     for c in CHARTS {
-        assert!(html.contains(&format!("<img src=\"{c}.svg\"")), "{c} embedded");
+        assert!(html.contains(&format!("<img src=\"{c}.png\"")), "{c} embedded");
+        assert!(html.contains(&format!("<a href=\"{c}.svg\">")), "{c}'s SVG linked");
     }
     for cell in ["crash (power-off)", "104.2", "not removed", "1 / 20", "3001.2", "17.9"] {
         assert!(html.contains(cell), "index lacks {cell:?}");
