@@ -168,6 +168,8 @@ fn frontier_svg(r: &TuneReport) -> Result<String, String> {
             let line = frontier(&members, r.minimise);
             let color = if i == 0 { BLUE } else { VERMILLION };
             chart.draw_series(LineSeries::new(line.iter().map(|p| xy(p)), color.stroke_width(2))).map_err(err)?;
+            // Rings too: a frontier of one point draws no line.
+            chart.draw_series(line.iter().map(|p| Circle::new(xy(p), 7, color.stroke_width(2)))).map_err(err)?;
             let label = match group {
                 None => "Pareto frontier".to_string(),
                 Some(v) => format!("frontier, nameserver_push: {v}"),

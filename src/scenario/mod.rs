@@ -743,7 +743,7 @@ impl Names<'_> {
             member.map(|m| l.first_broker() + g as u32 * l.brokers_per_group() + m)
         } else {
             let mut first = l.first_client();
-            l.producer_groups.iter().find_map(|(prefix, count)| {
+            l.producer_groups.iter().chain(&l.consumer_groups).find_map(|(prefix, count)| {
                 let index =
                     name.strip_prefix(prefix.as_str()).and_then(|r| r.strip_prefix('-')).and_then(canonical_index);
                 let node = index.filter(|i| i < count).map(|i| first + i);
