@@ -72,6 +72,33 @@ pub fn estimate(w: &WorldConfig) -> Estimate {
         let per_producer = (g.rate_per_s * secs(g.send_timeout_us)).clamp(1.0, cap);
         in_flight += f64::from(g.count) * per_producer;
     }
+    // Consumers: a pull request and reply (and the wake of a held pull) per message read,
+    // a held pull per queue every suspend period, heartbeats to every broker, and the master's
+    // push to its slaves every 100 ms (the store runs only when a consumer exists).
+    let consumed_sends: f64 = w
+        .producers
+        .iter()
+        .filter(|g| w.consumers.iter().any(|c| c.topic == g.topic))
+        .map(|g| f64::from(g.count) * g.rate_per_s * (run_s - secs(g.start_after_us) - client_start_s).max(0.0))
+        .sum();
+    let consumers: f64 = w.consumers.iter().map(|c| f64::from(c.count)).sum();
+    let consumed_queues: f64 = w
+        .consumers
+        .iter()
+        .map(|c| {
+            let topic = &w.topics[usize::from(c.topic)];
+            topic.groups.len() as f64 * f64::from(topic.queues_per_broker)
+        })
+        .sum();
+    let slaves = f64::from(l.broker_groups.len() as u32 * l.slaves_per_group);
+    let consumer_events = if consumers == 0.0 {
+        0.0
+    } else {
+        4.0 * consumed_sends
+            + 4.0 * consumed_queues * rounds(t.pull_suspend_us)
+            + 2.0 * consumers * brokers * rounds(t.consumer_heartbeat_us)
+            + 2.0 * slaves * run_s * 10.0
+    };
     let route_groups: f64 = w.topics.iter().map(|topic| topic.groups.len() as f64).sum();
     let events_terms = [
         ("sends", 3.0 * sends),
@@ -81,6 +108,7 @@ pub fn estimate(w: &WorldConfig) -> Estimate {
         ("route computations", ns * brokers * route_groups * ENTRY_EVENTS),
         ("process starts", f64::from(l.nodes())),
         ("faults", w.faults.len() as f64 * f64::from(l.nodes()) * ENTRY_EVENTS),
+        ("consumers", consumer_events),
     ];
     let bpg = f64::from(l.brokers_per_group());
     let faults = w.faults.len() as f64;
