@@ -4,7 +4,9 @@
 //! numbers the manifests repeat (shards, paths) agree. The Dockerfile itself needs a registry and
 //! a container runtime, so no test here builds it.
 
-use std::collections::BTreeMap;
+#[path = "common/files.rs"]
+mod common;
+use common::files;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -27,14 +29,6 @@ fn env_value(text: &str, name: &str) -> String {
     let prefix = format!("- {{name: {name}, value: ");
     let line = text.lines().find_map(|l| l.trim().strip_prefix(&prefix)).unwrap_or_else(|| panic!("no env {name}"));
     line.trim_end_matches('}').trim().trim_matches('"').to_string()
-}
-
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-        .collect()
 }
 
 /// PATH with the routesim under test first, as the image has it in /usr/local/bin.

@@ -3,7 +3,9 @@
 //! shard cancels the merge instead of leaving it pending. Skipped without Slurm, except under
 //! CI=true, where Slurm is required.
 
-use std::collections::BTreeMap;
+#[path = "common/files.rs"]
+mod common;
+use common::files;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -52,14 +54,6 @@ fn submit(routesim: &Path, results: &Path, shards: usize, extra_env: &[(&str, &s
         std::thread::sleep(Duration::from_millis(200));
     }
     child.wait_with_output().unwrap()
-}
-
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-        .collect()
 }
 
 /// A results directory in a fresh temporary directory: on one node, local disk is shared storage.
