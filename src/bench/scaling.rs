@@ -83,18 +83,9 @@ pub fn chart(points: &[ScalingPoint]) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(err)?;
         let title = "CPU time per send against fleet size (labels: µs per event)";
         let style = |size: u32, pos: Pos| TextStyle::from((FONT, size).into_font()).color(&BLACK).pos(pos);
-        root.draw(&Text::new(title, (WIDTH_PX as i32 / 2, 12), style(20, Pos::new(HPos::Center, VPos::Top))))
-            .map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin_top(44)
-            .margin_left(12)
-            .margin_bottom(8)
-            .margin_right(40)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
+        let mut chart = crate::output::sweep_charts::svg_frame(&root, title, 20, 40)?
             .build_cartesian_2d((x_lo / 1.5..x_hi * 1.5).log_scale(), 0.0..y_hi)
             .map_err(err)?;
         chart

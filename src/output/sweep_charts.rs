@@ -173,6 +173,23 @@ fn text_style(size: u32, pos: Pos) -> TextStyle<'static> {
     TextStyle::from((FONT, size).into_font()).color(&BLACK).pos(pos)
 }
 
+/// The frame every SVG-only chart shares: a white page with `title` centred on top, and a
+/// builder with the usual margins and label areas (`margin_right_px` leaves room for a legend).
+pub(crate) fn svg_frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    title_px: u32,
+    margin_right_px: u32,
+) -> Result<ChartBuilder<'a, 'b, SVGBackend<'b>>, String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (width_px, _) = root.dim_in_pixel();
+    draw_text(root, title, (width_px as i32 / 2, 12), title_px, Pos::new(HPos::Center, VPos::Top))?;
+    let mut builder = ChartBuilder::on(root);
+    builder.margin_top(44).margin_left(12).margin_bottom(8).margin_right(margin_right_px);
+    builder.x_label_area_size(48).y_label_area_size(72);
+    Ok(builder)
+}
+
 fn draw_text(
     area: &DrawingArea<SVGBackend, Shift>,
     text: &str,
@@ -248,19 +265,9 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(err)?;
         let (name, unit) = plain(metric);
         let title = format!("{}: median over seeds, band up to p99", capitalised(&name));
-        draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin_top(44)
-            .margin_left(12)
-            .margin_bottom(8)
-            .margin_right(LEGEND_PX)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x.range(), y_range)
-            .map_err(err)?;
+        let mut chart = svg_frame(&root, &title, 22, LEGEND_PX)?.build_cartesian_2d(x.range(), y_range).map_err(err)?;
         let x_labels = |v: &f64| match x.categorical {
             true => {
                 x.positions.iter().position(|p| (p - v).abs() < 1e-9).map(|i| x.values[i].clone()).unwrap_or_default()
@@ -452,18 +459,8 @@ fn tradeoff(table: &Table, metric: &str) -> Result<Option<String>, String> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(err)?;
         let title = format!("{}: p99 over seeds against NameServer load", capitalised(&name));
-        draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin_top(44)
-            .margin_left(12)
-            .margin_bottom(8)
-            .margin_right(40)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x_range, y_range)
-            .map_err(err)?;
+        let mut chart = svg_frame(&root, &title, 22, 40)?.build_cartesian_2d(x_range, y_range).map_err(err)?;
         chart
             .configure_mesh()
             .x_desc("NameServer load, median over seeds (requests/s)")

@@ -123,18 +123,9 @@ fn frontier_svg(r: &TuneReport) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(err)?;
         let title = format!("Tune {}: {} against load", r.scenario, r.target);
         let style = |size: u32, pos: Pos| TextStyle::from((FONT, size).into_font()).color(&BLACK).pos(pos);
-        root.draw(&Text::new(title, (WIDTH_PX as i32 / 2, 12), style(20, Pos::new(HPos::Center, VPos::Top))))
-            .map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin_top(44)
-            .margin_left(12)
-            .margin_bottom(8)
-            .margin_right(LEGEND_PX)
-            .x_label_area_size(52)
-            .y_label_area_size(76)
+        let mut chart = super::sweep_charts::svg_frame(&root, &title, 20, LEGEND_PX)?
             .build_cartesian_2d(x_range, y_range)
             .map_err(err)?;
         let statistic = r.target.split_whitespace().next().unwrap_or("statistic").to_string();
