@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::engine::secs;
 use crate::expect::{self, Assertion, JunitCase, JunitSuite, Outcome, Selector};
-use crate::model::config::{FaultAction, FaultSpec, WorldConfig};
+use crate::model::config::{Failover, FaultAction, FaultSpec, WorldConfig};
 use crate::model::fault::detection_window_us;
 use crate::net::NodeIdx;
 use crate::report::{
@@ -116,6 +116,9 @@ pub fn schema(world: &WorldConfig) -> Value {
         text: vec![String::new()],
     };
     let consumers = !world.consumers.is_empty();
+    let failover = world.failover != Failover::Classic;
+    let groups_measured = world.replication_active();
+    let group_name = |g: &String| (g.clone(), sample);
     let faults = world
         .faults
         .iter()
@@ -151,6 +154,9 @@ pub fn schema(world: &WorldConfig) -> Value {
                 duplicates: consumers.then_some(0),
                 pull_failures: consumers.then_some(0),
                 store_to_consume_ms: consumers.then_some(Delays { p50: sample, p99: sample, messages: 0 }),
+                failover_s: failover.then(|| nameservers.iter().map(|ns| (ns.clone(), sample)).collect()),
+                write_unavailable_s: groups_measured.then(|| layout.broker_groups.iter().map(group_name).collect()),
+                messages_lost: groups_measured.then_some(0),
             }
         })
         .collect();

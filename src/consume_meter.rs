@@ -134,6 +134,18 @@ impl ConsumeMeter {
         }
     }
 
+    /// A promoted master holds `queue` only up to `end`: what it lacks is gone for every reader.
+    pub fn truncated(&mut self, queue: QueueKey, end: u64) {
+        let Some(groups) = self.readers.get(&queue.0) else { return };
+        for &cg in groups {
+            let reads = self.reads.get_mut(&(cg, queue)).expect("every read queue is known");
+            reads.stored_end = end.max(reads.delivered_end);
+            if reads.stored_end == reads.delivered_end {
+                reads.gap_since_us = None;
+            }
+        }
+    }
+
     /// A pull sent at `asked_us` delivered messages of `queue` up to `to` to a member of
     /// consumer group `cg`.
     pub fn delivered(&mut self, now_us: SimTime, asked_us: SimTime, cg: u16, queue: QueueKey, to: u64) {

@@ -10,6 +10,7 @@ pub mod consume_meter;
 pub mod engine;
 pub mod expect;
 pub mod explore;
+pub mod group_meter;
 pub mod metrics;
 pub mod model;
 pub mod net;

@@ -15,6 +15,7 @@ use hdrhistogram::Histogram;
 
 use crate::consume_meter::{ConsumeMeter, QueueKey, WindowSubjects};
 use crate::engine::{SimTime, US_PER_MS, US_PER_S, secs};
+use crate::group_meter::GroupMeter;
 use crate::model::config::{Layout, Role, WorldConfig};
 use crate::model::fault::detection_window_us;
 use crate::model::observe::{NodeState, Observation, Removal};
@@ -106,6 +107,8 @@ pub struct Metrics {
     /// What consumers see (empty without consumers); per fault the queues it watches.
     consume: ConsumeMeter,
     consume_subjects: Vec<WindowSubjects>,
+    /// What faults do to their groups' masters (inactive without consumers or failover).
+    groups: GroupMeter,
 }
 
 /// What the report needs beyond the measurements.
@@ -167,6 +170,7 @@ impl Metrics {
             touched: vec![Vec::new(); clients],
             consume: consume_meter(config),
             consume_subjects: config.faults.iter().map(|f| consume_subjects(config, &f.action)).collect(),
+            groups: GroupMeter::new(config),
         }
     }
 
@@ -231,12 +235,21 @@ impl Metrics {
                     }
                 }
             }
-            Observation::AttemptSucceeded { client, attempt } => {
+            Observation::AttemptSucceeded { client, attempt, broker, started_us } => {
                 take(&mut self.stale_in_flight[client as usize], attempt);
+                self.groups.write_succeeded(now_us, broker, started_us);
+            }
+            Observation::MasterListed { ns, group, broker } => self.groups.master_listed(now_us, ns, group, broker),
+            Observation::Promoted { broker, group, queue, held } => {
+                self.groups.promoted(broker, group, queue, held);
+                if let Some((topic, q)) = queue {
+                    self.consume.truncated((topic, group, q), u64::from(held));
+                }
             }
             Observation::SendWithoutRoute => self.totals.failed_sends_no_route += 1,
             Observation::Stored { topic, group, queue, end } => {
                 self.consume.stored(now_us, (topic, group, queue), u64::from(end));
+                self.groups.stored((topic, group, queue), end);
             }
             Observation::Delivered { group, topic, queue, to, asked_us } => {
                 self.consume.delivered(now_us, asked_us, group, (topic, queue.0, queue.1), u64::from(to));
@@ -304,6 +317,9 @@ impl Metrics {
             self.consume.fault_struck(fault, now_us, self.consume_subjects[fault].clone());
         }
         let subjects = self.fault_subjects[fault].clone();
+        if self.groups.is_active() {
+            self.groups.fault_struck(fault, now_us, &subjects);
+        }
         if subjects.is_empty() {
             return;
         }
@@ -455,6 +471,8 @@ impl Metrics {
         for (index, ((spec, f), window)) in faults.iter().zip(&self.faults).zip(&detection_windows).enumerate() {
             let has_subjects = f.struck && !f.subjects.is_empty();
             let reads = if self.consume.is_empty() { None } else { self.consume.fault_reads(index) };
+            let group_figures = self.groups.figures(index);
+            let group_name = |g: u16| layout.broker_groups[usize::from(g)].clone();
             let window = window.filter(|_| has_subjects).map(|(lo, hi)| Window { lo: secs(lo), hi: secs(hi) });
             let mut detection_s = std::collections::BTreeMap::new();
             if has_subjects {
@@ -522,6 +540,14 @@ impl Metrics {
                     p99: r.delay_us_p99.map(|us| us as f64 / 1e3),
                     messages: r.delayed_messages,
                 }),
+                failover_s: group_figures
+                    .as_ref()
+                    .and_then(|g| g.failover_s.as_ref())
+                    .map(|per_ns| ns_names.iter().cloned().zip(per_ns.iter().map(|at| at.map(secs))).collect()),
+                write_unavailable_s: group_figures.as_ref().map(|g| {
+                    g.write_unavailable_us.iter().map(|&(group, us)| (group_name(group), us.map(secs))).collect()
+                }),
+                messages_lost: group_figures.as_ref().map(|g| g.messages_lost),
                 added_latency_ms: if latency.is_empty() {
                     Percentiles::default()
                 } else {

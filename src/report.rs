@@ -51,6 +51,19 @@ pub struct FaultSummary {
     pub pull_failures: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_to_consume_ms: Option<Delays>,
+    /// Per NameServer: seconds from the fault until it lists another master for the failed
+    /// master's group (`null`: never); absent in classic mode, where no slave is promoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_s: Option<BTreeMap<String, Option<f64>>>,
+    /// Per broker group whose master the fault struck: seconds until a send to the group
+    /// that left after the fault succeeded (`null`: none did); absent without consumers or
+    /// failover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_unavailable_s: Option<BTreeMap<String, Option<f64>>>,
+    /// Acknowledged messages the promoted master did not hold (not `totals.messages_lost`,
+    /// which counts network messages); absent without consumers or failover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_lost: Option<u64>,
 }
 
 /// Per (consumer group, queue) of a fault: its longest stretch with messages waiting and

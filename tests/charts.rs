@@ -71,6 +71,9 @@ fn summary(scenario: &str) -> Summary {
         duplicates: None,
         pull_failures: None,
         store_to_consume_ms: None,
+        failover_s: None,
+        write_unavailable_s: None,
+        messages_lost: None,
     };
     let broker_a = FaultSummary {
         subjects: vec!["broker-a".into()],

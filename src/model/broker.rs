@@ -1,13 +1,19 @@
 //! The broker (MODEL.md sections 2 and 5): registers with every NameServer at start-up and
 //! every `registerNameServerPeriod`, each request with its own timeout; unregisters from each
 //! NameServer in turn on a graceful shutdown; a master answers sends within its service time.
-//! Source: broker/.../BrokerController.java, broker/.../out/BrokerOuterAPI.java.
+//! With a failover mode (MODEL.md 7a) it also runs its group's DLedger elector, heartbeats
+//! the controller, or sends the light heartbeat, and switches role when told: a new master
+//! registers under id 0 at once, a demoted one as a slave.
+//! Source: broker/.../BrokerController.java, broker/.../out/BrokerOuterAPI.java,
+//! broker/.../dledger/DLedgerRoleChangeHandler.java, broker/.../controller/ReplicasManager.java.
 
 use crate::engine::SimTime;
 use crate::net::{ChanId, Connect, End, LatencySampler, LinkClass};
 
-use super::config::{CrashMode, WorldConfig};
+use super::config::{CrashMode, Failover, WorldConfig};
 use super::context::Ctx;
+use super::controller::FIRST_EPOCH;
+use super::failover::{Elector, RoleNews};
 use super::message::{BrokerTimer, MASTER_ID, Msg, Timer};
 use super::nameserver::next_on_grid;
 use super::observe::Observation;
@@ -35,17 +41,30 @@ pub struct Broker {
     store: Store,
     /// A slave's HA channel to its master.
     ha_chan: Option<ChanId>,
+    /// The master it copies from (itself when it is the master).
+    master_addr: BrokerAddr,
+    /// DLedger mode: its group's elector (its term is kept on disk across restarts).
+    elector: Option<Elector>,
+    /// Controller mode: its channel to the controller.
+    controller_chan: Option<ChanId>,
+    /// It has run before: a restart, not the run's first start.
+    started: bool,
+    /// False while a restarted DLedger broker waits to learn its role: it registers then.
+    registering: bool,
 }
 
 impl Broker {
     pub fn new(addr: BrokerAddr, config: &WorldConfig) -> Broker {
         let (group, broker_id) = config.layout.broker_position(addr);
         let nameservers = config.layout.nameservers as usize;
+        let members = config.layout.brokers_per_group() as u8;
+        let elector = (config.failover == Failover::Dledger)
+            .then(|| Elector::new(broker_id, members, addr - u32::from(broker_id)));
         Broker {
             addr,
             group,
             broker_id,
-            epoch: 0,
+            epoch: if config.failover == Failover::Controller { FIRST_EPOCH } else { 0 },
             service_time: LatencySampler::new(&config.broker_service_time),
             ns_chan: vec![None; nameservers],
             pending_register: vec![None; nameservers],
@@ -54,6 +73,11 @@ impl Broker {
             unregistering: None,
             store: Store::new(group),
             ha_chan: None,
+            master_addr: addr - u32::from(broker_id),
+            elector,
+            controller_chan: None,
+            started: false,
+            registering: true,
         }
     }
 
@@ -73,21 +97,61 @@ impl Broker {
     pub fn on_start(&mut self, ctx: &mut Ctx) {
         let mut store = std::mem::take(&mut self.store);
         store.restart();
-        *self = Broker { store, ..Broker::new(self.addr, ctx.config()) };
+        let restart = self.started;
+        let before = Broker { store, ..Broker::new(self.addr, ctx.config()) };
+        let previous = std::mem::replace(self, before);
+        self.started = true;
+        let timing = &ctx.config().timing;
+        match ctx.config().failover {
+            Failover::Classic => {}
+            Failover::SlaveActingMaster => {
+                ctx.set_timer_in(timing.broker_heartbeat_interval_us, Timer::Broker(BrokerTimer::LightHeartbeat));
+            }
+            Failover::Controller => {
+                // The role and epoch are on disk: a returning master still thinks it is one
+                // until the NameServers fence it and the controller tells it otherwise.
+                if restart {
+                    (self.broker_id, self.epoch, self.master_addr) =
+                        (previous.broker_id, previous.epoch, previous.master_addr);
+                }
+                ctx.set_timer_in(timing.broker_heartbeat_interval_us, Timer::Broker(BrokerTimer::ControllerHeartbeat));
+            }
+            Failover::Dledger => {
+                let mut elector = previous.elector.expect("a DLedger broker has an elector");
+                elector.ledger_end = self.store.ledger_end();
+                elector.on_start(ctx, !restart);
+                self.elector = Some(elector);
+                if restart {
+                    // DLedger brokers skip the start-up registration: the elector decides.
+                    let member = self.member_place(ctx);
+                    self.broker_id = ctx.config().layout.slave_id(member);
+                    self.registering = false;
+                }
+            }
+        }
         self.next_round_us = ctx.now() + ctx.config().timing.broker_register_initial_delay_us;
-        self.register_all(ctx);
+        self.register_all(ctx, false);
         ctx.set_timer_at(self.next_round_us, Timer::Broker(BrokerTimer::RegisterRound));
         self.connect_master(ctx);
+    }
+
+    /// Its place in its group (0 = the layout's master).
+    fn member_place(&self, ctx: &Ctx) -> u8 {
+        ctx.config().layout.broker_position(self.addr).1
     }
 
     /// A slave's HA client connects to its group's master when someone reads slaves; a
     /// refused or silent master is tried again at the next registration round.
     fn connect_master(&mut self, ctx: &mut Ctx) {
-        if self.broker_id == MASTER_ID || self.ha_chan.is_some() || !ctx.config().replication_active() {
+        if self.broker_id == MASTER_ID
+            || self.master_addr == self.addr
+            || self.ha_chan.is_some()
+            || !ctx.config().replication_active()
+        {
             return;
         }
-        let master_addr = self.addr - u32::from(self.broker_id);
-        if let Connect::Open(chan) = ctx.connect(ctx.config().layout.broker_node(master_addr), LinkClass::ClientBroker)
+        if let Connect::Open(chan) =
+            ctx.connect(ctx.config().layout.broker_node(self.master_addr), LinkClass::ClientBroker)
         {
             self.ha_chan = Some(chan);
             ctx.transmit(chan, End::Server, Msg::ReplicaHello, 0);
@@ -103,8 +167,26 @@ impl Broker {
                 let period_us = ctx.config().timing.broker_register_period_us;
                 self.next_round_us = next_on_grid(self.next_round_us, period_us, ctx.now());
                 ctx.set_timer_at(self.next_round_us, Timer::Broker(BrokerTimer::RegisterRound));
-                self.register_all(ctx);
+                self.register_all(ctx, false);
                 self.connect_master(ctx);
+            }
+            BrokerTimer::LightHeartbeat => {
+                for ns in 0..self.ns_chan.len() as u32 {
+                    if let Some(chan) = self.channel(ctx, ns) {
+                        ctx.transmit(chan, End::Server, Msg::LightHeartbeat, 0);
+                    }
+                }
+                let interval_us = ctx.config().timing.broker_heartbeat_interval_us;
+                ctx.set_timer_in(interval_us, Timer::Broker(BrokerTimer::LightHeartbeat));
+            }
+            BrokerTimer::ControllerHeartbeat => {
+                self.heartbeat_controller(ctx);
+                let interval_us = ctx.config().timing.broker_heartbeat_interval_us;
+                ctx.set_timer_in(interval_us, Timer::Broker(BrokerTimer::ControllerHeartbeat));
+            }
+            BrokerTimer::Elector(timer) => {
+                let news = self.elector_mut().on_timer(ctx, timer);
+                self.role_news(ctx, news);
             }
             BrokerTimer::HoldCheck => self.store.hold_check(ctx),
             BrokerTimer::ClientScan => self.store.client_scan(ctx),
@@ -130,11 +212,15 @@ impl Broker {
 
     /// `registerBrokerAll`: one REGISTER_BROKER per NameServer, in parallel, each with its own
     /// timeout. A NameServer whose previous registration is still unanswered is skipped (the
-    /// round waits on a latch, so rounds never overlap).
-    fn register_all(&mut self, ctx: &mut Ctx) {
+    /// round waits on a latch, so rounds never overlap), unless a role change registers
+    /// (`forced`: it runs on its own thread).
+    fn register_all(&mut self, ctx: &mut Ctx, forced: bool) {
+        if !self.registering {
+            return;
+        }
         let timeout_us = ctx.config().timing.broker_register_timeout_us;
         for ns in 0..self.ns_chan.len() as u32 {
-            if self.pending_register[ns as usize].is_some() {
+            if self.pending_register[ns as usize].is_some() && !forced {
                 continue;
             }
             let Some(chan) = self.channel(ctx, ns) else { continue };
@@ -165,6 +251,25 @@ impl Broker {
     }
 
     pub fn on_message(&mut self, ctx: &mut Ctx, chan: ChanId, to: End, msg: Msg) {
+        if let Some(elector) = &mut self.elector {
+            let news = match (to, msg) {
+                (End::Server, Msg::Vote { .. } | Msg::DlHeartbeat { .. }) => Some(elector.on_request(ctx, chan, msg)),
+                (End::Client, _) if elector.owns(chan) => Some(elector.on_reply(ctx, chan, msg)),
+                _ => None,
+            };
+            if let Some(news) = news {
+                self.role_news(ctx, news);
+                return;
+            }
+        }
+        if to == End::Client && self.controller_chan == Some(chan) {
+            match msg {
+                Msg::RoleChange { master, epoch } => self.role_change(ctx, master, epoch),
+                Msg::Close { .. } => self.controller_chan = None,
+                other => unreachable!("controller sent {other:?}"),
+            }
+            return;
+        }
         if self.ha_chan == Some(chan) {
             match msg {
                 Msg::Close { .. } => self.ha_chan = None,
@@ -209,8 +314,13 @@ impl Broker {
                 }
             }
             (End::Server, Msg::Send { slot, attempt, queue }) => {
-                assert_eq!(self.broker_id, MASTER_ID, "a slave rejects writes: producers send to masters only");
                 let service_us = self.service_time.sample(ctx.rng());
+                if self.broker_id != MASTER_ID {
+                    // A route older than a failover: SERVICE_NOT_AVAILABLE, the producer retries.
+                    assert!(ctx.config().failover != Failover::Classic, "classic slaves are in no write route");
+                    ctx.transmit(chan, End::Client, Msg::SendRejected { slot, attempt }, service_us);
+                    return;
+                }
                 // Messages are kept (as counts) only when someone reads them.
                 if ctx.config().replication_active() {
                     let topic = ctx.config().client_topic(ctx.peer(chan)).expect("sends come from clients");
@@ -221,6 +331,95 @@ impl Broker {
             // A client closed its channel: a consumer's entries go (and its group hears).
             (End::Server, Msg::Close { .. }) => self.store.channel_closed(ctx, chan),
             other => unreachable!("broker got {other:?}"),
+        }
+    }
+
+    fn elector_mut(&mut self) -> &mut Elector {
+        let ledger_end = self.store.ledger_end();
+        let elector = self.elector.as_mut().expect("DLedger mode");
+        elector.ledger_end = ledger_end;
+        elector
+    }
+
+    /// `ReplicasManager.sendHeartbeatToController`: its epoch and log end, every second.
+    fn heartbeat_controller(&mut self, ctx: &mut Ctx) {
+        let controller_node = ctx.config().layout.nameserver_node(0);
+        if self.controller_chan.is_none()
+            && let Connect::Open(chan) = ctx.connect(controller_node, LinkClass::BrokerNs)
+        {
+            self.controller_chan = Some(chan);
+        }
+        if let Some(chan) = self.controller_chan {
+            let msg = Msg::ControllerHeartbeat { epoch: self.epoch, max_offset: self.store.ledger_end() };
+            ctx.transmit(chan, End::Server, msg, 0);
+        }
+    }
+
+    /// Controller mode: the controller's word on the group's master, accepted only from a
+    /// newer epoch.
+    fn role_change(&mut self, ctx: &mut Ctx, master: BrokerAddr, epoch: u16) {
+        if epoch <= self.epoch {
+            return;
+        }
+        self.epoch = epoch;
+        if master == self.addr {
+            self.become_master(ctx);
+        } else {
+            self.become_slave(ctx, master);
+        }
+    }
+
+    /// DLedger mode: what the elector decided.
+    fn role_news(&mut self, ctx: &mut Ctx, news: RoleNews) {
+        let first = self.addr - u32::from(self.member_place(ctx));
+        match news {
+            RoleNews::None => {}
+            RoleNews::Leader { .. } => self.become_master(ctx),
+            RoleNews::Follower { leader } => self.become_slave(ctx, first + u32::from(leader)),
+            // Without a leader it stays where its data is; a master stops being one.
+            RoleNews::Candidate if self.broker_id == MASTER_ID => self.become_slave(ctx, self.addr),
+            RoleNews::Candidate => {}
+        }
+    }
+
+    /// `changeToMaster`: id 0, registered with every NameServer at once.
+    fn become_master(&mut self, ctx: &mut Ctx) {
+        if let Some(chan) = self.ha_chan.take() {
+            ctx.close(chan, End::Client);
+        }
+        let held = self.store.queue_ends(ctx);
+        for &(queue, end) in &held {
+            ctx.observe(Observation::Promoted { broker: self.addr, group: self.group, queue: Some(queue), held: end });
+        }
+        ctx.observe(Observation::Promoted { broker: self.addr, group: self.group, queue: None, held: 0 });
+        ctx.trace(TraceKind::Process, None, "master");
+        self.broker_id = MASTER_ID;
+        self.master_addr = self.addr;
+        self.registering = true;
+        self.register_all(ctx, true);
+    }
+
+    /// `changeToSlave`: a slave id, copying from `master`; a demoted master registers as one.
+    fn become_slave(&mut self, ctx: &mut Ctx, master: BrokerAddr) {
+        let was_master = self.broker_id == MASTER_ID;
+        let first_time = !self.registering;
+        self.broker_id = ctx.config().layout.slave_id(self.member_place(ctx));
+        if master != self.master_addr {
+            if let Some(chan) = self.ha_chan.take() {
+                ctx.close(chan, End::Client);
+            }
+            self.master_addr = master;
+        }
+        if was_master {
+            self.store.demote();
+            ctx.trace(TraceKind::Process, None, "slave");
+        }
+        self.registering = true;
+        if was_master || first_time {
+            self.register_all(ctx, true);
+        }
+        if master != self.addr {
+            self.connect_master(ctx);
         }
     }
 

@@ -21,6 +21,33 @@ pub struct WorldConfig {
     pub consumers: Vec<ConsumerGroup>,
     pub net: NetConfig,
     pub faults: Vec<FaultSpec>,
+    /// How a broker group replaces a lost master (MODEL.md 7, 7a).
+    pub failover: Failover,
+}
+
+/// A broker group's failover mode (MODEL.md 7): which process, if any, makes a slave the
+/// master when the master is lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failover {
+    /// A slave never becomes master.
+    Classic,
+    /// The group's members run a DLedger (Raft-like) election among themselves.
+    Dledger,
+    /// A controller (RIP-44) elects a new master from the live in-sync replicas.
+    Controller,
+    /// The NameServers show the lowest slave as a read-only master (`enableSlaveActingMaster`).
+    SlaveActingMaster,
+}
+
+impl Failover {
+    pub fn name(self) -> &'static str {
+        match self {
+            Failover::Classic => "classic",
+            Failover::Dledger => "dledger",
+            Failover::Controller => "controller",
+            Failover::SlaveActingMaster => "slave-acting-master",
+        }
+    }
 }
 
 impl WorldConfig {
@@ -71,9 +98,9 @@ impl WorldConfig {
         self.consumers.iter().any(|c| c.topic == topic)
     }
 
-    /// Slaves copy their master only when someone can read the copy.
+    /// Slaves copy their master only when someone can read the copy, or may be promoted.
     pub fn replication_active(&self) -> bool {
-        !self.consumers.is_empty()
+        !self.consumers.is_empty() || self.failover != Failover::Classic
     }
 
     /// The producer group (its place in `producers`) of client `client`.
@@ -353,6 +380,12 @@ impl Layout {
     pub fn broker_position(&self, index: u32) -> (u16, u8) {
         let per_group = self.brokers_per_group();
         ((index / per_group) as u16, (index % per_group) as u8)
+    }
+
+    /// The broker id member `member` of a group registers under as a slave: its place, and
+    /// for the layout's master (member 0, once it rejoins as a slave) one past the last place.
+    pub fn slave_id(&self, member: u8) -> u8 {
+        if member == 0 { self.brokers_per_group() as u8 } else { member }
     }
 
     pub fn node_name(&self, node: NodeIdx) -> String {

@@ -7,7 +7,8 @@
 
 use crate::net::ChanId;
 
-use super::route::RouteId;
+use super::failover::Verdict;
+use super::route::{BrokerAddr, RouteId};
 
 /// RocketMQ's `MixAll.MASTER_ID`: a broker registered under id 0 is its group's master; any
 /// other id is a slave. The role travels as the id, as in REGISTER_BROKER.
@@ -56,6 +57,43 @@ pub enum Msg {
     SendAck {
         slot: u32,
         attempt: u32,
+    },
+    /// SERVICE_NOT_AVAILABLE: the broker is not (or no longer) its group's master; the
+    /// producer retries elsewhere.
+    SendRejected {
+        slot: u32,
+        attempt: u32,
+    },
+    /// BROKER_HEARTBEAT (5.x, acting master): refreshes the broker's entry, oneway.
+    LightHeartbeat,
+    /// DLedger: the leader's heartbeat of its term (`seq` matches answers to rounds).
+    DlHeartbeat {
+        term: u16,
+        seq: u16,
+    },
+    DlHeartbeatAck {
+        term: u16,
+        seq: u16,
+        ok: bool,
+    },
+    /// DLedger: a candidate asks for a vote in `term`, holding `ledger_end` entries.
+    Vote {
+        term: u16,
+        ledger_end: u32,
+    },
+    VoteReply {
+        term: u16,
+        verdict: Verdict,
+    },
+    /// Controller mode: a broker's heartbeat with its master epoch and log end.
+    ControllerHeartbeat {
+        epoch: u16,
+        max_offset: u32,
+    },
+    /// Controller mode: the group's master is now `master`, in epoch `epoch`.
+    RoleChange {
+        master: BrokerAddr,
+        epoch: u16,
     },
     /// HEART_BEAT of a consumer: its consumer group and its place in it (the order of its
     /// client id).
@@ -149,6 +187,8 @@ pub enum Timer {
 pub enum NameServerTimer {
     /// `scanNotActiveBroker`.
     Scan,
+    /// The embedded controller's `scanNotActiveBroker` (controller mode).
+    ControllerScan,
     /// Netty's `IdleStateHandler` on the server end of a channel.
     IdleCheck { chan: ChanId },
 }
@@ -171,6 +211,26 @@ pub enum BrokerTimer {
     ClientScan,
     /// The master's HA push after its wait.
     HaPush,
+    /// `brokerHeartbeatInterval`: the light heartbeat to every NameServer (acting master).
+    LightHeartbeat,
+    /// `brokerHeartbeatInterval`: the heartbeat to the controller (controller mode).
+    ControllerHeartbeat,
+    /// The DLedger elector's state machine.
+    Elector(ElectorTimer),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElectorTimer {
+    /// A leader's heartbeat round.
+    Heartbeat,
+    /// A follower checks how long its leader has been silent.
+    LeaderCheck,
+    /// A candidate's next step (`seq` drops superseded ones).
+    Maintain { seq: u16 },
+    /// A vote round's latch timed out.
+    RoundEnd { round: u16 },
+    /// A vote request to a refused peer fails.
+    VoteFailed { round: u16, member: u8 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,6 +24,8 @@ pub mod client;
 pub mod config;
 pub mod consumer;
 pub mod context;
+pub mod controller;
+pub mod failover;
 pub mod fault;
 mod invariants;
 pub mod message;
@@ -45,9 +47,10 @@ use crate::report::RunReport;
 
 use broker::Broker;
 use client::ClientInstance;
-use config::{CrashMode, Role, WorldConfig};
+use config::{CrashMode, Failover, Role, WorldConfig};
 use consumer::Consumer;
 use context::{Ctx, Shared};
+use controller::Controller;
 use nameserver::NameServer;
 use observe::{NodeState, Observation};
 use producer::Producer;
@@ -230,8 +233,18 @@ impl World {
             sim.schedule_at(fault.at_us, Event::Fault { index: index as u32 });
         }
         let (groups, topics) = (layout.broker_groups.len(), config.topics.len());
-        let nameservers =
-            (0..layout.nameservers).map(|i| NameServer::new(i, layout.brokers(), groups, topics)).collect();
+        let nameservers = (0..layout.nameservers)
+            .map(|i| {
+                let ns = NameServer::new(i, layout.brokers(), groups, topics);
+                // Controller mode: the controller runs in the first NameServer's process.
+                match config.failover {
+                    Failover::Controller if i == 0 => {
+                        ns.with_controller(Controller::new(groups, layout.brokers_per_group()))
+                    }
+                    _ => ns,
+                }
+            })
+            .collect();
         let brokers = (0..layout.brokers()).map(|addr| Broker::new(addr, &config)).collect();
         let clients = (0..layout.clients())
             .map(|client| match config.consumer_of(client) {

@@ -11,8 +11,10 @@ use std::collections::BTreeSet;
 use crate::engine::SimTime;
 use crate::net::{ChanId, End};
 
+use super::config::Failover;
 use super::context::Ctx;
-use super::message::{Msg, NameServerTimer, Timer};
+use super::controller::Controller;
+use super::message::{MASTER_ID, Msg, NameServerTimer, Timer};
 use super::observe::{Observation, Removal};
 use super::route::{BrokerAddr, NO_ROUTE, RouteBroker, RouteId};
 use super::trace::TraceKind;
@@ -39,7 +41,11 @@ pub struct NameServer {
     topic_routes: Vec<RouteId>,
     /// What-if `nameserver_push`, per topic: the channels clients queried it over.
     subscribers: Vec<BTreeSet<ChanId>>,
+    /// Per broker group: the address this NameServer lists under id 0 (observed on change).
+    group_master: Vec<Option<RouteBroker>>,
     next_scan_us: SimTime,
+    /// Controller mode: the controller this process hosts (the first NameServer's).
+    controller: Option<Controller>,
 }
 
 impl NameServer {
@@ -50,12 +56,26 @@ impl NameServer {
             group_members: vec![Vec::new(); groups],
             topic_routes: vec![NO_ROUTE; topics],
             subscribers: vec![BTreeSet::new(); topics],
+            group_master: vec![None; groups],
             next_scan_us: 0,
+            controller: None,
         }
     }
 
-    fn fresh(&self) -> NameServer {
-        NameServer::new(self.index, self.table.len() as u32, self.group_members.len(), self.topic_routes.len())
+    /// Hosts the controller (controller mode, the first NameServer).
+    pub fn with_controller(mut self, controller: Controller) -> NameServer {
+        self.controller = Some(controller);
+        self
+    }
+
+    /// A NameServer with an empty table; a hosted controller keeps its election record.
+    fn fresh(&mut self) -> NameServer {
+        let blank =
+            NameServer::new(self.index, self.table.len() as u32, self.group_members.len(), self.topic_routes.len());
+        match self.controller.take() {
+            Some(controller) => blank.with_controller(controller),
+            None => blank,
+        }
     }
 
     /// The routes this NameServer answers with now, one per topic.
@@ -75,6 +95,9 @@ impl NameServer {
         let first_scan_us = self.next_scan_us;
         ctx.set_timer_at(first_scan_us, Timer::NameServer(NameServerTimer::Scan));
         ctx.observe(Observation::TableCleared { ns: self.index });
+        if let Some(controller) = &mut self.controller {
+            controller.on_start(ctx);
+        }
     }
 
     /// The process died: its table dies with it.
@@ -86,6 +109,7 @@ impl NameServer {
     pub fn on_timer(&mut self, ctx: &mut Ctx, timer: NameServerTimer) {
         match timer {
             NameServerTimer::Scan => self.scan(ctx),
+            NameServerTimer::ControllerScan => self.controller.as_mut().expect("hosts the controller").scan(ctx),
             NameServerTimer::IdleCheck { chan } => {
                 let idle_us = ctx.config().timing.nameserver_channel_idle_us;
                 if ctx.idle_check(chan, idle_us, Timer::NameServer(timer)) {
@@ -98,6 +122,17 @@ impl NameServer {
     pub fn on_message(&mut self, ctx: &mut Ctx, chan: ChanId, msg: Msg) {
         if matches!(msg, Msg::Close { .. }) {
             self.channel_destroyed(ctx, chan, Removal::ChannelClosed);
+            if let Some(controller) = &mut self.controller {
+                controller.channel_closed(ctx, chan);
+            }
+            return;
+        }
+        if let Msg::ControllerHeartbeat { epoch, max_offset } = msg {
+            // The controller listens on its own port: not NameServer load, no idle close.
+            self.controller
+                .as_mut()
+                .expect("brokers heartbeat the controller's host")
+                .heartbeat(ctx, chan, epoch, max_offset);
             return;
         }
         ctx.observe(Observation::NameServerRequest { ns: self.index });
@@ -106,6 +141,14 @@ impl NameServer {
         ctx.arm_idle_check(chan, idle_us, Timer::NameServer(NameServerTimer::IdleCheck { chan }));
         let peer = ctx.peer(chan);
         let reply = match msg {
+            Msg::LightHeartbeat => {
+                // `updateBrokerInfoUpdateTimestamp`: oneway, refreshes a listed broker only.
+                let addr = ctx.config().layout.broker_addr(peer).expect("only brokers heartbeat");
+                if let Some(entry) = self.table[addr as usize].as_mut().filter(|e| e.listed) {
+                    entry.last_update_us = ctx.now();
+                }
+                return;
+            }
             Msg::Register { req, group, broker_id, epoch } => {
                 let addr = ctx.config().layout.broker_addr(peer).expect("only brokers register");
                 self.register(
@@ -138,8 +181,12 @@ impl NameServer {
     }
 
     fn register(&mut self, ctx: &mut Ctx, addr: BrokerAddr, live: BrokerLive) {
+        if live.broker_id == MASTER_ID && !self.take_master_id(ctx, addr, live) {
+            return;
+        }
         let slot = &mut self.table[addr as usize];
         let newly_listed = !slot.is_some_and(|e| e.listed);
+        let moved = slot.is_some_and(|e| e.listed && e.broker_id != live.broker_id);
         if slot.is_none_or(|e| e.group != live.group) {
             self.group_members[usize::from(live.group)].push(addr);
         }
@@ -147,8 +194,29 @@ impl NameServer {
         ctx.observe(Observation::Registered { ns: self.index, broker: addr });
         if newly_listed {
             ctx.observe(Observation::Listed { ns: self.index, broker: addr });
+        }
+        if newly_listed || moved {
             self.recompute_routes(ctx, live.group);
         }
+    }
+
+    /// A registration under id 0 takes the group's id 0 from any other address ("switch slave
+    /// to master"), which leaves the route at once; 5.x refuses it when the holder's epoch
+    /// (`stateVersion`) is higher, and forgets the refused broker. False when refused.
+    fn take_master_id(&mut self, ctx: &mut Ctx, addr: BrokerAddr, live: BrokerLive) -> bool {
+        let holder = self.group_members[usize::from(live.group)].iter().copied().find(|&other| {
+            other != addr
+                && self.table[other as usize]
+                    .is_some_and(|e| e.listed && e.group == live.group && e.broker_id == MASTER_ID)
+        });
+        let Some(holder) = holder else { return true };
+        let holder_epoch = self.table[holder as usize].expect("listed").epoch;
+        if holder_epoch > live.epoch {
+            self.remove(ctx, addr, Removal::Fenced);
+            return false;
+        }
+        self.remove(ctx, holder, Removal::Replaced);
+        true
     }
 
     /// `onChannelDestroy`: a close removes the broker only if it is the channel of the
@@ -165,7 +233,13 @@ impl NameServer {
     fn scan(&mut self, ctx: &mut Ctx) {
         let now_us = ctx.now();
         let timing = &ctx.config().timing;
-        let (scan_us, expiry_us) = (timing.nameserver_scan_us, timing.broker_expiry_us);
+        // Acting-master brokers register with `heartbeatTimeoutMillis` = their
+        // `brokerNotActiveTimeoutMillis`, kept fresh by the light heartbeat.
+        let expiry_us = match ctx.config().failover {
+            Failover::SlaveActingMaster => timing.broker_not_active_timeout_us,
+            _ => timing.broker_expiry_us,
+        };
+        let scan_us = timing.nameserver_scan_us;
         self.next_scan_us = next_on_grid(self.next_scan_us, scan_us, now_us);
         ctx.set_timer_at(self.next_scan_us, Timer::NameServer(NameServerTimer::Scan));
         ctx.trace(TraceKind::Scan, None, "ok");
@@ -193,6 +267,11 @@ impl NameServer {
     /// Rebuilds the routes of the topics hosted by `group` after a listing in it changed.
     fn recompute_routes(&mut self, ctx: &mut Ctx, group: u16) {
         let config = ctx.config();
+        let master = self.listed_master(group, config.failover);
+        if master != self.group_master[usize::from(group)] {
+            self.group_master[usize::from(group)] = master;
+            ctx.observe(Observation::MasterListed { ns: self.index, group, broker: master.map(|b| b.addr) });
+        }
         for (t, topic) in config.topics.iter().enumerate() {
             if !topic.groups.contains(&group) {
                 continue;
@@ -202,10 +281,16 @@ impl NameServer {
                 let first = brokers.len();
                 for &addr in &self.group_members[usize::from(g)] {
                     if let Some(e) = self.table[addr as usize].filter(|e| e.listed && e.group == g) {
-                        brokers.push(RouteBroker { group: g, broker_id: e.broker_id, addr });
+                        brokers.push(RouteBroker { group: g, broker_id: e.broker_id, addr, read_only: false });
                     }
                 }
                 brokers[first..].sort_unstable();
+                if config.failover == Failover::SlaveActingMaster
+                    && let Some(acting) = self.listed_master(g, config.failover).filter(|m| m.read_only)
+                {
+                    // `pickupTopicRouteData`: the lowest slave answers as a read-only id 0.
+                    brokers[first] = acting;
+                }
             }
             let route = ctx.routes_mut().intern(t as u16, brokers, topic.queues_per_broker);
             let changed = route != self.topic_routes[t];
@@ -218,6 +303,27 @@ impl NameServer {
 }
 
 impl NameServer {
+    /// The broker this NameServer answers as `group`'s master: its id-0 registrant, or with
+    /// `supportActingMaster` the lowest-id slave of a group that has none, read-only.
+    fn listed_master(&self, group: u16, failover: Failover) -> Option<RouteBroker> {
+        let listed = self.group_members[usize::from(group)].iter().filter_map(|&addr| {
+            self.table[addr as usize].filter(|e| e.listed && e.group == group).map(|e| RouteBroker {
+                group,
+                broker_id: e.broker_id,
+                addr,
+                read_only: false,
+            })
+        });
+        let lowest = listed.min_by_key(|b| b.broker_id)?;
+        match lowest.broker_id {
+            MASTER_ID => Some(lowest),
+            _ if failover == Failover::SlaveActingMaster => {
+                Some(RouteBroker { broker_id: MASTER_ID, read_only: true, ..lowest })
+            }
+            _ => None,
+        }
+    }
+
     /// What-if `nameserver_push`: sends topic `t`'s new route down every channel a client
     /// queried it over that is still open here, forgetting the closed ones.
     fn push(&mut self, ctx: &mut Ctx, t: usize, route: RouteId) {

@@ -46,6 +46,10 @@ pub enum Removal {
     IdleClose,
     /// `scanNotActiveBroker` found it silent longer than the expiry.
     Expired,
+    /// Another broker of its group registered as master: its id 0 went to that one.
+    Replaced,
+    /// It registered as master with an older epoch than the group's master (5.x fencing).
+    Fenced,
 }
 
 impl Removal {
@@ -55,6 +59,8 @@ impl Removal {
             Removal::ChannelClosed => "channel-closed",
             Removal::IdleClose => "idle-close",
             Removal::Expired => "expired",
+            Removal::Replaced => "replaced",
+            Removal::Fenced => "fenced",
         }
     }
 }
@@ -87,8 +93,8 @@ pub enum Observation {
     AttemptStarted { client: u32, attempt: u32, broker: u32 },
     /// An attempt failed (refused, reset, timed out) as part of send `send`.
     AttemptFailed { client: u32, attempt: u32, send: u32 },
-    /// An attempt was answered.
-    AttemptSucceeded { client: u32, attempt: u32 },
+    /// An attempt was answered; it had left for `broker` at `started_us`.
+    AttemptSucceeded { client: u32, attempt: u32, broker: u32, started_us: SimTime },
     /// A send found no writable queue in its route.
     SendWithoutRoute,
     /// A broker holds messages of queue (`topic`, `group`, `queue`) up to `end` (exclusive).
@@ -101,6 +107,11 @@ pub enum Observation {
     Consumed { group: u16, topic: u16, queue: (u16, u16), from: u32, to: u32, stored_ms: (u32, u32) },
     /// A pull failed (timeout, refused, reset, no address): the next waits the retry delay.
     PullFailed { group: u16, topic: u16, queue: (u16, u16) },
+    /// NameServer `ns` now answers `broker` as broker group `group`'s master (`None`: none).
+    MasterListed { ns: u32, group: u16, broker: Option<u32> },
+    /// A broker became its group's master (a failover); its store holds `held` messages of
+    /// the group's queue at place `local` (one observation per queue, then `queue: None`).
+    Promoted { broker: u32, group: u16, queue: Option<(u16, u16)>, held: u32 },
     /// A send completed.
     SendDone { client: u32, send: u32, ok: bool, start_us: SimTime, final_attempt_start_us: SimTime },
 }

@@ -125,8 +125,15 @@ impl Producer {
                 let Some(send) = self.current(slot, attempt) else { return };
                 let latency_us = ctx.now() - send.attempt_start_us;
                 self.note_latency(ctx, send.broker_group, latency_us, false);
-                ctx.observe(Observation::AttemptSucceeded { client: self.client, attempt });
+                let (broker, started_us) = (send.broker, send.attempt_start_us);
+                ctx.observe(Observation::AttemptSucceeded { client: self.client, attempt, broker, started_us });
                 self.finish(ctx, inst, slot, true);
+            }
+            // The broker is no longer its group's master (a failover moved it): retry.
+            Msg::SendRejected { slot, attempt } => {
+                if self.current(slot, attempt).is_some() {
+                    self.attempt_failed(ctx, inst, slot);
+                }
             }
             Msg::Close { reset } => {
                 // A reset is an error every version handles at once; a plain close fails

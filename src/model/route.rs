@@ -23,6 +23,9 @@ pub struct RouteBroker {
     pub group: u16,
     pub broker_id: u8,
     pub addr: BrokerAddr,
+    /// A slave shown as its group's master by a NameServer supporting acting masters: its
+    /// queues are readable, not writable.
+    pub read_only: bool,
 }
 
 #[derive(Debug)]
@@ -30,7 +33,7 @@ pub struct Route {
     /// The listed brokers, ordered by (group, broker id).
     pub brokers: Vec<RouteBroker>,
     /// The writable queues, broker by broker, as `topicRouteData2TopicPublishInfo` lists
-    /// them: each group hosting the topic with a master contributes its write queues.
+    /// them: each group hosting the topic with a writable master contributes its write queues.
     pub write_queues: Vec<u16>,
     /// (group, its master's address), ordered by group.
     masters: Vec<(u16, BrokerAddr)>,
@@ -67,8 +70,12 @@ impl RouteStore {
         }
         let masters: Vec<(u16, BrokerAddr)> =
             key.1.iter().filter(|b| b.broker_id == MASTER_ID).map(|b| (b.group, b.addr)).collect();
-        let write_queues =
-            masters.iter().flat_map(|&(group, _)| std::iter::repeat_n(group, usize::from(queues_per_group))).collect();
+        let write_queues = key
+            .1
+            .iter()
+            .filter(|b| b.broker_id == MASTER_ID && !b.read_only)
+            .flat_map(|b| std::iter::repeat_n(b.group, usize::from(queues_per_group)))
+            .collect();
         let id = RouteId::try_from(self.routes.len()).expect("fewer than 2^32 routes");
         assert!(id != NO_ROUTE);
         self.routes.push(Route { brokers: key.1.clone(), write_queues, masters });
@@ -86,7 +93,7 @@ mod tests {
     use super::*;
 
     fn b(group: u16, broker_id: u8, addr: BrokerAddr) -> RouteBroker {
-        RouteBroker { group, broker_id, addr }
+        RouteBroker { group, broker_id, addr, read_only: false }
     }
 
     #[test]
@@ -104,5 +111,9 @@ mod tests {
         assert_eq!(store.get(c).unwrap().master(1), None);
         assert_eq!(store.get(a).unwrap().master(1), Some(2));
         assert_eq!(store.intern(0, vec![], 4), NO_ROUTE);
+        // An acting master is read from, never written to.
+        let acting = store.intern(0, vec![b(0, 0, 0), RouteBroker { read_only: true, ..b(1, 0, 3) }], 4);
+        assert_eq!(store.get(acting).unwrap().master(1), Some(3));
+        assert_eq!(store.get(acting).unwrap().write_queues, vec![0, 0, 0, 0]);
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::engine::SimTime;
 use crate::net::{ChanId, End};
 
-use super::config::Role;
+use super::config::{Failover, Role};
 use super::consumer::PULL_BATCH_SIZE;
 use super::context::Ctx;
 use super::message::{BrokerTimer, Msg, Timer};
@@ -46,8 +46,17 @@ impl Log {
 
     /// Takes the master's push up to `end`, its first message stored at `first_stored_ms`: the
     /// push's messages all get that stamp (they were stored within one push wait, 100 ms).
+    /// A push that ends before this log does comes from a new master after a failover: what
+    /// only this log held is truncated (the HA client's truncation to the master's offset).
     fn extend(&mut self, end: u32, first_stored_ms: u32) {
-        if end <= self.end {
+        if end < self.end {
+            self.end = end;
+            while self.stamps.len() > 1 && self.stamps.back().is_some_and(|&(o, _)| o >= end) {
+                self.stamps.pop_back();
+            }
+            return;
+        }
+        if end == self.end {
             return;
         }
         self.stamps.push_back((self.end, first_stored_ms));
@@ -114,6 +123,23 @@ impl Store {
         *self = Store { logs, ..Store::new(self.group) };
     }
 
+    /// The messages this store holds over all its queues: the log end it elects with.
+    pub fn ledger_end(&self) -> u32 {
+        self.logs.values().fold(0u32, |sum, log| sum.saturating_add(log.end))
+    }
+
+    /// Each of the group's queues and where its log ends here.
+    pub fn queue_ends(&self, ctx: &Ctx) -> Vec<(LocalQueue, u32)> {
+        let queues = ctx.config().group_queues(self.group);
+        queues.into_iter().map(|q| (q, self.logs.get(&q).map_or(0, |l| l.end))).collect()
+    }
+
+    /// No longer the master: it pushes to no one.
+    pub fn demote(&mut self) {
+        self.slaves.clear();
+        self.push_armed = false;
+    }
+
     /// A master stored a message of `(topic, queue)`.
     pub fn append(&mut self, ctx: &mut Ctx, group: u16, queue: LocalQueue) {
         let keep_stamps = ctx.config().topic_has_readers(queue.0);
@@ -121,8 +147,11 @@ impl Store {
         let log = self.logs.entry(queue).or_default();
         log.append(stored_ms, keep_stamps);
         let end = log.end;
-        if keep_stamps {
+        // Stores are observed where someone reads them or a failover may lose them.
+        if keep_stamps || ctx.config().failover != Failover::Classic {
             ctx.observe(Observation::Stored { topic: queue.0, group, queue: queue.1, end });
+        }
+        if keep_stamps {
             self.wake_held(ctx, queue);
         }
         self.arm_push(ctx);

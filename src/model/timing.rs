@@ -69,6 +69,21 @@ pub const CONSUMER_TIMEOUT_WHEN_SUSPEND_US: SimTime = 30 * US_PER_S;
 pub const PULL_TIME_DELAY_WHEN_EXCEPTION_US: SimTime = 3 * US_PER_S;
 /// The broker's `channelExpiredTimeout` for clients (4.x `CHANNEL_EXPIRED_TIMEOUT`).
 pub const CHANNEL_EXPIRED_TIMEOUT_US: SimTime = 120 * US_PER_S;
+/// `heartBeatTimeIntervalMs` / `maxHeartBeatLeak` / `minVoteIntervalMs` / `maxVoteIntervalMs`
+/// (openmessaging DLedger's `DLedgerConfig`, 0.3.1.2: the version RocketMQ pins).
+pub const DLEDGER_HEARTBEAT_INTERVAL_US: SimTime = 2 * US_PER_S;
+pub const DLEDGER_MAX_HEARTBEAT_LEAK: u32 = 3;
+pub const DLEDGER_VOTE_INTERVAL_MIN_US: SimTime = 300 * US_PER_MS;
+pub const DLEDGER_VOTE_INTERVAL_MAX_US: SimTime = US_PER_S;
+/// `brokerHeartbeatInterval` (BrokerConfig, 5.x): the light heartbeat to the NameServers and
+/// the controller heartbeat; `brokerNotActiveTimeoutMillis` (acting master) and
+/// `controllerHeartBeatTimeoutMills` (controller mode), both 10 s.
+pub const BROKER_HEARTBEAT_INTERVAL_US: SimTime = US_PER_S;
+pub const BROKER_NOT_ACTIVE_TIMEOUT_US: SimTime = 10 * US_PER_S;
+pub const CONTROLLER_HEARTBEAT_TIMEOUT_US: SimTime = 10 * US_PER_S;
+/// The controller's `scanNotActiveBrokerInterval` (ControllerConfig): 5 s, first after 2 s.
+pub const CONTROLLER_SCAN_US: SimTime = 5 * US_PER_S;
+pub const CONTROLLER_SCAN_INITIAL_DELAY_US: SimTime = 2 * US_PER_S;
 /// Not a RocketMQ setting: real fleets do not start all processes at the same instant.
 pub const START_WINDOW_US: SimTime = 30 * US_PER_S;
 /// NameServers are up before the fleet that registers with them; they start within this.
@@ -139,6 +154,22 @@ pub struct Timing {
     pub client_expiry_us: SimTime,
     /// 5.x slaves wake parked pulls when a message arrives; 4.x slaves only on their 5 s check.
     pub slave_wakes_pulls_on_arrival: bool,
+    /// DLedger's `heartBeatTimeIntervalMs`.
+    pub dledger_heartbeat_us: SimTime,
+    /// DLedger's `maxHeartBeatLeak`: missed heartbeats before a follower stands.
+    pub dledger_heartbeat_leak: u32,
+    /// DLedger's `minVoteIntervalMs` and `maxVoteIntervalMs`.
+    pub dledger_vote_interval_min_us: SimTime,
+    pub dledger_vote_interval_max_us: SimTime,
+    /// `brokerHeartbeatInterval`: the light heartbeat (acting master) and the controller
+    /// heartbeat.
+    pub broker_heartbeat_interval_us: SimTime,
+    /// `brokerNotActiveTimeoutMillis`: a NameServer's expiry of an acting-master broker.
+    pub broker_not_active_timeout_us: SimTime,
+    /// `controllerHeartBeatTimeoutMills`: the controller's expiry of a broker.
+    pub controller_heartbeat_timeout_us: SimTime,
+    /// The controller's `scanNotActiveBrokerInterval`.
+    pub controller_scan_us: SimTime,
 }
 
 impl Timing {
@@ -180,6 +211,14 @@ impl Timing {
             pull_retry_delay_us: PULL_TIME_DELAY_WHEN_EXCEPTION_US,
             client_expiry_us: CHANNEL_EXPIRED_TIMEOUT_US,
             slave_wakes_pulls_on_arrival: v5,
+            dledger_heartbeat_us: DLEDGER_HEARTBEAT_INTERVAL_US,
+            dledger_heartbeat_leak: DLEDGER_MAX_HEARTBEAT_LEAK,
+            dledger_vote_interval_min_us: DLEDGER_VOTE_INTERVAL_MIN_US,
+            dledger_vote_interval_max_us: DLEDGER_VOTE_INTERVAL_MAX_US,
+            broker_heartbeat_interval_us: BROKER_HEARTBEAT_INTERVAL_US,
+            broker_not_active_timeout_us: BROKER_NOT_ACTIVE_TIMEOUT_US,
+            controller_heartbeat_timeout_us: CONTROLLER_HEARTBEAT_TIMEOUT_US,
+            controller_scan_us: CONTROLLER_SCAN_US,
         }
     }
 

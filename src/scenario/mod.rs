@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::{SimTime, US_PER_MS, US_PER_S};
 use crate::model::config::{
-    CONSUMER_GROUP_MEMBERS_MAX, ConsumerGroup, CrashMode, FaultAction, FaultSpec, Layout, ProducerGroup, SendMode,
-    TopicConfig, WorldConfig, default_group_names,
+    CONSUMER_GROUP_MEMBERS_MAX, ConsumerGroup, CrashMode, Failover, FaultAction, FaultSpec, Layout, ProducerGroup,
+    SendMode, TopicConfig, WorldConfig, default_group_names,
 };
 use crate::model::timing::{
     LatencyFaultTable, Preset, REGISTER_NAME_SERVER_PERIOD_US_MAX, REGISTER_NAME_SERVER_PERIOD_US_MIN,
@@ -26,7 +26,9 @@ use crate::model::timing::{
 };
 use crate::net::{Latency, LinkClass, LinkConfig, NetConfig, RTO_MIN_US_LINUX, Side};
 
-use raw::{RawCrashMode, RawFault, RawFaultKind, RawLatency, RawLinkClass, RawPreset, RawScenario, RawSendMode};
+use raw::{
+    RawCrashMode, RawFailover, RawFault, RawFaultKind, RawLatency, RawLinkClass, RawPreset, RawScenario, RawSendMode,
+};
 use units::SeedRange;
 
 /// Limits on what one scenario may ask for, so a typo cannot ask for the impossible. Each
@@ -314,6 +316,7 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
     check(cluster.slaves_per_group <= SLAVES_PER_GROUP_MAX, "cluster.slaves_per_group", || {
         format!("must be 0 to {SLAVES_PER_GROUP_MAX}")
     })?;
+    let failover = validate_failover(cluster, timing.preset)?;
     let group_names = default_group_names(cluster.broker_groups);
     let broker_service_time = match &cluster.broker_service_time {
         Some(l) => latency(l, "cluster.broker_service_time")?,
@@ -402,11 +405,34 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
             consumers,
             net,
             faults,
+            failover,
         },
         expect: raw.expect,
         sweep,
         explore,
     })
+}
+
+/// `cluster.failover`: each mode needs the replicas and the release it exists in.
+fn validate_failover(cluster: &raw::RawCluster, preset: Preset) -> Result<Failover, Invalid> {
+    let failover = match cluster.failover {
+        None | Some(RawFailover::Classic) => return Ok(Failover::Classic),
+        Some(RawFailover::Dledger) => Failover::Dledger,
+        Some(RawFailover::Controller) => Failover::Controller,
+        Some(RawFailover::SlaveActingMaster) => Failover::SlaveActingMaster,
+    };
+    let needed = if failover == Failover::Dledger { 2 } else { 1 };
+    check(cluster.slaves_per_group >= needed, "cluster.slaves_per_group", || match failover {
+        Failover::Dledger => {
+            "must be at least 2 with `failover: dledger`: a DLedger group elects by majority, so it needs 3 members"
+                .into()
+        }
+        mode => format!("must be at least 1 with `failover: {}`: there is no slave to take over", mode.name()),
+    })?;
+    check(failover == Failover::Dledger || preset == Preset::RocketMq5, "cluster.failover", || {
+        format!("`{}` exists from RocketMQ 5.0: add `preset: rocketmq-5` under `timing:`", failover.name())
+    })?;
+    Ok(failover)
 }
 
 fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
@@ -440,6 +466,19 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
     set(&mut t.pull_retry_delay_us, raw.pull_retry_delay);
     set(&mut t.offset_persist_us, raw.offset_persist);
     set(&mut t.client_expiry_us, raw.client_expiry);
+    set(&mut t.dledger_heartbeat_us, raw.dledger_heartbeat);
+    set(&mut t.dledger_vote_interval_min_us, raw.dledger_vote_interval_min);
+    set(&mut t.dledger_vote_interval_max_us, raw.dledger_vote_interval_max);
+    set(&mut t.broker_heartbeat_interval_us, raw.broker_heartbeat_interval);
+    set(&mut t.broker_not_active_timeout_us, raw.broker_not_active_timeout);
+    set(&mut t.controller_heartbeat_timeout_us, raw.controller_heartbeat_timeout);
+    set(&mut t.controller_scan_us, raw.controller_scan);
+    if let Some(leak) = raw.dledger_heartbeat_leak {
+        check((1..=100).contains(&leak), "timing.dledger_heartbeat_leak", || {
+            "must be 1 to 100 (missed heartbeats before a follower stands for election)".into()
+        })?;
+        t.dledger_heartbeat_leak = leak;
+    }
     for (slot, value) in [
         (&mut t.fail_fast_on_peer_close, raw.fail_fast_on_peer_close),
         (&mut t.unregister_before_close, raw.unregister_before_close),
@@ -484,9 +523,21 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
         ("timing.pull_retry_delay", t.pull_retry_delay_us, SETTING_US_MIN),
         ("timing.offset_persist", t.offset_persist_us, SETTING_US_MIN),
         ("timing.client_expiry", t.client_expiry_us, SETTING_US_MIN),
+        ("timing.dledger_heartbeat", t.dledger_heartbeat_us, SETTING_US_MIN),
+        ("timing.dledger_vote_interval_min", t.dledger_vote_interval_min_us, SETTING_US_MIN),
+        ("timing.dledger_vote_interval_max", t.dledger_vote_interval_max_us, SETTING_US_MIN),
+        ("timing.broker_heartbeat_interval", t.broker_heartbeat_interval_us, SETTING_US_MIN),
+        ("timing.broker_not_active_timeout", t.broker_not_active_timeout_us, SETTING_US_MIN),
+        ("timing.controller_heartbeat_timeout", t.controller_heartbeat_timeout_us, SETTING_US_MIN),
+        ("timing.controller_scan", t.controller_scan_us, SETTING_US_MIN),
     ] {
         within(field, value_us, min_us, DURATION_US_MAX)?;
     }
+    check(
+        t.dledger_vote_interval_min_us <= t.dledger_vote_interval_max_us,
+        "timing.dledger_vote_interval_max",
+        || "must be at least `dledger_vote_interval_min` (the vote wait is drawn between the two)".into(),
+    )?;
     if t.nameserver_channel_idle_us != 0 {
         check(
             (IDLE_US_MIN..=DURATION_US_MAX).contains(&t.nameserver_channel_idle_us),

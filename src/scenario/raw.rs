@@ -63,6 +63,14 @@ pub struct RawTiming {
     pub pull_retry_delay: Option<Dur>,
     pub offset_persist: Option<Dur>,
     pub client_expiry: Option<Dur>,
+    pub dledger_heartbeat: Option<Dur>,
+    pub dledger_heartbeat_leak: Option<u32>,
+    pub dledger_vote_interval_min: Option<Dur>,
+    pub dledger_vote_interval_max: Option<Dur>,
+    pub broker_heartbeat_interval: Option<Dur>,
+    pub broker_not_active_timeout: Option<Dur>,
+    pub controller_heartbeat_timeout: Option<Dur>,
+    pub controller_scan: Option<Dur>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -81,6 +89,17 @@ pub struct RawCluster {
     #[serde(default)]
     pub slaves_per_group: u32,
     pub broker_service_time: Option<RawLatency>,
+    /// MODEL.md 7: `classic` (default), `dledger`, `controller`, `slave-acting-master`.
+    pub failover: Option<RawFailover>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawFailover {
+    Classic,
+    Dledger,
+    Controller,
+    SlaveActingMaster,
 }
 
 /// One of `{constant: 1ms}`, `{uniform: {min: 1ms, max: 5ms}}`,
