@@ -38,7 +38,8 @@ pub struct GroupMeter {
     per_group: u32,
     /// Per broker group: its master now (the layout's, then each promotion's).
     master: Vec<u32>,
-    stored_end: BTreeMap<QueueKey, u32>,
+    /// Per queue: the end acknowledged to producers.
+    acked_end: BTreeMap<QueueKey, u32>,
     windows: Vec<Option<Window>>,
     /// Struck groups still waiting for a successful write (the hot path skips when 0).
     writes_pending: usize,
@@ -54,7 +55,7 @@ impl GroupMeter {
             nameservers: layout.nameservers as usize,
             per_group,
             master: (0..layout.broker_groups.len() as u32).map(|g| g * per_group).collect(),
-            stored_end: BTreeMap::new(),
+            acked_end: BTreeMap::new(),
             windows: (0..config.faults.len()).map(|_| None).collect(),
             writes_pending: 0,
         }
@@ -115,9 +116,9 @@ impl GroupMeter {
         }
     }
 
-    /// A master stored queue `queue` up to `end`.
-    pub fn stored(&mut self, queue: QueueKey, end: u32) {
-        let slot = self.stored_end.entry(queue).or_default();
+    /// A master acknowledged queue `queue` up to `end`.
+    pub fn acknowledged(&mut self, queue: QueueKey, end: u32) {
+        let slot = self.acked_end.entry(queue).or_default();
         *slot = (*slot).max(end);
     }
 
@@ -128,10 +129,10 @@ impl GroupMeter {
             self.master[usize::from(group)] = broker;
             return 0;
         };
-        let stored = self.stored_end.entry((topic, group, q)).or_default();
-        let lost = u64::from(stored.saturating_sub(held));
+        let acked = self.acked_end.entry((topic, group, q)).or_default();
+        let lost = u64::from(acked.saturating_sub(held));
         // What it lacks is gone: the queue continues from what it holds.
-        *stored = held;
+        *acked = held;
         for w in self.windows.iter_mut().flatten() {
             if w.groups.iter().any(|&(g, _)| g == group) {
                 w.messages_lost += lost;

@@ -249,7 +249,9 @@ impl Metrics {
             Observation::SendWithoutRoute => self.totals.failed_sends_no_route += 1,
             Observation::Stored { topic, group, queue, end } => {
                 self.consume.stored(now_us, (topic, group, queue), u64::from(end));
-                self.groups.stored((topic, group, queue), end);
+            }
+            Observation::Acknowledged { topic, group, queue, end } => {
+                self.groups.acknowledged((topic, group, queue), end)
             }
             Observation::Delivered { group, topic, queue, to, asked_us } => {
                 self.consume.delivered(now_us, asked_us, group, (topic, queue.0, queue.1), u64::from(to));

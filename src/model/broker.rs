@@ -18,7 +18,7 @@ use super::message::{BrokerTimer, MASTER_ID, Msg, Timer};
 use super::nameserver::next_on_grid;
 use super::observe::Observation;
 use super::route::BrokerAddr;
-use super::store::Store;
+use super::store::{Store, Waiting};
 use super::trace::TraceKind;
 
 pub struct Broker {
@@ -191,6 +191,7 @@ impl Broker {
             BrokerTimer::HoldCheck => self.store.hold_check(ctx),
             BrokerTimer::ClientScan => self.store.client_scan(ctx),
             BrokerTimer::HaPush => self.store.push(ctx),
+            BrokerTimer::AckTimeout => self.store.ack_timeout(ctx),
             BrokerTimer::RegisterTimeout { ns, req } => {
                 if self.pending_register[ns as usize] == Some(req) {
                     self.pending_register[ns as usize] = None;
@@ -321,12 +322,14 @@ impl Broker {
                     ctx.transmit(chan, End::Client, Msg::SendRejected { slot, attempt }, service_us);
                     return;
                 }
-                // Messages are kept (as counts) only when someone reads them.
+                // Messages are kept (as counts) only when someone reads or copies them.
                 if ctx.config().replication_active() {
                     let topic = ctx.config().client_topic(ctx.peer(chan)).expect("sends come from clients");
                     self.store.append(ctx, self.group, (topic, queue));
+                    self.store.acknowledge(ctx, (topic, queue), Waiting::new(chan, slot, attempt), service_us);
+                } else {
+                    ctx.transmit(chan, End::Client, Msg::SendAck { slot, attempt }, service_us);
                 }
-                ctx.transmit(chan, End::Client, Msg::SendAck { slot, attempt }, service_us);
             }
             // A client closed its channel: a consumer's entries go (and its group hears).
             (End::Server, Msg::Close { .. }) => self.store.channel_closed(ctx, chan),
@@ -411,7 +414,7 @@ impl Broker {
             self.master_addr = master;
         }
         if was_master {
-            self.store.demote();
+            self.store.demote(ctx);
             ctx.trace(TraceKind::Process, None, "slave");
         }
         self.registering = true;

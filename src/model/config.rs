@@ -23,6 +23,16 @@ pub struct WorldConfig {
     pub faults: Vec<FaultSpec>,
     /// How a broker group replaces a lost master (MODEL.md 7, 7a).
     pub failover: Failover,
+    /// When a master acknowledges a send: after its own store, or once a slave has it too.
+    pub replication: Replication,
+}
+
+/// `brokerRole` of the masters: ASYNC_MASTER acknowledges after its own store, SYNC_MASTER
+/// once a slave holds the message too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replication {
+    Async,
+    Sync,
 }
 
 /// A broker group's failover mode (MODEL.md 7): which process, if any, makes a slave the
@@ -98,9 +108,20 @@ impl WorldConfig {
         self.consumers.iter().any(|c| c.topic == topic)
     }
 
-    /// Slaves copy their master only when someone can read the copy, or may be promoted.
+    /// Slaves copy their master only when someone can read the copy, may be promoted, or
+    /// must acknowledge.
     pub fn replication_active(&self) -> bool {
-        !self.consumers.is_empty() || self.failover != Failover::Classic
+        !self.consumers.is_empty() || self.failover != Failover::Classic || self.replication == Replication::Sync
+    }
+
+    /// How many slaves must hold a message before its master acknowledges it: none (async),
+    /// one (SYNC_MASTER), or enough for a majority with the leader (DLedger's quorum write).
+    pub fn slave_acks_needed(&self) -> usize {
+        match (self.failover, self.replication) {
+            (Failover::Dledger, _) => self.layout.brokers_per_group() as usize / 2,
+            (_, Replication::Sync) => 1,
+            (_, Replication::Async) => 0,
+        }
     }
 
     /// The producer group (its place in `producers`) of client `client`.

@@ -158,6 +158,11 @@ pub enum Msg {
     },
     /// A slave's HA connection to its master opens.
     ReplicaHello,
+    /// A slave holds the queue at place `local` up to `end` (sync and DLedger groups).
+    ReplicaAck {
+        local: u16,
+        end: u32,
+    },
     /// The master's push of a queue (by its place among the group's queues, `local`) up to
     /// `end`, from where the slave is; the first message pushed was stored in millisecond
     /// `first_stored_ms`.
@@ -211,6 +216,8 @@ pub enum BrokerTimer {
     ClientScan,
     /// The master's HA push after its wait.
     HaPush,
+    /// The oldest send waiting for its slaves' acknowledgement may have run out of time.
+    AckTimeout,
     /// `brokerHeartbeatInterval`: the light heartbeat to every NameServer (acting master).
     LightHeartbeat,
     /// `brokerHeartbeatInterval`: the heartbeat to the controller (controller mode).

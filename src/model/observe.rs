@@ -99,6 +99,9 @@ pub enum Observation {
     SendWithoutRoute,
     /// A broker holds messages of queue (`topic`, `group`, `queue`) up to `end` (exclusive).
     Stored { topic: u16, group: u16, queue: u16, end: u32 },
+    /// A master acknowledged queue (`topic`, `group`, `queue`) up to `end` (exclusive) to
+    /// its producers (failover runs only).
+    Acknowledged { topic: u16, group: u16, queue: u16, end: u32 },
     /// A pull of consumer group `group`, sent at `asked_us`, returned messages of `queue`
     /// (broker group, queue id) up to `to`.
     Delivered { group: u16, topic: u16, queue: (u16, u16), to: u32, asked_us: SimTime },

@@ -24,6 +24,10 @@ const HOLD_CHECK_US: SimTime = 5_000_000;
 const CLIENT_SCAN_US: SimTime = 10_000_000;
 /// `HAConnection.WriteSocketService` waits this long once its slave has caught up.
 const HA_PUSH_WAIT_US: SimTime = 100_000;
+/// `slaveTimeout` (MessageStoreConfig): a SYNC_MASTER answers FLUSH_SLAVE_TIMEOUT after this.
+const SLAVE_TIMEOUT_US: SimTime = 3_000_000;
+/// `maxWaitAckTimeMs` (DLedgerConfig): an append without a quorum fails after this.
+const DLEDGER_MAX_WAIT_ACK_US: SimTime = 2_500_000;
 
 /// A queue of a topic on this broker: (topic, queue id).
 pub type LocalQueue = (u16, u16);
@@ -88,6 +92,23 @@ struct Held {
     expires_us: SimTime,
 }
 
+/// A send stored here whose acknowledgement waits for the slaves.
+#[derive(Clone, Copy, Debug)]
+pub struct Waiting {
+    pub chan: ChanId,
+    pub slot: u32,
+    pub attempt: u32,
+    /// The queue's end once it was stored: acknowledged when enough slaves hold that much.
+    end: u32,
+    deadline_us: SimTime,
+}
+
+impl Waiting {
+    pub fn new(chan: ChanId, slot: u32, attempt: u32) -> Waiting {
+        Waiting { chan, slot, attempt, end: 0, deadline_us: 0 }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct ClientEntry {
     chan: ChanId,
@@ -110,6 +131,11 @@ pub struct Store {
     /// A master's push to each slave: the slave's channel and per queue what was sent.
     slaves: BTreeMap<ChanId, BTreeMap<LocalQueue, u32>>,
     push_armed: bool,
+    /// Sync and DLedger groups: per slave channel and queue what it says it holds, and the
+    /// sends waiting for enough of them.
+    acked: BTreeMap<ChanId, BTreeMap<LocalQueue, u32>>,
+    waiting: BTreeMap<LocalQueue, VecDeque<Waiting>>,
+    ack_timer_armed: bool,
 }
 
 impl Store {
@@ -134,10 +160,91 @@ impl Store {
         queues.into_iter().map(|q| (q, self.logs.get(&q).map_or(0, |l| l.end))).collect()
     }
 
-    /// No longer the master: it pushes to no one.
-    pub fn demote(&mut self) {
+    /// No longer the master: it pushes to no one, and the sends waiting for a quorum fail.
+    pub fn demote(&mut self, ctx: &mut Ctx) {
         self.slaves.clear();
+        self.acked.clear();
         self.push_armed = false;
+        for w in std::mem::take(&mut self.waiting).into_values().flatten() {
+            ctx.transmit(w.chan, End::Client, Msg::SendRejected { slot: w.slot, attempt: w.attempt }, 0);
+        }
+    }
+
+    /// Acknowledges the send just stored in `queue` (`waiting` says to whom): at once when no
+    /// slave must hold it (or a SYNC_MASTER has none connected: SLAVE_NOT_AVAILABLE), else
+    /// once enough slaves report it.
+    pub fn acknowledge(&mut self, ctx: &mut Ctx, queue: LocalQueue, waiting: Waiting, service_us: SimTime) {
+        let needed = ctx.config().slave_acks_needed();
+        let end = self.logs[&queue].end;
+        let dledger = ctx.config().failover == Failover::Dledger;
+        if needed == 0 || (!dledger && self.slaves.len() < needed) {
+            ctx.transmit(
+                waiting.chan,
+                End::Client,
+                Msg::SendAck { slot: waiting.slot, attempt: waiting.attempt },
+                service_us,
+            );
+            if ctx.config().failover != Failover::Classic {
+                ctx.observe(Observation::Acknowledged { topic: queue.0, group: self.group, queue: queue.1, end });
+            }
+            return;
+        }
+        let wait_us = if dledger { DLEDGER_MAX_WAIT_ACK_US } else { SLAVE_TIMEOUT_US };
+        let deadline_us = ctx.now() + wait_us;
+        self.waiting.entry(queue).or_default().push_back(Waiting { end, deadline_us, ..waiting });
+        if !self.ack_timer_armed {
+            self.ack_timer_armed = true;
+            ctx.set_timer_at(deadline_us, Timer::Broker(BrokerTimer::AckTimeout));
+        }
+    }
+
+    /// Sends waiting on `queue` that enough slaves now hold are acknowledged.
+    fn release(&mut self, ctx: &mut Ctx, queue: LocalQueue) {
+        let needed = ctx.config().slave_acks_needed();
+        let mut held: Vec<u32> = self.acked.values().map(|a| a.get(&queue).copied().unwrap_or(0)).collect();
+        if held.len() < needed {
+            return;
+        }
+        held.sort_unstable_by(|a, b| b.cmp(a));
+        let safe_end = held[needed - 1];
+        let Some(waiting) = self.waiting.get_mut(&queue) else { return };
+        let mut acked_end = None;
+        while let Some(w) = waiting.front().copied().filter(|w| w.end <= safe_end) {
+            waiting.pop_front();
+            ctx.transmit(w.chan, End::Client, Msg::SendAck { slot: w.slot, attempt: w.attempt }, 0);
+            acked_end = Some(w.end);
+        }
+        if let Some(end) = acked_end {
+            ctx.observe(Observation::Acknowledged { topic: queue.0, group: self.group, queue: queue.1, end });
+        }
+    }
+
+    /// The oldest waiting sends ran out of time: a SYNC_MASTER answers FLUSH_SLAVE_TIMEOUT (a
+    /// send result, not an error: the producer is done); a DLedger append fails.
+    pub fn ack_timeout(&mut self, ctx: &mut Ctx) {
+        let now_us = ctx.now();
+        let dledger = ctx.config().failover == Failover::Dledger;
+        let mut next_us = None::<SimTime>;
+        for (&queue, waiting) in &mut self.waiting {
+            let mut acked_end = None;
+            while let Some(w) = waiting.front().copied().filter(|w| w.deadline_us <= now_us) {
+                waiting.pop_front();
+                let (slot, attempt) = (w.slot, w.attempt);
+                let reply = if dledger { Msg::SendRejected { slot, attempt } } else { Msg::SendAck { slot, attempt } };
+                ctx.transmit(w.chan, End::Client, reply, 0);
+                acked_end = (!dledger).then_some(w.end);
+            }
+            if let Some(end) = acked_end {
+                ctx.observe(Observation::Acknowledged { topic: queue.0, group: self.group, queue: queue.1, end });
+            }
+            if let Some(w) = waiting.front() {
+                next_us = Some(next_us.map_or(w.deadline_us, |n| n.min(w.deadline_us)));
+            }
+        }
+        self.ack_timer_armed = next_us.is_some();
+        if let Some(at_us) = next_us {
+            ctx.set_timer_at(at_us, Timer::Broker(BrokerTimer::AckTimeout));
+        }
     }
 
     /// A master stored a message of `(topic, queue)`.
@@ -147,11 +254,8 @@ impl Store {
         let log = self.logs.entry(queue).or_default();
         log.append(stored_ms, keep_stamps);
         let end = log.end;
-        // Stores are observed where someone reads them or a failover may lose them.
-        if keep_stamps || ctx.config().failover != Failover::Classic {
-            ctx.observe(Observation::Stored { topic: queue.0, group, queue: queue.1, end });
-        }
         if keep_stamps {
+            ctx.observe(Observation::Stored { topic: queue.0, group, queue: queue.1, end });
             self.wake_held(ctx, queue);
         }
         self.arm_push(ctx);
@@ -188,13 +292,26 @@ impl Store {
                 let (topic, queue) = ctx.config().group_queues(self.group)[usize::from(local)];
                 let log = self.logs.entry((topic, queue)).or_default();
                 log.extend(end, first_stored_ms);
+                if ctx.config().slave_acks_needed() > 0 {
+                    ctx.transmit(chan, End::Server, Msg::ReplicaAck { local, end: log.end }, 0);
+                }
                 if ctx.config().timing.slave_wakes_pulls_on_arrival {
                     self.wake_held(ctx, (topic, queue));
                 }
             }
             Msg::ReplicaHello => {
                 self.slaves.insert(chan, BTreeMap::new());
+                if ctx.config().slave_acks_needed() > 0 {
+                    self.acked.insert(chan, BTreeMap::new());
+                }
                 self.arm_push(ctx);
+            }
+            Msg::ReplicaAck { local, end } => {
+                let queue = ctx.config().group_queues(self.group)[usize::from(local)];
+                if let Some(acked) = self.acked.get_mut(&chan) {
+                    acked.insert(queue, end);
+                    self.release(ctx, queue);
+                }
             }
             _ => return false,
         }
@@ -327,12 +444,16 @@ impl Store {
             held.retain(|h| h.chan != chan);
         }
         self.slaves.remove(&chan);
+        self.acked.remove(&chan);
     }
 
+    /// The push waits 100 ms for more to send; a master whose sends wait for their slaves
+    /// is woken at once (`GroupTransferService`, `notifyTransferSome`).
     fn arm_push(&mut self, ctx: &mut Ctx) {
         if !self.push_armed && !self.slaves.is_empty() {
             self.push_armed = true;
-            ctx.set_timer_in(HA_PUSH_WAIT_US, Timer::Broker(BrokerTimer::HaPush));
+            let wait_us = if ctx.config().slave_acks_needed() > 0 { 0 } else { HA_PUSH_WAIT_US };
+            ctx.set_timer_in(wait_us, Timer::Broker(BrokerTimer::HaPush));
         }
     }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::engine::{SimTime, US_PER_MS, US_PER_S};
 use crate::model::config::{
     CONSUMER_GROUP_MEMBERS_MAX, ConsumerGroup, CrashMode, Failover, FaultAction, FaultSpec, Layout, ProducerGroup,
-    SendMode, TopicConfig, WorldConfig, default_group_names,
+    Replication, SendMode, TopicConfig, WorldConfig, default_group_names,
 };
 use crate::model::timing::{
     LatencyFaultTable, Preset, REGISTER_NAME_SERVER_PERIOD_US_MAX, REGISTER_NAME_SERVER_PERIOD_US_MIN,
@@ -27,7 +27,8 @@ use crate::model::timing::{
 use crate::net::{Latency, LinkClass, LinkConfig, NetConfig, RTO_MIN_US_LINUX, Side};
 
 use raw::{
-    RawCrashMode, RawFailover, RawFault, RawFaultKind, RawLatency, RawLinkClass, RawPreset, RawScenario, RawSendMode,
+    RawCrashMode, RawFailover, RawFault, RawFaultKind, RawLatency, RawLinkClass, RawPreset, RawReplication,
+    RawScenario, RawSendMode,
 };
 use units::SeedRange;
 
@@ -317,6 +318,13 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
         format!("must be 0 to {SLAVES_PER_GROUP_MAX}")
     })?;
     let failover = validate_failover(cluster, timing.preset)?;
+    let replication = match cluster.replication {
+        None | Some(RawReplication::Async) => Replication::Async,
+        Some(RawReplication::Sync) => Replication::Sync,
+    };
+    check(replication == Replication::Async || cluster.slaves_per_group > 0, "cluster.replication", || {
+        "`sync` needs a slave to acknowledge: set `slaves_per_group` to 1 or more".into()
+    })?;
     let group_names = default_group_names(cluster.broker_groups);
     let broker_service_time = match &cluster.broker_service_time {
         Some(l) => latency(l, "cluster.broker_service_time")?,
@@ -406,6 +414,7 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
             net,
             faults,
             failover,
+            replication,
         },
         expect: raw.expect,
         sweep,

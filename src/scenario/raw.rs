@@ -91,6 +91,15 @@ pub struct RawCluster {
     pub broker_service_time: Option<RawLatency>,
     /// MODEL.md 7: `classic` (default), `dledger`, `controller`, `slave-acting-master`.
     pub failover: Option<RawFailover>,
+    /// `brokerRole` of the masters: `async` (ASYNC_MASTER, default) or `sync` (SYNC_MASTER).
+    pub replication: Option<RawReplication>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawReplication {
+    Async,
+    Sync,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
