@@ -139,7 +139,7 @@ pub fn schema(world: &WorldConfig) -> Value {
                 } else {
                     BTreeMap::new()
                 },
-                detection_window_s: detection_window_us(spec, &world.timing)
+                detection_window_s: detection_window_us(spec, world)
                     .filter(|_| struck)
                     .map(|(lo, hi)| Window { lo: secs(lo), hi: secs(hi) }),
                 convergence_s: Convergence { p50: sample, p99: sample, max: sample, clients: 0, never: 0 },

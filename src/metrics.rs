@@ -462,7 +462,7 @@ impl Metrics {
         let RunInfo { end_us, events, messages, messages_lost } = run;
         let layout = &config.layout;
         let faults = &config.faults;
-        let detection_windows: Vec<_> = faults.iter().map(|f| detection_window_us(f, &config.timing)).collect();
+        let detection_windows: Vec<_> = faults.iter().map(|f| detection_window_us(f, config)).collect();
         let names = layout.node_names();
         let ns_names = &names[..layout.nameservers as usize];
         let broker_name = |b: u32| names[(layout.first_broker() + b) as usize].clone();

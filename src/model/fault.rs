@@ -5,14 +5,46 @@
 use crate::engine::SimTime;
 use crate::net::LinkClass;
 
-use super::config::{CrashMode, FaultAction, FaultSpec, Role};
+use super::config::{CrashMode, Failover, FaultAction, FaultSpec, Role, WorldConfig};
 use super::observe::Observation;
-use super::timing::Timing;
 use super::trace::{TraceKind, TraceRecord};
 use super::{Event, Life, Msg, RoleMut, World};
 
 /// MODEL.md section 3's closed-form detection window for a fault, network delay excluded.
-pub fn detection_window_us(spec: &FaultSpec, timing: &Timing) -> Option<(SimTime, SimTime)> {
+/// A master that falls silent in a failover mode leaves the routes when its replacement
+/// registers (DLedger, controller) or when its light heartbeat expires (acting master):
+/// MODEL.md 7a's windows.
+pub fn detection_window_us(spec: &FaultSpec, config: &WorldConfig) -> Option<(SimTime, SimTime)> {
+    let timing = &config.timing;
+    let master_falls_silent = match spec.action {
+        FaultAction::Crash { node, mode: CrashMode::PowerOff } | FaultAction::Pause { node } => {
+            config.layout.broker_addr(node).is_some_and(|addr| config.layout.broker_position(addr).1 == 0)
+        }
+        _ => false,
+    };
+    if master_falls_silent {
+        let leak_us = SimTime::from(timing.dledger_heartbeat_leak) * timing.dledger_heartbeat_us;
+        // The last heartbeat came up to one interval before the fault; then the expiry on the
+        // scan's grid, or DLedger's lost first round (up to its 3 s latch) and a vote interval.
+        let window = match config.failover {
+            Failover::Classic => None,
+            Failover::Dledger => Some((
+                leak_us.saturating_sub(timing.dledger_heartbeat_us),
+                leak_us + 3 * timing.dledger_vote_interval_max_us + 2 * 1_000_000,
+            )),
+            Failover::Controller => Some((
+                timing.controller_heartbeat_timeout_us.saturating_sub(timing.broker_heartbeat_interval_us),
+                timing.controller_heartbeat_timeout_us + timing.controller_scan_us,
+            )),
+            Failover::SlaveActingMaster => Some((
+                timing.broker_not_active_timeout_us.saturating_sub(timing.broker_heartbeat_interval_us),
+                timing.broker_not_active_timeout_us + timing.nameserver_scan_us,
+            )),
+        };
+        if window.is_some() {
+            return window;
+        }
+    }
     match spec.action {
         FaultAction::Crash { mode: CrashMode::PowerOff, .. }
         | FaultAction::Pause { .. }
