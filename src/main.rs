@@ -59,7 +59,8 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
         /// Keep only trace records about these: `node=NAME` or `kind=KIND`, comma-separated,
-        /// repeatable (e.g. `--trace-filter node=broker-a,kind=removed`).
+        /// repeatable; a bare value continues the key before it (e.g. `--trace-filter
+        /// node=broker-a,kind=removed,route-changed`).
         #[arg(long, value_name = "ITEMS", requires = "trace")]
         trace_filter: Vec<String>,
         /// Run even when the run is estimated too large to finish (README, "Limits").
