@@ -122,6 +122,21 @@ fn unknown(what: &str, given: &str, names: &[&str]) -> String {
     message
 }
 
+impl std::fmt::Debug for JsonLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonLines").field("target", &self.target).finish()
+    }
+}
+
+/// A trace sink shared between the model (which feeds it) and the caller (which finishes it).
+pub struct Shared(pub std::rc::Rc<std::cell::RefCell<JsonLines>>);
+
+impl TraceSink for Shared {
+    fn record(&mut self, r: &TraceRecord) {
+        self.0.borrow_mut().record(r);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,20 +165,5 @@ mod tests {
         let far = parse(&["kind=zzzzzzzz"]).unwrap_err();
         assert!(far.contains("there are: fault, process"), "{far}");
         assert!(parse(&["removed"]).unwrap_err().contains("not `node=NAME` or `kind=KIND`"));
-    }
-}
-
-impl std::fmt::Debug for JsonLines {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonLines").field("target", &self.target).finish()
-    }
-}
-
-/// A trace sink shared between the model (which feeds it) and the caller (which finishes it).
-pub struct Shared(pub std::rc::Rc<std::cell::RefCell<JsonLines>>);
-
-impl TraceSink for Shared {
-    fn record(&mut self, r: &TraceRecord) {
-        self.0.borrow_mut().record(r);
     }
 }
