@@ -188,6 +188,16 @@ fn traces_are_deterministic_filterable_and_explained() {
     let kept: Vec<&str> = filtered.lines().collect();
     assert!(!kept.is_empty());
     assert!(kept.iter().all(|l| l.contains("\"removed\"") && l.contains("broker-a")), "{kept:?}");
+    // One key, a comma list of values: the same as the key twice.
+    let (_, listed) = traced("d", &["kind=removed,route-changed"]);
+    let (_, twice) = traced("e", &["kind=removed", "kind=route-changed"]);
+    assert_eq!(listed, twice);
+    assert!(listed.contains("\"route-changed\"") && listed.contains("\"removed\""));
+    routesim()
+        .args(["run", file.to_str().unwrap(), "--trace", "/dev/null", "--trace-filter", "node=brokr-a"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no node named `brokr-a`; did you mean `broker-a`?"));
     routesim()
         .args(["run", file.to_str().unwrap(), "--trace", "/dev/null", "--trace-filter", "kind=nonsense"])
         .assert()
@@ -407,4 +417,30 @@ fn explain_and_chart_refuse_what_is_not_a_run_and_say_what_to_run() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("is a sweep").and(predicate::str::contains("routesim run SCENARIO --seed N")));
+}
+
+#[test]
+fn explain_tells_false_removals_and_clients_that_never_converged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let explained = |name: &str| {
+        let out = tmp.path().join(name);
+        let file = scenarios.join(format!("{name}.yaml"));
+        routesim()
+            .args(["run", file.to_str().unwrap(), "-q", "--no-charts", "--out", out.to_str().unwrap()])
+            .assert()
+            .success();
+        let stdout = routesim().args(["explain", out.to_str().unwrap()]).assert().success().get_output().stdout.clone();
+        String::from_utf8(stdout).unwrap()
+    };
+    // A 40 s pause of ns-0: brokers dropped while alive when it resumed at 280 s (MODEL.md 2a).
+    let text = explained("nameserver-gc-pause");
+    assert!(text.contains("false removals:"), "{text}");
+    assert!(text.contains("ns-0 dropped broker-") && text.contains("at 280.0 s while it was alive"), "{text}");
+    assert!(text.contains("paused at 240.0 s until 280.0 s") && text.contains("timed out"), "{text}");
+    // A broker paused for less than the expiry: no NameServer drops it, so no client does.
+    let text = explained("gc-pause");
+    assert!(text.contains("never converged:"), "{text}");
+    assert!(text.contains("200 of 200 clients never dropped broker-a"), "{text}");
+    assert!(text.contains("no NameServer removed broker-a"), "{text}");
 }
