@@ -29,7 +29,7 @@ pub fn bar(total: u64, unit: &str, shown: bool) -> ProgressBar {
 pub fn run_bar(duration_us: u64, shown: bool) -> (ProgressBar, impl Fn(u64, u64)) {
     let bar = ProgressBar::with_draw_target(Some(duration_us / US_PER_S), target(shown));
     let colour = if no_color() { "" } else { ".cyan/blue" };
-    let template = format!("{{bar:30{colour}}} {{pos}}/{{len}} s virtual time  {{msg}}  ETA {{eta}}");
+    let template = format!("{{bar:30{colour}}} {{pos}}/{{len}} s virtual time  {{msg}}  {{elapsed}}");
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style.progress_chars("=> "));
     }
