@@ -475,9 +475,21 @@ fn validate(paths: &[PathBuf], output: OutputArgs) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
+    use clap::{CommandFactory, Parser};
+
     #[test]
-    fn the_command_line_is_well_formed() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
+    fn every_command_that_prints_results_takes_json_and_quiet_but_not_both() {
+        let cli = super::Cli::command();
+        let commands: Vec<&str> =
+            cli.get_subcommands().map(|c| c.get_name()).filter(|n| !["completions", "man"].contains(n)).collect();
+        assert!(commands.len() >= 10, "{commands:?}");
+        for command in commands {
+            let sub = cli.find_subcommand(command).unwrap();
+            for flag in ["json", "quiet"] {
+                assert!(sub.get_arguments().any(|a| a.get_id() == flag), "`{command}` has no --{flag}");
+            }
+        }
+        assert!(super::Cli::try_parse_from(["routesim", "validate", "x.yaml", "-q"]).is_ok());
+        assert!(super::Cli::try_parse_from(["routesim", "validate", "x.yaml", "--json", "--quiet"]).is_err());
     }
 }
