@@ -409,6 +409,9 @@ struct ValidatedFile {
     sweep: Option<SweepGrid>,
     /// Runs `routesim explore` draws by default (its `explore:` block, or the defaults).
     explore_runs: Option<u64>,
+    /// Why `run`, `check` and `sweep` refuse the file without `--allow-large` (README,
+    /// "Limits"); valid all the same.
+    too_large: Option<String>,
     errors: Vec<String>,
 }
 
@@ -429,6 +432,7 @@ fn validate_one(path: &Path) -> ValidatedFile {
         expectations: 0,
         sweep: None,
         explore_runs: None,
+        too_large: None,
         errors,
     };
     let checked = match routesim::check::load(path) {
@@ -437,17 +441,19 @@ fn validate_one(path: &Path) -> ValidatedFile {
     };
     let s = &checked.scenario;
     let sweep = match s.sweep.as_ref().map(|_| routesim::sweep::load(path, None)).transpose() {
-        Ok(sweep) => sweep.map(|sweep| SweepGrid { points: sweep.identity.points(), runs: sweep.identity.runs() }),
+        Ok(sweep) => sweep,
         Err(e) => return failed(vec![e.to_string()]),
     };
+    let too_large = scenario::budget::refusal(&s.world).or_else(|| sweep.as_ref().and_then(|w| w.refusal()));
     ValidatedFile {
         file: path.into(),
         ok: true,
         scenario: Some(s.world.name.clone()),
         faults: s.world.faults.len(),
         expectations: s.expect.len(),
-        sweep,
+        sweep: sweep.map(|sweep| SweepGrid { points: sweep.identity.points(), runs: sweep.identity.runs() }),
         explore_runs: Some(s.explore.runs),
+        too_large,
         errors: Vec::new(),
     }
 }
@@ -466,6 +472,9 @@ fn validate(paths: &[PathBuf], output: OutputArgs) -> Result<(), Failure> {
                 f.faults,
                 f.expectations
             );
+            if let Some(why) = &f.too_large {
+                println!("note: {}: {why}", f.file.display());
+            }
         }
     }
     let errors: Vec<String> = files.iter().flat_map(|f| f.errors.iter().cloned()).collect();

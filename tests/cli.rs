@@ -356,6 +356,30 @@ fn every_command_prints_one_json_document_or_nothing() {
     assert_eq!(checked["passed"], true);
     assert_eq!(checked["scenarios"][0]["expectations"][0]["expectation"], "totals.sends > 0");
     quietly(&["check", file, "--seeds", "1"]);
+    // A failed expectation: exit 1, and the verdicts are still the one document on stdout.
+    let failing = write(tmp.path(), "failing.yaml", &format!("{SMALL}expect:\n  - totals.sends > 1000000\n"));
+    let stdout = routesim()
+        .args(["check", failing.to_str().unwrap(), "--seeds", "1..=2", "--json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let verdicts: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    let verdict = &verdicts["scenarios"][0]["expectations"][0];
+    assert_eq!((&verdicts["passed"], &verdict["passed"]), (&false.into(), &false.into()));
+    assert_eq!(verdict["failing_seeds"], serde_json::json!([1, 2]));
+    assert!(verdict["replay"].as_str().unwrap().contains("routesim run"), "{verdict}");
+    // A file that does not validate: exit 2, the error on stderr, what was checked on stdout.
+    let bad = write(tmp.path(), "bad.yaml", &SMALL.replace("at: 3m", "at: 180"));
+    let out =
+        routesim().args(["validate", file, bad.to_str().unwrap(), "--json"]).assert().code(2).get_output().clone();
+    let validated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&validated["ok"], &validated["files"][0]["ok"], &validated["files"][1]["ok"]),
+        (&false.into(), &true.into(), &false.into())
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no unit"));
 
     let swept = json_of(&["sweep", file, "--out", &t("sweep")]);
     let points = swept["points"].as_array().unwrap();
