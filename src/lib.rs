@@ -32,6 +32,21 @@ pub fn simulate_traced(config: model::config::WorldConfig, tracer: model::trace:
     finish(model::World::new(config).with_tracer(tracer).run())
 }
 
+/// Runs one simulation, with an optional tracer, calling `progress(now_us, events)` every
+/// `model::PROGRESS_EVERY_EVENTS` events; the callback only observes (`run`'s progress bar).
+pub fn simulate_watched(
+    config: model::config::WorldConfig,
+    tracer: Option<model::trace::Tracer>,
+    progress: &dyn Fn(engine::SimTime, u64),
+) -> report::RunReport {
+    let world = model::World::new(config);
+    let world = match tracer {
+        Some(tracer) => world.with_tracer(tracer),
+        None => world,
+    };
+    finish(world.run_watched(progress))
+}
+
 /// The report as written: the metrics' numbers with the output layer's sentences.
 fn finish(mut report: report::RunReport) -> report::RunReport {
     output::explain::write_sentences(&mut report.summary);

@@ -7,11 +7,14 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use serde::Serialize;
 
 use routesim::model::trace::Tracer;
 use routesim::output::{self, table};
-use routesim::report::{RunReport, Summary};
+use routesim::report::RunReport;
 use routesim::scenario;
+
+use print::OutputArgs;
 
 #[path = "main/bench.rs"]
 mod bench;
@@ -19,6 +22,8 @@ mod bench;
 mod check;
 #[path = "main/explore.rs"]
 mod explore;
+#[path = "main/print.rs"]
+mod print;
 #[path = "main/progress.rs"]
 mod progress;
 #[path = "main/sweep.rs"]
@@ -49,9 +54,8 @@ enum Command {
         /// Output directory (default: output/<scenario-name>/).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Print nothing but errors.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        output: OutputArgs,
         /// Skip the charts and index.html (they are drawn by default).
         #[arg(long)]
         no_charts: bool,
@@ -59,22 +63,29 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
         /// Keep only trace records about these: `node=NAME` or `kind=KIND`, comma-separated,
-        /// repeatable (e.g. `--trace-filter node=broker-a,kind=removed`).
+        /// repeatable; a bare value continues the key before it (e.g. `--trace-filter
+        /// node=broker-a,kind=removed,route-changed`).
         #[arg(long, value_name = "ITEMS", requires = "trace")]
         trace_filter: Vec<String>,
         /// Run even when the run is estimated too large to finish (README, "Limits").
         #[arg(long)]
         allow_large: bool,
     },
-    /// Redraw the charts and index.html of a finished run from its data files.
+    /// Redraw the charts and index.html of a finished run, or a sweep's charts, from the data
+    /// files.
     Chart {
-        /// A run's output directory.
+        /// A run's or a sweep's output directory.
         dir: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
     },
-    /// Print, for each fault of a finished run, the chain of events behind its stale window.
+    /// Print, for each fault of a finished run, the chain of events behind its stale window;
+    /// then its false removals and the clients that never converged.
     Explain {
         /// A run's output directory (holding summary.json).
         dir: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Measure scenarios (wall and CPU time, peak memory) against a bare priority-queue loop,
     /// or, with --scaling, the cost per send against the number of producers.
@@ -83,6 +94,8 @@ enum Command {
     Validate {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Run a scenario's parameter sweep (its `sweep:` block) over seeds; write runs.csv,
     /// points.csv, sweep.json and charts (docs/SWEEPS.md).
@@ -124,12 +137,12 @@ fn main() -> ExitCode {
         eprintln!("warning: {e}");
     }
     let result = match cli.command {
-        Command::Run { scenario, seed, out, quiet, no_charts, trace, trace_filter, allow_large } => {
-            run(&scenario, seed, out, quiet, !no_charts, trace.map(|file| (file, trace_filter)), allow_large)
+        Command::Run { scenario, seed, out, output, no_charts, trace, trace_filter, allow_large } => {
+            run(&scenario, seed, out, output, !no_charts, trace.map(|file| (file, trace_filter)), allow_large)
         }
-        Command::Chart { dir } => chart(&dir),
-        Command::Explain { dir } => explain(&dir),
-        Command::Validate { scenarios } => validate(&scenarios),
+        Command::Chart { dir, output } => chart(&dir, output),
+        Command::Explain { dir, output } => explain(&dir, output),
+        Command::Validate { scenarios, output } => validate(&scenarios, output),
         Command::Bench(args) => return bench::main(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
@@ -167,7 +180,7 @@ fn run(
     path: &Path,
     seed: Option<u64>,
     out: Option<PathBuf>,
-    quiet: bool,
+    output: OutputArgs,
     charts: bool,
     trace: Option<(PathBuf, Vec<String>)>,
     allow_large: bool,
@@ -182,14 +195,16 @@ fn run(
     let out = out.unwrap_or_else(|| Path::new("output").join(&scenario.world.name));
     // Before the run, which can take minutes, not after.
     output::check_replaceable(&out, output::Kind::Run).map_err(write_failure)?;
-    if !quiet {
+    if output.text() {
         println!("{}", describe(&scenario));
     }
     let started = Instant::now();
+    let (bar, advance) = progress::run_bar(scenario.world.duration_us, output.progress());
     let report = match trace {
-        None => routesim::simulate(scenario.world.clone()),
-        Some((file, filter)) => run_traced(&scenario, &file, &filter)?,
+        None => routesim::simulate_watched(scenario.world.clone(), None, &advance),
+        Some((file, filter)) => run_traced(&scenario, &file, &filter, &advance)?,
     };
+    bar.finish_and_clear();
     let wall_s = started.elapsed().as_secs_f64();
     output::write_dir_atomically(&out, output::Kind::Run, |dir| {
         output::write_data(dir, &report)?;
@@ -199,7 +214,8 @@ fn run(
         Ok(())
     })
     .map_err(write_failure)?;
-    if !quiet {
+    output.json(&report.summary);
+    if output.text() {
         print!("{}", table::render(&report.summary));
         let events = report.summary.totals.events;
         println!(
@@ -221,7 +237,12 @@ pub fn write_failure(e: output::OutputError) -> Failure {
     }
 }
 
-fn run_traced(scenario: &scenario::Scenario, file: &Path, filter: &[String]) -> Result<RunReport, Failure> {
+fn run_traced(
+    scenario: &scenario::Scenario,
+    file: &Path,
+    filter: &[String],
+    progress: &dyn Fn(u64, u64),
+) -> Result<RunReport, Failure> {
     use std::cell::RefCell;
     use std::rc::Rc;
     let names = scenario.world.layout.node_names();
@@ -230,42 +251,100 @@ fn run_traced(scenario: &scenario::Scenario, file: &Path, filter: &[String]) -> 
     let sink = output::trace::JsonLines::create(file, names, fault_ids).map_err(write_failure)?;
     let shared = Rc::new(RefCell::new(sink));
     let tracer = Tracer { filter, sink: Box::new(output::trace::Shared(Rc::clone(&shared))) };
-    let report = routesim::simulate_traced(scenario.world.clone(), tracer);
+    let report = routesim::simulate_watched(scenario.world.clone(), Some(tracer), progress);
     let sink = Rc::try_unwrap(shared).map_err(|_| Failure::Run("the trace is still in use".into()))?.into_inner();
     sink.finish().map_err(|e| Failure::Run(format!("could not write the trace: {e}")))?;
     Ok(report)
 }
 
-fn draw_charts(dir: &Path) -> Result<(), output::OutputError> {
+fn draw_charts(dir: &Path) -> Result<Vec<PathBuf>, output::OutputError> {
     let chart_error =
         |e: output::charts::ChartError| output::OutputError::Other { path: dir.into(), message: e.to_string() };
-    output::charts::draw_all(dir, &output::charts::ChartOptions::default()).map_err(chart_error)?;
-    output::charts::write_index_html(dir).map_err(chart_error)?;
-    Ok(())
+    let mut drawn = output::charts::draw_all(dir, &output::charts::ChartOptions::default()).map_err(chart_error)?;
+    drawn.push(output::charts::write_index_html(dir).map_err(chart_error)?);
+    Ok(drawn)
 }
 
-fn chart(dir: &Path) -> Result<(), Failure> {
-    if !dir.join("summary.json").is_file() {
-        return Err(Failure::Input(format!("{}: no summary.json: not a run directory", dir.display())));
+/// The kind of routesim output `dir` holds, by its marker file.
+fn marked(dir: &Path) -> Option<output::Kind> {
+    use output::Kind;
+    [Kind::Run, Kind::Sweep, Kind::Tune, Kind::Explore].into_iter().find(|k| dir.join(k.marker()).is_file())
+}
+
+/// A directory `explain` and `chart` cannot read, with what to run instead; `None` for a run's.
+fn not_a_run(dir: &Path, command: &str) -> Option<String> {
+    let d = dir.display();
+    let instead = match marked(dir) {
+        Some(output::Kind::Sweep) if !dir.join("points.csv").is_file() => {
+            "is one shard of a sweep: merge the shards first (`routesim merge SHARD_DIR... --out DIR`)"
+        }
+        Some(output::Kind::Sweep) => {
+            "is a sweep, which keeps no run's events: replay one of its runs (runs.csv gives each run's point and \
+             seed) with `routesim run SCENARIO --seed N --out RUN_DIR`, then `routesim explain RUN_DIR`"
+        }
+        Some(output::Kind::Tune) => "is a tune, whose chart `routesim tune` draws: run it again to redraw",
+        Some(output::Kind::Explore) => {
+            "is an exploration: its index.html and explore.json say what it found; replay a shrunk schedule with \
+             `routesim run DIR/shrunk/FILE.yaml`"
+        }
+        Some(output::Kind::Run) | None if dir.join("summary.json").is_file() => return None,
+        Some(output::Kind::Run) | None => "has no summary.json: give a directory `routesim run` wrote",
+    };
+    Some(format!("{command} {d}: {d} {instead}"))
+}
+
+/// `chart --json`: what was redrawn.
+#[derive(Serialize)]
+struct Redrawn {
+    dir: PathBuf,
+    /// `run` or `sweep`.
+    kind: &'static str,
+    files: Vec<PathBuf>,
+}
+
+fn chart(dir: &Path, output: OutputArgs) -> Result<(), Failure> {
+    let redrawn = if marked(dir) == Some(output::Kind::Sweep) && dir.join("points.csv").is_file() {
+        let files = output::sweep_charts::draw_sweep_charts(dir)
+            .map_err(|e| Failure::Input(format!("could not redraw the sweep charts of {}: {e}", dir.display())))?;
+        Redrawn { dir: dir.into(), kind: "sweep", files }
+    } else {
+        if let Some(refusal) = not_a_run(dir, "chart") {
+            return Err(Failure::Input(refusal));
+        }
+        // The charts module reads and checks every data file before it writes anything, so bad
+        // data leaves the old charts in place; the data files are only read.
+        let files = draw_charts(dir).map_err(|e| Failure::Input(format!("could not redraw the charts: {e}")))?;
+        Redrawn { dir: dir.into(), kind: "run", files }
+    };
+    output.json(&redrawn);
+    if output.text() {
+        println!("redrew the {} charts in {}", redrawn.kind, dir.display());
     }
-    // The charts module reads and checks every data file before it writes anything, so bad
-    // data leaves the old charts in place; the data files are only read.
-    draw_charts(dir).map_err(|e| Failure::Input(format!("could not redraw the charts: {e}")))?;
-    println!("redrew the charts in {}", dir.display());
     Ok(())
 }
 
-fn explain(dir: &Path) -> Result<(), Failure> {
-    let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    let summary: Summary = serde_json::from_str(&text)
-        .map_err(|e| Failure::Input(format!("{}: not a routesim summary: {e}", path.display())))?;
-    println!("{} seed {}", summary.scenario, summary.seed);
-    for fault in &summary.faults {
-        let Some(explanation) = &fault.explain else { continue };
+fn explain(dir: &Path, output: OutputArgs) -> Result<(), Failure> {
+    if let Some(refusal) = not_a_run(dir, "explain") {
+        return Err(Failure::Input(refusal));
+    }
+    let story = output::explain::read_story(dir).map_err(Failure::Input)?;
+    output.json(&story);
+    if !output.text() {
+        return Ok(());
+    }
+    println!("{} seed {}", story.scenario, story.seed);
+    for fault in &story.faults {
         println!("{} ({} {} at {:.1} s):", fault.id, fault.kind, fault.target, fault.at_s);
-        for line in &explanation.text {
+        for line in &fault.text {
             println!("  {line}");
+        }
+    }
+    for (title, lines) in [("false removals", &story.false_removals), ("never converged", &story.never_converged)] {
+        if !lines.is_empty() {
+            println!("{title}:");
+            for line in lines {
+                println!("  {line}");
+            }
         }
     }
     Ok(())
@@ -311,19 +390,115 @@ fn describe(s: &scenario::Scenario) -> String {
     )
 }
 
-fn validate(paths: &[PathBuf]) -> Result<(), Failure> {
-    let mut errors = Vec::new();
-    for path in paths {
-        match load(path) {
-            Ok(s) => println!(
-                "ok: {} ({}, {} faults, {} expectations)",
-                path.display(),
-                s.world.name,
-                s.world.faults.len(),
-                s.expect.len()
-            ),
-            Err(Failure::Input(e) | Failure::Run(e)) => errors.push(e),
+/// `validate --json`: what was checked, file by file.
+#[derive(Serialize)]
+struct Validated {
+    ok: bool,
+    files: Vec<ValidatedFile>,
+}
+
+#[derive(Serialize)]
+struct ValidatedFile {
+    file: PathBuf,
+    ok: bool,
+    /// The scenario's name; `None` when the file did not load.
+    scenario: Option<String>,
+    faults: usize,
+    expectations: usize,
+    /// The `sweep:` grid, checked as `routesim sweep` checks it.
+    sweep: Option<SweepGrid>,
+    /// Runs `routesim explore` draws by default (its `explore:` block, or the defaults).
+    explore_runs: Option<u64>,
+    /// Why `run`, `check` and `sweep` refuse the file without `--allow-large` (README,
+    /// "Limits"); valid all the same.
+    too_large: Option<String>,
+    errors: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SweepGrid {
+    points: u64,
+    runs: u64,
+}
+
+/// Everything a command that reads `path` checks before it runs: the scenario, its `expect:`
+/// paths (`check`), its `explore:` block (`explore`) and its `sweep:` grid (`sweep`).
+fn validate_one(path: &Path) -> ValidatedFile {
+    let failed = |errors| ValidatedFile {
+        file: path.into(),
+        ok: false,
+        scenario: None,
+        faults: 0,
+        expectations: 0,
+        sweep: None,
+        explore_runs: None,
+        too_large: None,
+        errors,
+    };
+    let checked = match routesim::check::load(path) {
+        Ok(checked) => checked,
+        Err(errors) => return failed(errors.iter().map(ToString::to_string).collect()),
+    };
+    let s = &checked.scenario;
+    let sweep = match s.sweep.as_ref().map(|_| routesim::sweep::load(path, None)).transpose() {
+        Ok(sweep) => sweep,
+        Err(e) => return failed(vec![e.to_string()]),
+    };
+    let too_large = scenario::budget::refusal(&s.world).or_else(|| sweep.as_ref().and_then(|w| w.refusal()));
+    ValidatedFile {
+        file: path.into(),
+        ok: true,
+        scenario: Some(s.world.name.clone()),
+        faults: s.world.faults.len(),
+        expectations: s.expect.len(),
+        sweep: sweep.map(|sweep| SweepGrid { points: sweep.identity.points(), runs: sweep.identity.runs() }),
+        explore_runs: Some(s.explore.runs),
+        too_large,
+        errors: Vec::new(),
+    }
+}
+
+fn validate(paths: &[PathBuf], output: OutputArgs) -> Result<(), Failure> {
+    let files: Vec<ValidatedFile> = paths.iter().map(|p| validate_one(p)).collect();
+    let ok = files.iter().all(|f| f.ok);
+    if output.text() {
+        for f in files.iter().filter(|f| f.ok) {
+            let sweep =
+                f.sweep.as_ref().map_or(String::new(), |g| format!(", sweep of {} points, {} runs", g.points, g.runs));
+            println!(
+                "ok: {} ({}, {} faults, {} expectations{sweep})",
+                f.file.display(),
+                f.scenario.as_deref().unwrap_or_default(),
+                f.faults,
+                f.expectations
+            );
+            if let Some(why) = &f.too_large {
+                println!("note: {}: {why}", f.file.display());
+            }
         }
     }
+    let errors: Vec<String> = files.iter().flat_map(|f| f.errors.iter().cloned()).collect();
+    output.json(&Validated { ok, files });
     if errors.is_empty() { Ok(()) } else { Err(Failure::Input(errors.join("\nerror: "))) }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn every_command_that_prints_results_takes_json_and_quiet_but_not_both() {
+        let cli = super::Cli::command();
+        let commands: Vec<&str> =
+            cli.get_subcommands().map(|c| c.get_name()).filter(|n| !["completions", "man"].contains(n)).collect();
+        assert!(commands.len() >= 10, "{commands:?}");
+        for command in commands {
+            let sub = cli.find_subcommand(command).unwrap();
+            for flag in ["json", "quiet"] {
+                assert!(sub.get_arguments().any(|a| a.get_id() == flag), "`{command}` has no --{flag}");
+            }
+        }
+        assert!(super::Cli::try_parse_from(["routesim", "validate", "x.yaml", "-q"]).is_ok());
+        assert!(super::Cli::try_parse_from(["routesim", "validate", "x.yaml", "--json", "--quiet"]).is_err());
+    }
 }

@@ -289,3 +289,50 @@ fn a_thousand_faults_on_one_target_get_distinct_default_ids() {
     let e = scenario::from_text(Path::new("many.yaml"), &text).unwrap_err();
     assert!(e.message.contains("at most 1000"), "{e}");
 }
+
+/// A small scenario with a sweep and an explore block, for `validate` against the commands
+/// that use those blocks.
+const WITH_BLOCKS: &str = "name: blocks\nduration: 6m\ncluster:\n  nameservers: 2\n  broker_groups: 2\ntopics:\n  - name: t\n\
+producers:\n  - name: p\n    count: 2\n    topic: t\n    rate: 1\nexplore:\n  runs: 10\n  between: [1m, 3m]\n  menu:\n    \
+- {kind: crash, mode: power-off, targets: [broker-a]}\nexpect:\n  - totals.sends > 0\nsweep:\n  seeds: 2\n  vary:\n    \
+timing.broker_heartbeat: [10s, 30s]\n";
+
+/// `routesim ARGS` must fail with exit code 2; returns stderr.
+fn refused(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("routesim").unwrap().args(args).assert().code(2).get_output().clone();
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn validate_rejects_what_the_commands_reject_with_the_same_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("blocks.yaml");
+    std::fs::write(&path, WITH_BLOCKS).unwrap();
+    let file = path.to_str().unwrap();
+    assert_cmd::Command::cargo_bin("routesim").unwrap().args(["validate", file]).assert().success();
+    // (replace, with, the command that would reject it, what the error says)
+    let cases = [
+        ("timing.broker_heartbeat:", "timing.hearbeat:", "sweep", "did you mean `timing.broker_heartbeat`?"),
+        ("[10s, 30s]", "[10, 30]", "sweep", "no unit"),
+        ("[10s, 30s]", "[10s, 90s]", "sweep", "must be 10s to 60s"),
+        ("[10s, 30s]", "[10s, 10s]", "sweep", "listed twice"),
+        ("timing.broker_heartbeat:", "seed:", "sweep", "not varied"),
+        ("targets: [broker-a]", "targets: [broker-q]", "explore", "broker-q"),
+        ("between: [1m, 3m]", "between: [1m, 9m]", "explore", "explore.between"),
+        ("totals.sends > 0", "totals.sendz > 0", "check", "totals.sendz"),
+    ];
+    for (from, to, command, says) in cases {
+        assert!(WITH_BLOCKS.contains(from), "{from}");
+        std::fs::write(&path, WITH_BLOCKS.replace(from, to)).unwrap();
+        let by_validate = refused(&["validate", file]);
+        let out = tmp.path().join("out");
+        let by_command = match command {
+            "check" => refused(&[command, file]),
+            _ => refused(&[command, file, "--out", out.to_str().unwrap()]),
+        };
+        assert!(by_validate.contains(says), "validate on `{to}`: {by_validate}");
+        assert!(by_validate.contains("blocks.yaml:"), "names the file and line: {by_validate}");
+        assert!(!by_validate.contains("panicked"), "{by_validate}");
+        assert_eq!(by_validate, by_command, "validate and {command} say the same about `{to}`");
+    }
+}

@@ -188,6 +188,16 @@ fn traces_are_deterministic_filterable_and_explained() {
     let kept: Vec<&str> = filtered.lines().collect();
     assert!(!kept.is_empty());
     assert!(kept.iter().all(|l| l.contains("\"removed\"") && l.contains("broker-a")), "{kept:?}");
+    // One key, a comma list of values: the same as the key twice.
+    let (_, listed) = traced("d", &["kind=removed,route-changed"]);
+    let (_, twice) = traced("e", &["kind=removed", "kind=route-changed"]);
+    assert_eq!(listed, twice);
+    assert!(listed.contains("\"route-changed\"") && listed.contains("\"removed\""));
+    routesim()
+        .args(["run", file.to_str().unwrap(), "--trace", "/dev/null", "--trace-filter", "node=brokr-a"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no node named `brokr-a`; did you mean `broker-a`?"));
     routesim()
         .args(["run", file.to_str().unwrap(), "--trace", "/dev/null", "--trace-filter", "kind=nonsense"])
         .assert()
@@ -303,4 +313,158 @@ fn huge_seed_ranges_are_refused_not_wrapped() {
             .code(2)
             .stderr(predicate::str::contains("more than 10000000 seeds"));
     }
+}
+
+/// Runs `args` with `--json`: success, one JSON document on stdout, nothing on stderr.
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = routesim().args(args).arg("--json").assert().success().get_output().clone();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?} --json wrote to stderr");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // `from_str` refuses trailing text: the document is all there is.
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?} --json is not one JSON document ({e}):\n{stdout}"))
+}
+
+/// Runs `args` with `--quiet`: success, nothing on stdout or stderr.
+fn quietly(args: &[&str]) {
+    routesim().args(args).arg("--quiet").assert().success().stdout("").stderr("");
+}
+
+#[test]
+fn every_command_prints_one_json_document_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let sweep_text = format!(
+        "{SMALL}expect:\n  - totals.sends > 0\nsweep:\n  seeds: 2\n  vary:\n    timing.broker_heartbeat: [10s, 30s]\n"
+    );
+    let file = write(tmp.path(), "small.yaml", &sweep_text);
+    let file = file.to_str().unwrap();
+
+    let summary = json_of(&["run", file, "--no-charts", "--out", &t("run")]);
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("run/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary, written, "run --json prints the summary");
+    quietly(&["run", file, "--no-charts", "--out", &t("run")]);
+
+    let validated = json_of(&["validate", file]);
+    assert_eq!(validated["ok"], true);
+    assert_eq!(validated["files"][0]["expectations"], 1);
+    assert_eq!(validated["files"][0]["sweep"]["points"], 2);
+    quietly(&["validate", file]);
+
+    let checked = json_of(&["check", file, "--seeds", "1"]);
+    assert_eq!(checked["passed"], true);
+    assert_eq!(checked["scenarios"][0]["expectations"][0]["expectation"], "totals.sends > 0");
+    quietly(&["check", file, "--seeds", "1"]);
+    // A failed expectation: exit 1, and the verdicts are still the one document on stdout.
+    let failing = write(tmp.path(), "failing.yaml", &format!("{SMALL}expect:\n  - totals.sends > 1000000\n"));
+    let stdout = routesim()
+        .args(["check", failing.to_str().unwrap(), "--seeds", "1..=2", "--json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let verdicts: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    let verdict = &verdicts["scenarios"][0]["expectations"][0];
+    assert_eq!((&verdicts["passed"], &verdict["passed"]), (&false.into(), &false.into()));
+    assert_eq!(verdict["failing_seeds"], serde_json::json!([1, 2]));
+    assert!(verdict["replay"].as_str().unwrap().contains("routesim run"), "{verdict}");
+    // A file that does not validate: exit 2, the error on stderr, what was checked on stdout.
+    let bad = write(tmp.path(), "bad.yaml", &SMALL.replace("at: 3m", "at: 180"));
+    let out =
+        routesim().args(["validate", file, bad.to_str().unwrap(), "--json"]).assert().code(2).get_output().clone();
+    let validated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&validated["ok"], &validated["files"][0]["ok"], &validated["files"][1]["ok"]),
+        (&false.into(), &true.into(), &false.into())
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no unit"));
+
+    let swept = json_of(&["sweep", file, "--out", &t("sweep")]);
+    let points = swept["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[1]["settings"]["timing.broker_heartbeat"], "30s");
+    assert_eq!(points[0]["runs"].as_array().unwrap().len(), 2);
+    assert!(points[0]["runs"][0]["metrics"]["totals.sends"].as_f64().unwrap() > 0.0);
+    quietly(&["sweep", file, "--out", &t("sweep")]);
+    for k in 0..2 {
+        quietly(&["sweep", file, "--shard", &format!("{k}/2"), "--out", &t(&format!("shard-{k}"))]);
+    }
+    let merged = json_of(&["merge", &t("shard-0"), &t("shard-1"), "--out", &t("merged")]);
+    assert_eq!(merged["points"], swept["points"], "a merge prints what the whole sweep printed");
+    quietly(&["merge", &t("shard-0"), &t("shard-1"), "--out", &t("merged")]);
+
+    let redrawn = json_of(&["chart", &t("run")]);
+    assert_eq!(redrawn["kind"], "run");
+    assert!(redrawn["files"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().ends_with("index.html")));
+    quietly(&["chart", &t("run")]);
+    assert_eq!(json_of(&["chart", &t("sweep")])["kind"], "sweep");
+
+    let story = json_of(&["explain", &t("run")]);
+    assert_eq!(story["faults"][0]["id"], "broker-a");
+    quietly(&["explain", &t("run")]);
+
+    let bench = json_of(&["bench", file, "--events", "10000"]);
+    assert!(bench["queue"].is_object());
+    quietly(&["bench", file, "--events", "10000"]);
+
+    let target = "faults[broker-a].stale_window_s.p99 <= 1000";
+    let tune = ["tune", file, "--target", target, "--seeds", "1", "--vary", "timing.client_route_poll=10s,30s"];
+    let tuned = json_of(&[&tune[..], &["--out", &t("tune")]].concat());
+    assert_eq!(tuned["points"].as_array().unwrap().len(), 2);
+    quietly(&[&tune[..], &["--out", &t("tune")]].concat());
+
+    let explored = json_of(&["explore", file, "--runs", "2", "--out", &t("explore")]);
+    assert_eq!(explored["runs"], 2);
+    quietly(&["explore", file, "--runs", "2", "--out", &t("explore")]);
+}
+
+#[test]
+fn explain_and_chart_refuse_what_is_not_a_run_and_say_what_to_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.yaml", &format!("{SMALL}sweep:\n  seeds: 1\n"));
+    let shard = tmp.path().join("shard");
+    routesim()
+        .args(["sweep", file.to_str().unwrap(), "-q", "--shard", "0/2", "--out", shard.to_str().unwrap()])
+        .assert()
+        .success();
+    routesim()
+        .args(["chart", shard.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("one shard of a sweep").and(predicate::str::contains("routesim merge")));
+    let sweep = tmp.path().join("sweep");
+    routesim().args(["sweep", file.to_str().unwrap(), "-q", "--out", sweep.to_str().unwrap()]).assert().success();
+    routesim()
+        .args(["explain", sweep.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a sweep").and(predicate::str::contains("routesim run SCENARIO --seed N")));
+}
+
+#[test]
+fn explain_tells_false_removals_and_clients_that_never_converged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let explained = |name: &str| {
+        let out = tmp.path().join(name);
+        let file = scenarios.join(format!("{name}.yaml"));
+        routesim()
+            .args(["run", file.to_str().unwrap(), "-q", "--no-charts", "--out", out.to_str().unwrap()])
+            .assert()
+            .success();
+        let stdout = routesim().args(["explain", out.to_str().unwrap()]).assert().success().get_output().stdout.clone();
+        String::from_utf8(stdout).unwrap()
+    };
+    // A 40 s pause of ns-0: brokers dropped while alive when it resumed at 280 s (MODEL.md 2a).
+    let text = explained("nameserver-gc-pause");
+    assert!(text.contains("false removals:"), "{text}");
+    assert!(text.contains("ns-0 dropped broker-") && text.contains("at 280.0 s while it was alive"), "{text}");
+    assert!(text.contains("paused at 240.0 s until 280.0 s") && text.contains("timed out"), "{text}");
+    // A broker paused for less than the expiry: no NameServer drops it, so no client does.
+    let text = explained("gc-pause");
+    assert!(text.contains("never converged:"), "{text}");
+    assert!(text.contains("200 of 200 clients never dropped broker-a"), "{text}");
+    assert!(text.contains("no NameServer removed broker-a"), "{text}");
 }

@@ -74,8 +74,8 @@ fn the_product_of_the_limits_is_refused_by_run_sweep_and_check() {
         routesim().arg(command).arg(&file).current_dir(dir.path()).assert().code(2).stderr(said());
     }
     assert!(!dir.path().join("output").exists(), "a refused run writes nothing");
-    // `validate` only validates: the file is a valid scenario.
-    routesim().arg("validate").arg(&file).assert().success();
+    // `validate` only validates: the file is a valid scenario, which the others refuse.
+    routesim().arg("validate").arg(&file).assert().success().stdout(said());
 }
 
 #[test]

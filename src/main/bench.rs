@@ -14,9 +14,8 @@ pub struct Args {
     /// Events for each queue loop (the fixed comparison and each scenario's ceiling).
     #[arg(long, default_value_t = 20_000_000)]
     pub events: usize,
-    /// Print the figures as one JSON document instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: crate::print::OutputArgs,
     /// Run each scenario once per count in `--producers` instead (its `producers.count`, and
     /// `--duration`), and print the cost per send against the fleet size.
     #[arg(long)]
@@ -58,22 +57,20 @@ struct Report {
 
 fn scenarios_command(args: &Args) -> Result<(), (u8, String)> {
     let loaded = args.scenarios.iter().map(|p| load(p)).collect::<Result<Vec<_>, _>>()?;
-    if !args.json {
+    if args.output.text() {
         println!("model event size: {} bytes", std::mem::size_of::<routesim::model::Event>());
     }
     let mut figures = Vec::new();
     for s in loaded {
         let f = ScenarioFigures::measure(s.world, args.events);
-        if !args.json {
+        if args.output.text() {
             print!("{}", f.render());
         }
         figures.push(f);
     }
     let queue = queue_throughput(PENDING_EVENTS, args.events);
-    if args.json {
-        let report = Report { scenarios: figures, queue };
-        println!("{}", serde_json::to_string_pretty(&report).expect("figures serialise"));
-    } else {
+    args.output.json(&Report { scenarios: figures, queue });
+    if args.output.text() {
         println!(
             "event queue, hold model ({PENDING_EVENTS} pending, {} events): bare BinaryHeap {:.1} M events/s, engine {:.1} M events/s ({:.0}%)",
             args.events,
@@ -91,19 +88,17 @@ fn scaling_command(args: &Args) -> Result<(), (u8, String)> {
         let text = std::fs::read_to_string(path).map_err(|e| (2, format!("{}: {e}", path.display())))?;
         for &count in &args.producers {
             let point = scaling(path, &text, count, args.duration.as_deref()).map_err(|e| (2, e.to_string()))?;
-            if !args.json {
+            if args.output.text() {
                 println!("{}", point.render());
             }
             points.push(point);
         }
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&points).expect("figures serialise"));
-    }
+    args.output.json(&points);
     if let Some(file) = &args.chart {
         let svg = scaling_chart(&points).map_err(|e| (1, format!("could not draw the chart: {e}")))?;
         std::fs::write(file, svg).map_err(|e| (1, format!("{}: {e}", file.display())))?;
-        if !args.json {
+        if args.output.text() {
             println!("wrote {}", file.display());
         }
     }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use routesim::explore::{self, Explorer};
 use routesim::runner::THREADS_MAX;
 
+use crate::print::OutputArgs;
 use crate::{Failure, progress};
 
 /// `routesim explore`'s arguments.
@@ -27,6 +28,8 @@ pub struct ExploreArgs {
     /// Output directory (default: output/<scenario-name>-explore/).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub fn explore(args: &ExploreArgs) -> Result<(), Failure> {
@@ -39,7 +42,7 @@ pub fn explore(args: &ExploreArgs) -> Result<(), Failure> {
     let runs = args.runs.unwrap_or(explorer.spec.runs);
     let threads = args.threads.and_then(|n| NonZeroUsize::new(usize::from(n)));
     let out = args.out.clone().unwrap_or_else(|| explore::default_out(&checked.scenario.world.name));
-    let bar = progress::bar(runs, "runs");
+    let bar = progress::bar(runs, "runs", args.output.progress());
     // The worst objective so far, as f64 bits (objectives are never negative, so their bits
     // order as the values do).
     let worst = AtomicU64::new(0);
@@ -54,16 +57,31 @@ pub fn explore(args: &ExploreArgs) -> Result<(), Failure> {
     let records = explore::run_all(&explorer, runs, threads, &done).map_err(|e| Failure::Run(e.to_string()))?;
     bar.finish_and_clear();
     let wall_s = started.elapsed().as_secs_f64();
-    println!(
-        "explored {runs} runs of {} in {wall_s:.1}s ({:.1} runs/s); shrinking...",
-        args.scenario.display(),
-        runs as f64 / wall_s.max(1e-9)
-    );
+    if args.output.text() {
+        println!(
+            "explored {runs} runs of {} in {wall_s:.1}s ({:.1} runs/s); shrinking...",
+            args.scenario.display(),
+            runs as f64 / wall_s.max(1e-9)
+        );
+    }
     let exploration = explore::finish(&explorer, records, threads).map_err(|e| Failure::Run(e.to_string()))?;
     explore::write(&out, &explorer, &exploration, &source).map_err(crate::write_failure)?;
+    if args.output.json {
+        args.output.json(&written_report(&out)?);
+    }
+    if !args.output.text() {
+        return Ok(());
+    }
     for line in explore::headline(&explorer, &exploration) {
         println!("{line}");
     }
     println!("wrote {} ({:.1}s wall in all)", out.display(), started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// `explore --json`: the `explore.json` just written, as one document.
+fn written_report(out: &std::path::Path) -> Result<serde_json::Value, Failure> {
+    let path = out.join("explore.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))
 }

@@ -1,13 +1,17 @@
 //! `routesim sweep` and `routesim merge`: arguments, the progress bar, the summary line.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use serde::Serialize;
 
 use routesim::runner::THREADS_MAX;
 use routesim::scenario::units::SeedRange;
-use routesim::sweep::{self, Shard};
+use routesim::sweep::{self, Axis, RunRow, Shard, SweepIdentity};
 
+use crate::print::{OutputArgs, Seeds};
 use crate::{Failure, progress};
 
 /// `routesim sweep`'s arguments.
@@ -32,6 +36,8 @@ pub struct SweepArgs {
     /// Run grid points even when they are estimated too large to finish (README, "Limits").
     #[arg(long)]
     pub allow_large: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `routesim merge`'s arguments.
@@ -43,6 +49,8 @@ pub struct MergeArgs {
     /// Output directory (default: output/<scenario-name>-sweep/).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `routesim sweep`: validate, run, write; one summary line on stdout.
@@ -60,7 +68,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let out = args.out.clone().unwrap_or_else(|| sweep::default_out(&id.scenario, args.shard));
     routesim::output::check_replaceable(&out, routesim::output::Kind::Sweep).map_err(crate::write_failure)?;
     let mine = (0..sweep.runs()).filter(|&i| args.shard.is_none_or(|s| s.owns(i))).count() as u64;
-    let bar = progress::bar(mine, "runs");
+    let bar = progress::bar(mine, "runs", args.output.progress());
     let tick = || bar.inc(1);
     let started = Instant::now();
     let rows = sweep.run_all(Some(threads), args.shard, Some(&tick));
@@ -69,7 +77,11 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let wall_s = started.elapsed().as_secs_f64();
     let warnings = sweep::write(&out, id, args.shard, &rows).map_err(crate::write_failure)?;
     for w in &warnings {
-        eprintln!("warning: {w}");
+        args.output.warn(w);
+    }
+    args.output.json(&Points::of(&out, id, args.shard, &rows));
+    if !args.output.text() {
+        return Ok(());
     }
     let part = args.shard.map(|s| format!(", shard {s}")).unwrap_or_default();
     let threads = threads.get();
@@ -92,8 +104,57 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
     routesim::output::check_replaceable(&out, routesim::output::Kind::Sweep).map_err(crate::write_failure)?;
     let warnings = sweep::write(&out, &identity, None, &rows).map_err(crate::write_failure)?;
     for w in &warnings {
-        eprintln!("warning: {w}");
+        args.output.warn(w);
     }
-    println!("wrote {}: {} shards merged, {} runs", out.display(), args.shards.len(), rows.len());
+    args.output.json(&Points::of(&out, &identity, None, &rows));
+    if args.output.text() {
+        println!("wrote {}: {} shards merged, {} runs", out.display(), args.shards.len(), rows.len());
+    }
     Ok(())
+}
+
+/// `sweep --json` and `merge --json`: the grid and every run's metrics, point by point.
+#[derive(Serialize)]
+struct Points<'a> {
+    out: &'a Path,
+    scenario: &'a str,
+    seeds: Seeds,
+    grid: &'a [Axis],
+    /// The part of the runs this process ran (`--shard K/N`); `None` for all of them.
+    shard: Option<Shard>,
+    points: Vec<Point<'a>>,
+}
+
+#[derive(Serialize)]
+struct Point<'a> {
+    point: u64,
+    /// Each varied path's value at this point, as written in the `sweep:` block.
+    settings: BTreeMap<&'a str, &'a str>,
+    runs: Vec<Run<'a>>,
+}
+
+#[derive(Serialize)]
+struct Run<'a> {
+    run: u64,
+    seed: u64,
+    /// The run's metrics, named as in runs.csv (docs/SWEEPS.md); null where there is no value.
+    metrics: BTreeMap<&'a str, Option<f64>>,
+}
+
+impl<'a> Points<'a> {
+    /// `rows` in run order, so a point's runs are consecutive.
+    fn of(out: &'a Path, id: &'a SweepIdentity, shard: Option<Shard>, rows: &'a [RunRow]) -> Points<'a> {
+        let mut points: Vec<Point<'a>> = Vec::new();
+        for row in rows {
+            if points.last().is_none_or(|p| p.point != row.point) {
+                let settings = id.grid.iter().map(|a| a.path.as_str()).zip(id.point_values(row.point)).collect();
+                points.push(Point { point: row.point, settings, runs: Vec::new() });
+            }
+            let metrics = row.metrics.iter().map(|(name, value)| (name.as_str(), *value)).collect();
+            if let Some(point) = points.last_mut() {
+                point.runs.push(Run { run: row.run, seed: row.seed, metrics });
+            }
+        }
+        Points { out, scenario: &id.scenario, seeds: id.seeds.into(), grid: &id.grid, shard, points }
+    }
 }

@@ -7,6 +7,7 @@ use routesim::runner::THREADS_MAX;
 use routesim::scenario::units::SeedRange;
 use routesim::tune::{self, Axis, Minimise};
 
+use crate::print::OutputArgs;
 use crate::{Failure, progress};
 
 /// `routesim tune`'s arguments.
@@ -39,6 +40,8 @@ pub struct TuneArgs {
     /// Output directory (default: output/<scenario-name>-tune/).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 fn axes(args: &TuneArgs) -> Result<Vec<Axis>, Failure> {
@@ -69,7 +72,7 @@ pub fn tune(args: &TuneArgs) -> Result<(), Failure> {
     })?;
     let threads = args.threads.and_then(|n| NonZeroUsize::new(usize::from(n)));
     let runs = (tune.points() as u64 + 1) * args.seeds.len();
-    let bar = progress::bar(runs, "runs");
+    let bar = progress::bar(runs, "runs", args.output.progress());
     let tick = || bar.inc(1);
     let report = tune.run(threads, Some(&tick)).map_err(|e| Failure::Run(e.to_string()))?;
     bar.finish_and_clear();
@@ -78,6 +81,10 @@ pub fn tune(args: &TuneArgs) -> Result<(), Failure> {
         routesim::output::tune_chart::write_tune(dir, &report)
     })
     .map_err(crate::write_failure)?;
+    args.output.json(&report);
+    if !args.output.text() {
+        return Ok(());
+    }
     let frontier = report.points.iter().filter(|p| p.pareto).count();
     println!(
         "{} points x {} seeds; {} on the frontier; wrote {}",

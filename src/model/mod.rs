@@ -40,7 +40,7 @@ pub mod trace;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use crate::engine::{RngStream, Sim, stream_rng};
+use crate::engine::{RngStream, Sim, SimTime, stream_rng};
 use crate::metrics::{Metrics, RunInfo};
 use crate::net::{ChanId, End, Host, Net, NodeIdx, Transit};
 use crate::report::RunReport;
@@ -174,6 +174,10 @@ const PURPOSE_START: u64 = 2;
 /// Network streams take `PURPOSE_NETWORK + link class` (three purposes).
 const PURPOSE_NETWORK: u64 = 3;
 
+/// How often `run_watched` reports progress: a power of two, so the test is a mask, and rare
+/// enough (~1/100 s at tens of millions of events/s) to cost nothing.
+pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
+
 pub struct World {
     config: WorldConfig,
     sim: Sim<Event>,
@@ -289,13 +293,22 @@ impl World {
     }
 
     /// Runs to the end of the scenario, checks the end-of-run invariants, and reports.
-    pub fn run(mut self) -> RunReport {
+    pub fn run(self) -> RunReport {
+        self.run_watched(&|_, _| ())
+    }
+
+    /// `run`, calling `progress(now_us, events)` every `PROGRESS_EVERY_EVENTS` events (for a
+    /// progress bar): it only observes, and nothing it returns reaches the model.
+    pub fn run_watched(mut self, progress: &dyn Fn(SimTime, u64)) -> RunReport {
         let end_us = self.config.duration_us;
         while let Some(event) = self.sim.next_until(end_us) {
             if event.is_data() {
                 self.data_popped += 1;
             }
             self.handle(event);
+            if self.sim.events_processed().is_multiple_of(PROGRESS_EVERY_EVENTS) {
+                progress(self.sim.now(), self.sim.events_processed());
+            }
         }
         self.sim.finish_at(end_us);
         let violations = self.check_invariants();

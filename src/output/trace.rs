@@ -78,26 +78,48 @@ impl TraceSink for JsonLines {
     }
 }
 
-/// Parses `--trace-filter` items: `node=NAME` or `kind=KIND`, comma-separated.
+/// Parses `--trace-filter` items: `node=NAME` or `kind=KIND`, comma-separated; a bare value
+/// continues the key before it, so `kind=removed,route-changed` is `kind=removed,kind=route-changed`.
+/// An unknown node or kind is refused with the nearest name.
 pub fn parse_filter(items: &[String], node_names: &[String]) -> Result<TraceFilter, String> {
     let mut filter = TraceFilter::default();
+    let mut key: Option<&str> = None;
     for item in items.iter().flat_map(|i| i.split(',')).map(str::trim).filter(|i| !i.is_empty()) {
-        match item.split_once('=') {
-            Some(("node", name)) => match node_names.iter().position(|n| n == name) {
+        let (k, value) = match (item.split_once('='), key) {
+            (Some((k, value)), _) => (k.trim(), value.trim()),
+            (None, Some(k)) => (k, item),
+            (None, None) => return Err(format!("--trace-filter: `{item}` is not `node=NAME` or `kind=KIND`")),
+        };
+        match k {
+            "node" => match node_names.iter().position(|n| n == value) {
                 Some(i) => filter.nodes.push(i as u32),
-                None => return Err(format!("--trace-filter: no node named `{name}`")),
-            },
-            Some(("kind", kind)) => match TraceKind::from_name(kind) {
-                Some(k) => filter.kinds.push(k),
                 None => {
-                    let kinds: Vec<&str> = TraceKind::ALL.iter().map(|k| k.name()).collect();
-                    return Err(format!("--trace-filter: no kind `{kind}`; kinds: {}", kinds.join(", ")));
+                    let names: Vec<&str> = node_names.iter().map(String::as_str).collect();
+                    return Err(unknown("node named", value, &names));
                 }
+            },
+            "kind" => match TraceKind::from_name(value) {
+                Some(kind) => filter.kinds.push(kind),
+                None => return Err(unknown("kind", value, &TraceKind::ALL.map(TraceKind::name))),
             },
             _ => return Err(format!("--trace-filter: `{item}` is not `node=NAME` or `kind=KIND`")),
         }
+        key = Some(k);
     }
     Ok(filter)
+}
+
+/// "no kind `remved`; did you mean `removed`?", listing every name when none is near (a
+/// fleet's node names are listed only when there are few).
+fn unknown(what: &str, given: &str, names: &[&str]) -> String {
+    const LISTED_MAX: usize = 20;
+    let mut message = format!("--trace-filter: no {what} `{given}`");
+    if let Some(near) = crate::scenario::closest(given, names) {
+        message.push_str(&format!("; did you mean `{near}`?"));
+    } else if names.len() <= LISTED_MAX {
+        message.push_str(&format!("; there are: {}", names.join(", ")));
+    }
+    message
 }
 
 impl std::fmt::Debug for JsonLines {
@@ -112,5 +134,36 @@ pub struct Shared(pub std::rc::Rc<std::cell::RefCell<JsonLines>>);
 impl TraceSink for Shared {
     fn record(&mut self, r: &TraceRecord) {
         self.0.borrow_mut().record(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        ["ns-0", "broker-a", "p-0"].map(String::from).to_vec()
+    }
+
+    fn parse(items: &[&str]) -> Result<TraceFilter, String> {
+        parse_filter(&items.iter().map(|i| i.to_string()).collect::<Vec<_>>(), &names())
+    }
+
+    #[test]
+    fn a_bare_value_continues_the_key_before_it() {
+        let one = parse(&["kind=removed,route-changed,node=broker-a,ns-0"]).unwrap();
+        let twice = parse(&["kind=removed", "kind=route-changed", "node=broker-a", "node=ns-0"]).unwrap();
+        assert_eq!(one, twice);
+        assert_eq!(one.kinds, [TraceKind::Removed, TraceKind::RouteChanged]);
+        assert_eq!(one.nodes, [1, 0]);
+    }
+
+    #[test]
+    fn unknown_names_get_the_nearest() {
+        assert!(parse(&["kind=remved"]).unwrap_err().contains("did you mean `removed`?"));
+        assert!(parse(&["node=broker-b"]).unwrap_err().contains("did you mean `broker-a`?"));
+        let far = parse(&["kind=zzzzzzzz"]).unwrap_err();
+        assert!(far.contains("there are: fault, process"), "{far}");
+        assert!(parse(&["removed"]).unwrap_err().contains("not `node=NAME` or `kind=KIND`"));
     }
 }
