@@ -48,7 +48,9 @@ pub fn remove_temporaries_on_interrupt() -> Result<(), String> {
         for path in live.iter().flat_map(|paths| paths.iter()) {
             let _ = std::fs::remove_dir_all(path).or_else(|_| std::fs::remove_file(path));
         }
-        eprintln!("interrupted: nothing written");
+        // On a terminal a progress bar may hold the line: clear it first.
+        let clear = if std::io::IsTerminal::is_terminal(&std::io::stderr()) { "\r\x1b[2K" } else { "" };
+        eprintln!("{clear}interrupted: nothing written");
         std::process::exit(130);
     })
     .map_err(|e| format!("cannot watch for interrupts: {e}"))
