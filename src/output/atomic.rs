@@ -212,11 +212,17 @@ pub fn write_dir_atomically(
 }
 
 /// A file being written under a temporary sibling name; [`AtomicFile::commit`] renames it
-/// into place. Dropped without a commit, the temporary file is removed.
+/// into place. Dropped without a commit, the temporary file is removed. A target that exists
+/// and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written directly: a
+/// rename would replace the device with a file.
 pub struct AtomicFile {
-    out: BufWriter<tempfile::NamedTempFile>,
+    out: Out,
     target: PathBuf,
-    _live: Live,
+}
+
+enum Out {
+    Temporary { file: BufWriter<tempfile::NamedTempFile>, _live: Live },
+    Special(BufWriter<std::fs::File>),
 }
 
 impl AtomicFile {
@@ -228,6 +234,10 @@ impl AtomicFile {
                 message: "is a directory; name a file".into(),
             });
         }
+        if std::fs::metadata(target).is_ok_and(|m| !m.file_type().is_file()) {
+            let file = std::fs::OpenOptions::new().write(true).open(target).map_err(io_error(target))?;
+            return Ok(AtomicFile { out: Out::Special(BufWriter::new(file)), target: target.to_path_buf() });
+        }
         let (parent, name) = sibling_of(target, "file")?;
         remove_stale(&parent, &name);
         let [tmp_prefix, _] = prefixes(&name);
@@ -236,20 +246,27 @@ impl AtomicFile {
             .tempfile_in(&parent)
             .map_err(io_error(&parent))?;
         let live = Live::new(file.path());
-        Ok(AtomicFile { out: BufWriter::new(file), target: target.to_path_buf(), _live: live })
+        Ok(AtomicFile { out: Out::Temporary { file: BufWriter::new(file), _live: live }, target: target.to_path_buf() })
     }
 
-    pub fn writer(&mut self) -> &mut impl Write {
-        &mut self.out
+    pub fn writer(&mut self) -> &mut dyn Write {
+        match &mut self.out {
+            Out::Temporary { file, .. } => file,
+            Out::Special(file) => file,
+        }
     }
 
     /// Flushes the file and renames it into place.
     pub fn commit(self) -> Result<(), OutputError> {
         let target = self.target;
-        let _live = self._live;
-        let file =
-            self.out.into_inner().map_err(|e| OutputError::Io { path: target.clone(), source: e.into_error() })?;
-        file.persist(&target).map_err(|e| OutputError::Io { path: target.clone(), source: e.error })?;
+        match self.out {
+            Out::Temporary { file, _live } => {
+                let file =
+                    file.into_inner().map_err(|e| OutputError::Io { path: target.clone(), source: e.into_error() })?;
+                file.persist(&target).map_err(|e| OutputError::Io { path: target.clone(), source: e.error })?;
+            }
+            Out::Special(mut file) => file.flush().map_err(io_error(&target))?,
+        }
         Ok(())
     }
 }
@@ -270,6 +287,16 @@ mod tests {
 
     fn put(d: &Path, file: &str, text: &str) -> Result<(), OutputError> {
         std::fs::write(d.join(file), text).map_err(io_error(d))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_to_not_replaced() {
+        let null = Path::new("/dev/null");
+        let mut file = AtomicFile::create(null).unwrap();
+        file.writer().write_all(b"gone").unwrap();
+        file.commit().unwrap();
+        assert!(!std::fs::metadata(null).unwrap().file_type().is_file(), "/dev/null is still a device");
     }
 
     #[test]

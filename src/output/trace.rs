@@ -3,7 +3,7 @@
 //! (`fault` names the fault of a `fault` record). Written to a temporary file beside the
 //! target and renamed into place when the run completes.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
