@@ -381,6 +381,20 @@ pub fn run_metrics(s: &Summary) -> Vec<(String, Option<f64>)> {
         put(format!("{p}.failed_sends"), Some(f.failed_sends as f64));
         put(format!("{p}.recovered_by_retry"), Some(f.recovered_by_retry as f64));
         put(format!("{p}.added_latency_ms.p99"), f.added_latency_ms.p99);
+        // Reads and failover (issue 11): only where the run measures them.
+        if let Some(gaps) = &f.consume_gap_s {
+            put(format!("{p}.consume_gap_s.max"), gaps.max);
+            put(format!("{p}.consume_gap_s.never"), Some(gaps.never as f64));
+        }
+        for (ns, s) in f.failover_s.iter().flatten() {
+            put(format!("{p}.failover_s.{ns}"), *s);
+        }
+        for (group, s) in f.write_unavailable_s.iter().flatten() {
+            put(format!("{p}.write_unavailable_s.{group}"), *s);
+        }
+        if let Some(lost) = f.messages_lost {
+            put(format!("{p}.messages_lost"), Some(lost as f64));
+        }
     }
     m
 }
@@ -394,8 +408,11 @@ fn is_point_metric(name: &str) -> bool {
     name == "totals.false_removals"
         || nameserver_field.is_some_and(|(_, field)| field == "requests_per_s")
         || fault_field.is_some_and(|field| {
-            ["convergence_s.p99", "stale_window_s", "failed_sends"].contains(&field)
-                || field.strip_prefix("detection_s.").is_some_and(|ns| !ns.contains('.'))
+            ["convergence_s.p99", "stale_window_s", "failed_sends", "consume_gap_s.max", "messages_lost"]
+                .contains(&field)
+                || ["detection_s.", "failover_s.", "write_unavailable_s."]
+                    .iter()
+                    .any(|prefix| field.strip_prefix(prefix).is_some_and(|name| !name.contains('.')))
         })
 }
 

@@ -445,6 +445,10 @@ impl Store {
         }
         self.slaves.remove(&chan);
         self.acked.remove(&chan);
+        // A producer that closed its channel hears nothing of its sends.
+        for waiting in self.waiting.values_mut() {
+            waiting.retain(|w| w.chan != chan);
+        }
     }
 
     /// The push waits 100 ms for more to send; a master whose sends wait for their slaves
