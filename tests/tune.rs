@@ -216,3 +216,37 @@ fn a_target_that_is_not_an_aggregate_is_refused() {
         .assert()
         .code(2);
 }
+
+/// deploy/slurm's tune scripts as Slurm would start them (the environment submit.sh exports,
+/// the array task's index), without a cluster: three shard tasks and the merge job write the
+/// unsharded tune's bytes. tests/slurm.rs runs submit.sh itself on a real one-node cluster.
+#[test]
+fn the_slurm_tune_scripts_merge_to_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = small_scenario(tmp.path());
+    tune(tmp.path(), &file, "whole", "1");
+    let results = tmp.path().join("results");
+    let script = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/slurm").join(name);
+    let run = |name: &str, task: Option<usize>| {
+        let mut command = std::process::Command::new("bash");
+        command
+            .arg(script(name))
+            .env("ROUTESIM", env!("CARGO_BIN_EXE_routesim"))
+            .env("SCENARIO", &file)
+            .env("SHARDS", "3")
+            .env("RESULTS", &results)
+            .env("TARGET", TARGET)
+            .env("TUNE_ARGS", ARGS.join(" "))
+            .env("SLURM_CPUS_PER_TASK", "1");
+        if let Some(k) = task {
+            command.env("SLURM_ARRAY_TASK_ID", k.to_string());
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    for k in 0..3 {
+        run("tune.sbatch", Some(k));
+    }
+    run("tune-merge.sbatch", None);
+    assert_eq!(files(&results.join("merged")), files(&tmp.path().join("whole")));
+}
