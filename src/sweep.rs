@@ -271,6 +271,11 @@ impl Shard {
     }
 }
 
+/// The runs among `0..total` that `shard` makes (all of them without one), in run order.
+pub fn shard_runs(shard: Option<Shard>, total: u64) -> impl Iterator<Item = u64> {
+    (0..total).filter(move |&run| shard.is_none_or(|s| s.owns(run)))
+}
+
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
@@ -318,8 +323,7 @@ impl Sweep {
         shard: Option<Shard>,
         progress: Option<&(dyn Fn() + Sync)>,
     ) -> Result<Vec<RunRow>, RunnerError> {
-        let jobs: Vec<SweepJob> = (0..self.runs())
-            .filter(|&i| shard.is_none_or(|s| s.owns(i)))
+        let jobs: Vec<SweepJob> = shard_runs(shard, self.runs())
             .map(|run| {
                 let (point, seed) = self.identity.run_at(run);
                 let values = self.identity.point_values(point).join(", ");
@@ -675,7 +679,7 @@ pub fn check_shards(shards: &[ShardRuns], total: u64, job: &str, rerun: &str) ->
     }
     let mut seen = vec![false; total as usize];
     for s in shards {
-        let expected = (0..total).filter(|&i| s.shard.owns(i)).count();
+        let expected = shard_runs(Some(s.shard), total).count();
         if s.runs.len() != expected {
             return Err(format!(
                 "{}: shard {} should hold {expected} runs, holds {}",

@@ -250,7 +250,7 @@ impl Tune {
     pub fn runs(&self, shard: Option<Shard>) -> u64 {
         match shard {
             None => self.identity.runs.runs() + self.identity.runs.seeds.len(),
-            Some(s) => (0..self.identity.runs.runs()).filter(|&i| s.owns(i)).count() as u64,
+            Some(_) => sweep::shard_runs(shard, self.identity.runs.runs()).count() as u64,
         }
     }
 
@@ -277,8 +277,7 @@ impl Tune {
         shard: Option<Shard>,
         progress: Option<&(dyn Fn() + Sync)>,
     ) -> Result<Vec<GridRun>, TuneError> {
-        let jobs: Vec<PointSeed> = (0..self.identity.runs.runs())
-            .filter(|&run| shard.is_none_or(|s| s.owns(run)))
+        let jobs: Vec<PointSeed> = sweep::shard_runs(shard, self.identity.runs.runs())
             .map(|run| {
                 let (point, seed) = self.identity.runs.run_at(run);
                 PointSeed { file: &self.file, run, point: point as usize, seed }
