@@ -93,8 +93,10 @@ impl TuneIdentity {
         } else if self.target != other.target {
             format!("--target `{}` vs `{}`", self.target, other.target)
         } else {
-            let name = |m: Minimise| clap::ValueEnum::to_possible_value(&m).map(|v| v.get_name().to_string());
-            format!("--minimise {:?} vs {:?}", name(self.minimise), name(other.minimise))
+            let name = |m: Minimise| {
+                clap::ValueEnum::to_possible_value(&m).map(|v| v.get_name().to_string()).unwrap_or_default()
+            };
+            format!("--minimise {} vs {}", name(self.minimise), name(other.minimise))
         }
     }
 }

@@ -184,6 +184,11 @@ fn a_merge_refuses_missing_repeated_and_foreign_shards() {
     merge(&["a", "c"], "missing shard 1/3 of the tune of `small-tune`");
     merge(&["a", "a", "c"], "shard 0/3 is given twice");
     merge(&["a", "b-seeds-2", "c"], "seeds 1..=2 vs 1..=3");
+    tune_command(&file, &["--minimise", "client-load", "--out", out.to_str().unwrap(), "--merge"])
+        .args([dir("a"), dir("c")])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--minimise nameserver-load vs client-load"));
     // A sweep's shard is named as one, not as a broken file.
     let sweep_file = tmp.path().join("sweep.yaml");
     std::fs::write(&sweep_file, format!("{SCENARIO}sweep:\n  vary:\n    timing.client_route_poll: [10s, 30s]\n"))
