@@ -15,6 +15,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::model::config::WorldConfig;
@@ -186,7 +187,7 @@ pub fn from_text(path: &Path, text: &str, seeds: Option<SeedRange>) -> Result<Sw
     }
     let identity = SweepIdentity {
         scenario: base.world.name.clone(),
-        scenario_hash: format!("{:016x}", fnv1a64(text.as_bytes())),
+        scenario_hash: scenario_hash(text),
         routesim_version: env!("CARGO_PKG_VERSION").to_string(),
         seeds,
         grid: grid_axes,
@@ -244,6 +245,11 @@ fn locate_vary(text: &str, field: &str) -> Option<usize> {
         .or(Some(vary))
 }
 
+/// The fingerprint of a scenario file's text that shards compare: FNV-1a, 64 bit, in hex.
+pub fn scenario_hash(text: &str) -> String {
+    format!("{:016x}", fnv1a64(text.as_bytes()))
+}
+
 /// 64-bit FNV-1a: a stable fingerprint (std's hashers promise no stability across releases).
 fn fnv1a64(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -263,6 +269,11 @@ impl Shard {
     pub fn owns(self, run: u64) -> bool {
         run % self.count == self.index
     }
+}
+
+/// The runs among `0..total` that `shard` makes (all of them without one), in run order.
+pub fn shard_runs(shard: Option<Shard>, total: u64) -> impl Iterator<Item = u64> {
+    (0..total).filter(move |&run| shard.is_none_or(|s| s.owns(run)))
 }
 
 impl fmt::Display for Shard {
@@ -312,8 +323,7 @@ impl Sweep {
         shard: Option<Shard>,
         progress: Option<&(dyn Fn() + Sync)>,
     ) -> Result<Vec<RunRow>, RunnerError> {
-        let jobs: Vec<SweepJob> = (0..self.runs())
-            .filter(|&i| shard.is_none_or(|s| s.owns(i)))
+        let jobs: Vec<SweepJob> = shard_runs(shard, self.runs())
             .map(|run| {
                 let (point, seed) = self.identity.run_at(run);
                 let values = self.identity.point_values(point).join(", ");
@@ -598,37 +608,127 @@ pub fn write_partial(dir: &Path, identity: &SweepIdentity, shard: Shard, rows: &
         runs.push(PartialRun { run: row.run, point: row.point, seed: row.seed, layout, values });
     }
     let partial = Partial { format: PARTIAL_FORMAT.into(), shard, sweep: identity.clone(), layouts, runs };
-    // Compact: this file is for `merge`, and a large shard holds many thousand runs.
+    write_partial_file(dir, &partial)
+}
+
+/// Writes a shard's `partial.json` into `dir`, compact: the file is for a merge, and a large
+/// shard holds many thousand runs.
+pub fn write_partial_file(dir: &Path, partial: &impl Serialize) -> Result<(), OutputError> {
     let path = dir.join(PARTIAL_FILE);
     let file = std::fs::File::create(&path).map_err(output::io_error(&path))?;
     let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut w, &partial)
+    serde_json::to_writer(&mut w, partial)
         .map_err(|e| OutputError::Other { path: path.clone(), message: e.to_string() })?;
     w.write_all(b"\n").map_err(output::io_error(&path))?;
     w.flush().map_err(output::io_error(&path))
 }
 
+/// Reads the `partial.json` of shard directory `dir`, which must be in format `format`
+/// (`routesim-sweep-partial/1`, `routesim-tune-partial/1`): a sweep's shard given to a tune's
+/// merge, or the reverse, is named as such rather than as a malformed file.
+pub fn read_partial<T: DeserializeOwned>(dir: &Path, format: &str) -> Result<T, String> {
+    #[derive(Deserialize)]
+    struct Format {
+        format: String,
+    }
+    let path = dir.join(PARTIAL_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: {e} (is this a directory written by `routesim sweep --shard` or `routesim tune --shard`?)",
+            path.display()
+        )
+    })?;
+    let found: Format =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a shard's partial result: {e}", path.display()))?;
+    if found.format != format {
+        return Err(format!(
+            "{}: format `{}`, expected `{format}` (`routesim merge` joins the shards of a sweep, \
+             `routesim tune SCENARIO ... --merge` those of a tune)",
+            path.display(),
+            found.format
+        ));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("{}: not a valid partial result: {e}", path.display()))
+}
+
+/// What a merge knows of one shard's directory: where it is, which shard it says it is, and
+/// the indices of the runs it holds, in file order.
+pub struct ShardRuns<'a> {
+    pub dir: &'a Path,
+    pub shard: Shard,
+    pub runs: Vec<u64>,
+}
+
+/// Checks that `shards` are every shard of one job of `total` runs, each once: they split it
+/// the same number of ways, none is missing or given twice, and each holds exactly its own
+/// runs, each once. The shards' identities are the caller's to compare. `job` names the job in
+/// messages (``sweep `x` ``), `rerun` says how to run a missing shard.
+pub fn check_shards(shards: &[ShardRuns], total: u64, job: &str, rerun: &str) -> Result<(), String> {
+    let Some(first) = shards.first() else {
+        return Err("name at least one shard directory".into());
+    };
+    let count = first.shard.count;
+    let mut by_shard: Vec<Option<&Path>> = vec![None; count as usize];
+    for s in shards {
+        if s.shard.count != count || s.shard.index >= count {
+            return Err(format!(
+                "{} is shard {} but {} is shard {}: every shard must split the {job} the same number of ways",
+                s.dir.display(),
+                s.shard,
+                first.dir.display(),
+                first.shard
+            ));
+        }
+        let slot = &mut by_shard[s.shard.index as usize];
+        if let Some(other) = slot {
+            return Err(format!("shard {} is given twice: {} and {}", s.shard, other.display(), s.dir.display()));
+        }
+        *slot = Some(s.dir);
+    }
+    let missing: Vec<String> =
+        (0..count).filter(|&k| by_shard[k as usize].is_none()).map(|k| format!("{k}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing shard{} {} of {job} ({total} runs in {count} shards); run them with `{rerun} --shard K/{count}`",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+        ));
+    }
+    let mut seen = vec![false; total as usize];
+    for s in shards {
+        let expected = shard_runs(Some(s.shard), total).count();
+        if s.runs.len() != expected {
+            return Err(format!(
+                "{}: shard {} should hold {expected} runs, holds {}",
+                s.dir.display(),
+                s.shard,
+                s.runs.len()
+            ));
+        }
+        for &run in &s.runs {
+            let bad = |why: &str| format!("{}: run {run}: {why}", s.dir.display());
+            if run >= total || !s.shard.owns(run) {
+                return Err(bad(&format!("not a run of shard {}", s.shard)));
+            }
+            if std::mem::replace(&mut seen[run as usize], true) {
+                return Err(bad("given twice"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads shards' directories, checks that they are one sweep's shards, all of them, each
 /// once, and returns the sweep and every run's row in run order.
 pub fn merge(dirs: &[PathBuf]) -> Result<(SweepIdentity, Vec<RunRow>), String> {
-    let mut partials: Vec<(&Path, Partial)> = Vec::new();
-    for dir in dirs {
-        let path = dir.join(PARTIAL_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!("{}: {e} (is this a directory written by `routesim sweep --shard`?)", path.display())
-        })?;
-        let partial: Partial = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a sweep's partial result: {e}", path.display()))?;
-        if partial.format != PARTIAL_FORMAT {
-            return Err(format!("{}: format `{}`, expected `{PARTIAL_FORMAT}`", path.display(), partial.format));
-        }
-        partials.push((dir, partial));
-    }
+    let partials: Vec<(&Path, Partial)> = dirs
+        .iter()
+        .map(|dir| Ok((dir.as_path(), read_partial::<Partial>(dir, PARTIAL_FORMAT)?)))
+        .collect::<Result<_, String>>()?;
     let Some((first_dir, first)) = partials.first() else {
         return Err("name at least one shard directory".into());
     };
-    let (identity, count) = (first.sweep.clone(), first.shard.count);
-    let mut by_shard: Vec<Option<&Path>> = vec![None; count as usize];
+    let identity = first.sweep.clone();
     for (dir, p) in &partials {
         if p.sweep != identity {
             return Err(format!(
@@ -638,49 +738,17 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(SweepIdentity, Vec<RunRow>), String> {
                 identity_difference(&identity, &p.sweep)
             ));
         }
-        if p.shard.count != count || p.shard.index >= count {
-            return Err(format!(
-                "{} is shard {} but {} is shard {}: every shard must split the sweep the same number of ways",
-                dir.display(),
-                p.shard,
-                first_dir.display(),
-                first.shard
-            ));
-        }
-        let slot = &mut by_shard[p.shard.index as usize];
-        if let Some(other) = slot {
-            return Err(format!("shard {} is given twice: {} and {}", p.shard, other.display(), dir.display()));
-        }
-        *slot = Some(dir);
     }
-    let missing: Vec<String> =
-        (0..count).filter(|&k| by_shard[k as usize].is_none()).map(|k| format!("{k}/{count}")).collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "missing shard{} {} of sweep `{}` ({} runs in {count} shards); run them with `routesim sweep --shard K/{count}`",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", "),
-            identity.scenario,
-            identity.runs()
-        ));
-    }
+    let shards: Vec<ShardRuns> = partials
+        .iter()
+        .map(|(dir, p)| ShardRuns { dir, shard: p.shard, runs: p.runs.iter().map(|r| r.run).collect() })
+        .collect();
     let total = identity.runs();
+    check_shards(&shards, total, &format!("sweep `{}`", identity.scenario), "routesim sweep")?;
     let mut rows: Vec<Option<RunRow>> = (0..total).map(|_| None).collect();
     for (dir, p) in partials {
-        let expected = (0..total).filter(|&i| p.shard.owns(i)).count();
-        if p.runs.len() != expected {
-            return Err(format!(
-                "{}: shard {} should hold {expected} runs, holds {}",
-                dir.display(),
-                p.shard,
-                p.runs.len()
-            ));
-        }
         for r in p.runs {
             let bad = |why: &str| format!("{}: run {}: {why}", dir.display(), r.run);
-            if r.run >= total || !p.shard.owns(r.run) {
-                return Err(bad(&format!("not a run of shard {}", p.shard)));
-            }
             if identity.run_at(r.run) != (r.point, r.seed) {
                 return Err(bad("its point and seed do not match its index"));
             }
@@ -688,21 +756,18 @@ pub fn merge(dirs: &[PathBuf]) -> Result<(SweepIdentity, Vec<RunRow>), String> {
             if names.len() != r.values.len() {
                 return Err(bad("as many values as metric names are needed"));
             }
-            let slot = &mut rows[r.run as usize];
-            if slot.is_some() {
-                return Err(bad("given twice"));
-            }
             let metrics = names.iter().cloned().zip(r.values).collect();
-            *slot = Some(RunRow { run: r.run, point: r.point, seed: r.seed, metrics });
+            rows[r.run as usize] = Some(RunRow { run: r.run, point: r.point, seed: r.seed, metrics });
         }
     }
-    // Counts per shard and ownership were checked, so every slot is filled.
+    // `check_shards` saw every run exactly once, so every slot is filled.
     let rows = rows.into_iter().flatten().collect::<Vec<_>>();
     debug_assert_eq!(rows.len() as u64, total);
     Ok((identity, rows))
 }
 
-fn identity_difference(a: &SweepIdentity, b: &SweepIdentity) -> String {
+/// How two sweeps' identities differ, first difference first, for a merge's refusal.
+pub fn identity_difference(a: &SweepIdentity, b: &SweepIdentity) -> String {
     if a.scenario != b.scenario {
         format!("scenario `{}` vs `{}`", a.scenario, b.scenario)
     } else if a.scenario_hash != b.scenario_hash {
@@ -735,9 +800,14 @@ pub fn write(
 
 /// The default output directory of a sweep (or of a merge) of scenario `name`.
 pub fn default_out(name: &str, shard: Option<Shard>) -> PathBuf {
+    shard_out(name, "sweep", shard)
+}
+
+/// `output/<name>-<noun>/`, or `output/<name>-<noun>-shard-K-of-N/` for a shard.
+pub fn shard_out(name: &str, noun: &str, shard: Option<Shard>) -> PathBuf {
     let dir = match shard {
-        None => format!("{name}-sweep"),
-        Some(s) => format!("{name}-sweep-shard-{}-of-{}", s.index, s.count),
+        None => format!("{name}-{noun}"),
+        Some(s) => format!("{name}-{noun}-shard-{}-of-{}", s.index, s.count),
     };
     Path::new("output").join(dir)
 }

@@ -11,39 +11,42 @@
 //! The Pareto frontier holds the points no other point beats on both the target's statistic
 //! and the load being minimised; the chosen point is the least-loaded that meets the target,
 //! checked again over as many fresh seeds.
+//!
+//! Sharding (`--shard K/N`, then `--merge`): the grid's runs do not depend on one another, so
+//! shard K runs the runs `i` with `i % N == K` (run `i` is point `i / seeds`, seed
+//! `first + i % seeds`, as in a sweep) and keeps each run's summary, as the judge reads it, in
+//! `partial.json`. Only the fresh-seed check depends on results (on which point was chosen), so
+//! it runs in the merge, which judges every run exactly as an unsharded tune does and writes
+//! the same bytes.
 
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::check::summarise;
 use crate::expect::{self, Assertion};
 use crate::model::config::WorldConfig;
+use crate::output::OutputError;
 use crate::runner::{self, Job, RunnerError};
 use crate::scenario::units::SeedRange;
 use crate::scenario::{self, ScenarioError, yaml};
+pub use crate::sweep::Axis;
+use crate::sweep::{self, Shard, ShardRuns, SweepIdentity};
 
 /// The grid points one tune may ask for.
 pub const POINTS_MAX: usize = 2_000;
 
 /// Which load the chosen point minimises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Minimise {
     /// Requests per second the NameServers handle (registrations, route queries), measured.
     NameserverLoad,
     /// Route queries per second the clients send, from the settings: clients / route poll.
     ClientLoad,
-}
-
-/// One axis of the search: a `timing.*` path and the values tried.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Axis {
-    pub path: String,
-    pub values: Vec<String>,
 }
 
 /// RocketMQ's knobs of the stale window, within the bounds RocketMQ accepts:
@@ -68,16 +71,61 @@ pub fn default_space(what_ifs: bool) -> Vec<Axis> {
     space
 }
 
+/// The name of a tune shard's file format.
+const PARTIAL_FORMAT: &str = "routesim-tune-partial/1";
+
+/// What must be equal for shards to belong to one tune: what a sweep's shards share (the
+/// scenario file, routesim's version, the seeds, the grid as `timing.*` axes) and how the
+/// runs are judged (the summary keys a shard keeps follow from the target).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuneIdentity {
+    pub runs: SweepIdentity,
+    pub target: String,
+    pub minimise: Minimise,
+}
+
+impl TuneIdentity {
+    /// How `self` and `other` differ, first difference first.
+    fn difference(&self, other: &TuneIdentity) -> String {
+        if self.runs != other.runs {
+            sweep::identity_difference(&self.runs, &other.runs)
+        } else if self.target != other.target {
+            format!("--target `{}` vs `{}`", self.target, other.target)
+        } else {
+            let name = |m: Minimise| {
+                clap::ValueEnum::to_possible_value(&m).map(|v| v.get_name().to_string()).unwrap_or_default()
+            };
+            format!("--minimise {} vs {}", name(self.minimise), name(other.minimise))
+        }
+    }
+}
+
 /// A loaded tune: the target, the grid and every point's validated world.
 pub struct Tune {
     pub file: PathBuf,
     pub target: Assertion,
-    pub axes: Vec<Axis>,
-    pub seeds: SeedRange,
-    pub minimise: Minimise,
+    pub identity: TuneIdentity,
     worlds: Vec<WorldConfig>,
-    /// Per point, its values (as written), in axis order.
-    values: Vec<Vec<String>>,
+}
+
+/// One grid run's summary, reduced to the keys the judge reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridRun {
+    pub run: u64,
+    pub seed: u64,
+    pub summary: Value,
+}
+
+/// `partial.json` of a tune's shard.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Partial {
+    format: String,
+    shard: Shard,
+    tune: TuneIdentity,
+    runs: Vec<GridRun>,
 }
 
 /// What a tune found at one grid point.
@@ -159,19 +207,25 @@ pub fn load(
         return Err(TuneError::Input(format!("the grid has {points} points; at most {POINTS_MAX}: give fewer values")));
     }
     let mut worlds = Vec::with_capacity(points);
-    let mut values = Vec::with_capacity(points);
-    for indices in crate::sweep::grid(&lens) {
-        let written: Vec<String> = axes.iter().zip(&indices).map(|(a, &i)| a.values[i].clone()).collect();
+    for indices in sweep::grid(&lens) {
         let overrides: Vec<(String, yaml::Value)> =
-            axes.iter().zip(&written).map(|(a, v)| (a.path.clone(), yaml::scalar(v))).collect();
+            axes.iter().zip(&indices).map(|(a, &i)| (a.path.clone(), yaml::scalar(&a.values[i]))).collect();
         worlds.push(scenario::with_overrides(path, &text, &overrides)?.world);
-        values.push(written);
     }
-    Ok(Tune { file: path.to_path_buf(), target, axes, seeds, minimise, worlds, values })
+    let runs = SweepIdentity {
+        scenario: base.world.name.clone(),
+        scenario_hash: sweep::scenario_hash(&text),
+        routesim_version: env!("CARGO_PKG_VERSION").to_string(),
+        seeds,
+        grid: axes,
+    };
+    let identity = TuneIdentity { runs, target: target.text.clone(), minimise };
+    Ok(Tune { file: path.to_path_buf(), target, identity, worlds })
 }
 
 struct PointSeed<'a> {
     file: &'a Path,
+    run: u64,
     point: usize,
     seed: u64,
 }
@@ -193,6 +247,20 @@ impl Tune {
         self.worlds.len()
     }
 
+    /// The runs this process makes: the grid's (or shard `shard`'s of them), and the chosen
+    /// point's fresh seeds unless it is a shard.
+    pub fn runs(&self, shard: Option<Shard>) -> u64 {
+        match shard {
+            None => self.identity.runs.runs() + self.identity.runs.seeds.len(),
+            Some(_) => sweep::shard_runs(shard, self.identity.runs.runs()).count() as u64,
+        }
+    }
+
+    /// The top-level summary keys the judge reads: the target's, false removals and load.
+    fn keys(&self) -> BTreeSet<String> {
+        [self.target.path[0].key.clone(), "totals".into(), "nameserver_load".into(), "duration_s".into()].into()
+    }
+
     /// Runs the grid over the seeds, then the chosen point over fresh seeds; `progress` ticks
     /// once per run.
     pub fn run(
@@ -200,39 +268,74 @@ impl Tune {
         threads: Option<NonZeroUsize>,
         progress: Option<&(dyn Fn() + Sync)>,
     ) -> Result<TuneReport, TuneError> {
-        let keys: BTreeSet<String> =
-            [self.target.path[0].key.clone(), "totals".into(), "nameserver_load".into(), "duration_s".into()].into();
-        let jobs: Vec<PointSeed> = (0..self.points())
-            .flat_map(|point| self.seeds.seeds().map(move |seed| PointSeed { file: &self.file, point, seed }))
+        let runs = self.run_grid(threads, None, progress)?;
+        self.finish(runs, threads, progress)
+    }
+
+    /// Runs the grid's runs (those of `shard`, or all), in run order.
+    pub fn run_grid(
+        &self,
+        threads: Option<NonZeroUsize>,
+        shard: Option<Shard>,
+        progress: Option<&(dyn Fn() + Sync)>,
+    ) -> Result<Vec<GridRun>, TuneError> {
+        let jobs: Vec<PointSeed> = sweep::shard_runs(shard, self.identity.runs.runs())
+            .map(|run| {
+                let (point, seed) = self.identity.runs.run_at(run);
+                PointSeed { file: &self.file, run, point: point as usize, seed }
+            })
             .collect();
-        let summaries = runner::run(&jobs, threads, progress, |j| summarise(&self.worlds[j.point], j.seed, &keys))?;
-        let per_seed = self.seeds.len() as usize;
+        let keys = self.keys();
+        Ok(runner::run(&jobs, threads, progress, |j| GridRun {
+            run: j.run,
+            seed: j.seed,
+            summary: summarise(&self.worlds[j.point], j.seed, &keys),
+        })?)
+    }
+
+    /// Judges every grid run (all of them, in run order), then runs the chosen point over
+    /// fresh seeds: what an unsharded tune and a merge both end with.
+    pub fn finish(
+        &self,
+        runs: Vec<GridRun>,
+        threads: Option<NonZeroUsize>,
+        progress: Option<&(dyn Fn() + Sync)>,
+    ) -> Result<TuneReport, TuneError> {
+        let seeds = self.identity.runs.seeds;
+        let minimise = self.identity.minimise;
+        let per_seed = seeds.len() as usize;
+        assert_eq!(runs.len(), self.points() * per_seed, "every grid run is judged");
+        let summaries: Vec<Value> = runs.into_iter().map(|r| r.summary).collect();
         let mut points: Vec<PointResult> =
-            summaries.chunks(per_seed).enumerate().map(|(point, runs)| self.judge(point, runs)).collect();
-        mark_pareto(&mut points, self.minimise);
+            summaries.chunks(per_seed).enumerate().map(|(point, runs)| self.judge(point, seeds, runs)).collect();
+        mark_pareto(&mut points, minimise);
         let chosen = points
             .iter()
             .filter(|p| p.meets)
-            .min_by(|a, b| {
-                point_load(a, self.minimise).total_cmp(&point_load(b, self.minimise)).then(a.point.cmp(&b.point))
-            })
+            .min_by(|a, b| point_load(a, minimise).total_cmp(&point_load(b, minimise)).then(a.point.cmp(&b.point)))
             .map(|p| p.point);
         let (mut fresh, mut fresh_meets) = (None, None);
         if let Some(point) = chosen {
-            let first = self.seeds.last.saturating_add(1);
-            let last = first.saturating_add(self.seeds.len() - 1);
-            let jobs: Vec<PointSeed> = (first..=last).map(|seed| PointSeed { file: &self.file, point, seed }).collect();
+            let first = seeds.last.saturating_add(1);
+            let fresh_seeds = SeedRange { first, last: first.saturating_add(seeds.len() - 1) };
+            let jobs: Vec<PointSeed> = fresh_seeds
+                .seeds()
+                .enumerate()
+                .map(|(i, seed)| PointSeed { file: &self.file, run: i as u64, point, seed })
+                .collect();
+            let keys = self.keys();
             let runs = runner::run(&jobs, threads, progress, |j| summarise(&self.worlds[point], j.seed, &keys))?;
-            fresh = Some((first, last));
-            fresh_meets = Some(self.judge(point, &runs).meets);
+            fresh = Some((fresh_seeds.first, fresh_seeds.last));
+            fresh_meets = Some(self.judge(point, fresh_seeds, &runs).meets);
         }
         let baseline = self.baseline();
+        let id = &self.identity;
         Ok(TuneReport {
-            scenario: self.worlds.first().map(|w| w.name.clone()).unwrap_or_default(),
-            target: self.target.text.clone(),
-            seeds: (self.seeds.first, self.seeds.last),
-            minimise: self.minimise,
-            axes: self.axes.clone(),
+            scenario: id.runs.scenario.clone(),
+            target: id.target.clone(),
+            seeds: (seeds.first, seeds.last),
+            minimise,
+            axes: id.runs.grid.clone(),
             points,
             baseline,
             chosen,
@@ -242,8 +345,56 @@ impl Tune {
         })
     }
 
-    fn judge(&self, point: usize, summaries: &[Value]) -> PointResult {
-        let runs: Vec<(u64, Value)> = self.seeds.seeds().zip(summaries.iter().cloned()).collect();
+    /// Writes shard `shard`'s runs as `partial.json` into `dir` (which exists).
+    pub fn write_partial(&self, dir: &Path, shard: Shard, runs: Vec<GridRun>) -> Result<(), OutputError> {
+        let partial = Partial { format: PARTIAL_FORMAT.into(), shard, tune: self.identity.clone(), runs };
+        sweep::write_partial_file(dir, &partial)
+    }
+
+    /// Reads the shards' directories and checks that they are this tune's shards (the same
+    /// scenario file, routesim, seeds, grid, target and `--minimise`), all of them, each once;
+    /// returns every grid run in run order.
+    pub fn merge(&self, dirs: &[PathBuf]) -> Result<Vec<GridRun>, TuneError> {
+        let mut partials: Vec<(&Path, Partial)> = Vec::with_capacity(dirs.len());
+        for dir in dirs {
+            let partial: Partial = sweep::read_partial(dir, PARTIAL_FORMAT).map_err(TuneError::Input)?;
+            if partial.tune != self.identity {
+                return Err(TuneError::Input(format!(
+                    "{} is a shard of another tune: {} (the shard's, then this merge's; shard and merge with the same \
+                     scenario file, routesim and arguments)",
+                    dir.display(),
+                    partial.tune.difference(&self.identity)
+                )));
+            }
+            partials.push((dir, partial));
+        }
+        let shards: Vec<ShardRuns> = partials
+            .iter()
+            .map(|(dir, p)| ShardRuns { dir, shard: p.shard, runs: p.runs.iter().map(|r| r.run).collect() })
+            .collect();
+        let total = self.identity.runs.runs();
+        let job = format!("the tune of `{}`", self.identity.runs.scenario);
+        sweep::check_shards(&shards, total, &job, "routesim tune (the same arguments)").map_err(TuneError::Input)?;
+        let mut runs: Vec<Option<GridRun>> = (0..total).map(|_| None).collect();
+        for (dir, p) in partials {
+            for r in p.runs {
+                if self.identity.runs.run_at(r.run).1 != r.seed {
+                    return Err(TuneError::Input(format!(
+                        "{}: run {}: its seed does not match its index",
+                        dir.display(),
+                        r.run
+                    )));
+                }
+                let at = r.run as usize;
+                runs[at] = Some(r);
+            }
+        }
+        // `check_shards` saw every run exactly once, so every slot is filled.
+        Ok(runs.into_iter().flatten().collect())
+    }
+
+    fn judge(&self, point: usize, seeds: SeedRange, summaries: &[Value]) -> PointResult {
+        let runs: Vec<(u64, Value)> = seeds.seeds().zip(summaries.iter().cloned()).collect();
         let outcome = expect::evaluate(&self.target, &runs);
         let statistic = expect::statistic(&self.target, &runs);
         let number = |v: &Value, path: &[&str]| path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_f64);
@@ -263,7 +414,14 @@ impl Tune {
         let poll_s = world.timing.client_route_poll_us as f64 / 1e6;
         PointResult {
             point,
-            settings: self.axes.iter().map(|a| a.path.clone()).zip(self.values[point].iter().cloned()).collect(),
+            settings: self
+                .identity
+                .runs
+                .grid
+                .iter()
+                .map(|a| a.path.clone())
+                .zip(self.identity.runs.point_values(point as u64).into_iter().map(String::from))
+                .collect(),
             statistic,
             meets: outcome.passed && false_removals_max == 0.0,
             target_passed: outcome.passed,

@@ -117,3 +117,28 @@ fn a_failed_shard_cancels_the_merge_and_is_named() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(results.join("merged/points.csv").is_file());
 }
+
+#[test]
+fn sharded_tune_on_slurm_merges_to_the_unsharded_bytes() {
+    if !slurm_available() {
+        return;
+    }
+    let (tmp, results) = results_dir("tune-heartbeat");
+    let target = "faults[broker-a].stale_window_s.p99 <= 150";
+    // 4 points x 2 seeds, and the chosen point's 2 fresh seeds in the merge job.
+    let tune_args = "--seeds 2 --vary timing.nameserver_channel_idle=60s,120s --vary timing.client_route_poll=10s,30s";
+    let out = submit(Path::new(ROUTESIM), &results, 3, &[("TARGET", target), ("TUNE_ARGS", tune_args)]);
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "submit.sh failed:\n{log}");
+    let plain = tmp.path().join("plain");
+    let status = Command::new(ROUTESIM)
+        .args(["tune", SCENARIO, "--target", target])
+        .args(tune_args.split(' '))
+        .arg("--out")
+        .arg(&plain)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(files(&results.join("merged")), files(&plain), "the merged tune differs from the unsharded one");
+}

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Submits a sharded routesim sweep to Slurm: an array of N shard tasks, then a merge job that
-# starts only if every task succeeded (and is cancelled, not left pending, if one failed).
+# Submits a sharded routesim sweep (or, with TARGET set, a sharded routesim tune) to Slurm: an
+# array of N shard tasks, then a merge job that starts only if every task succeeded (and is
+# cancelled, not left pending, if one failed).
 #
 #   deploy/slurm/submit.sh SCENARIO [N]
+#   TARGET='faults[broker-a].stale_window_s.p99 <= 60' deploy/slurm/submit.sh SCENARIO [N]
 #
-# SCENARIO  the sweep's scenario file (it must have a `sweep:` block)
+# SCENARIO  the sweep's scenario file (it must have a `sweep:` block), or the tune's
 # N         shards, one array task each (default 8)
 #
 # Environment (all optional):
+#   TARGET       tune instead of sweep: the `--target` of `routesim tune` (one argument, spaces
+#                and all). Shards run tune.sbatch, the merge tune-merge.sbatch, which also runs
+#                the chosen point's fresh seeds (README, "Tune").
+#   TUNE_ARGS    with TARGET: more arguments for every `routesim tune`, shards and merge alike,
+#                e.g. "--seeds 20 --what-ifs" (not --threads, --out, --shard or --merge)
 #   ROUTESIM     the routesim binary every node runs (default: `routesim` on PATH, as installed by
 #                `cargo install --path .`). It must exist at the same path on every node.
 #   RESULTS      where shards, logs and the merged sweep go (default: results/<file name>). It
@@ -20,9 +27,9 @@
 #   WAIT=1       block until the merge job ends; exit 1, naming the failed shards, unless it
 #                merged
 #
-# Prints the two job ids. Results: $RESULTS/merged/ (the files an unsharded sweep writes, byte
-# for byte), $RESULTS/shard-K/ (partial results), $RESULTS/logs/ (shard-JOB_K.out per task,
-# merge-JOB.out).
+# Prints the two job ids. Results: $RESULTS/merged/ (the files an unsharded sweep or tune
+# writes, byte for byte), $RESULTS/shard-K/ (partial results), $RESULTS/logs/ (shard-JOB_K.out
+# per task, merge-JOB.out).
 set -euo pipefail
 
 die() { echo "submit.sh: $*" >&2; exit 2; }
@@ -50,18 +57,24 @@ results=$(realpath "$results")
 
 here=$(dirname "$(realpath "$0")")
 export ROUTESIM=$routesim SCENARIO=$scenario SHARDS=$shards RESULTS=$results SWEEP_ARGS=${SWEEP_ARGS:-}
+if [[ -n ${TARGET:-} ]]; then
+  export TARGET TUNE_ARGS=${TUNE_ARGS:-}
+  shard_job=$here/tune.sbatch merge_job=$here/tune-merge.sbatch
+else
+  shard_job=$here/sweep.sbatch merge_job=$here/merge.sbatch
+fi
 # shellcheck disable=SC2086 # SBATCH_ARGS is a list of words on purpose
 array=$(sbatch --parsable --export=ALL ${SBATCH_ARGS:-} \
   --job-name="$name" --array="${ARRAY:-0-$((shards - 1))}" \
   --output="$results/logs/shard-%A_%a.out" \
-  "$here/sweep.sbatch")
+  "$shard_job")
 array=${array%%;*}   # --parsable prints "id;cluster" on multi-cluster setups
 echo "submitted shards: job $array (array ${ARRAY:-0-$((shards - 1))} of $shards shards)"
 # shellcheck disable=SC2086
 merge=$(sbatch --parsable --export=ALL ${SBATCH_ARGS:-} \
   --job-name="$name-merge" --dependency="afterok:$array" --kill-on-invalid-dep=yes \
   --output="$results/logs/merge-%j.out" \
-  "$here/merge.sbatch")
+  "$merge_job")
 merge=${merge%%;*}
 echo "submitted merge: job $merge; results in $results/merged"
 [[ ${WAIT:-0} == 1 ]] || exit 0

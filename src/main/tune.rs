@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use routesim::runner::THREADS_MAX;
 use routesim::scenario::units::SeedRange;
+use routesim::sweep::{self, Shard};
 use routesim::tune::{self, Axis, Minimise};
 
 use crate::print::OutputArgs;
@@ -37,11 +38,20 @@ pub struct TuneArgs {
     /// Threads to run on (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(THREADS_MAX)))]
     pub threads: Option<u16>,
-    /// Output directory (default: output/<scenario-name>-tune/).
+    /// Output directory (default: output/<scenario-name>-tune/, or
+    /// output/<scenario-name>-tune-shard-K-of-N/ with --shard).
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Run only the grid's runs i with i % N == K (0-based K) and write a partial result for
+    /// `--merge`.
+    #[arg(long, value_name = "K/N", conflicts_with = "merge")]
+    pub shard: Option<Shard>,
+    /// Merge the directories of every `--shard K/N` run with these same arguments, run the
+    /// chosen point's fresh seeds, and write what the unsharded tune writes.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub merge: Vec<PathBuf>,
 }
 
 fn axes(args: &TuneArgs) -> Result<Vec<Axis>, Failure> {
@@ -64,23 +74,53 @@ fn axes(args: &TuneArgs) -> Result<Vec<Axis>, Failure> {
         .collect()
 }
 
-pub fn tune(args: &TuneArgs) -> Result<(), Failure> {
-    let axes = axes(args)?;
-    let tune = tune::load(&args.scenario, &args.target, axes, args.seeds, args.minimise).map_err(|e| match e {
+/// A runner's failure is a failed run (exit 1); anything else is the input's (exit 2).
+fn input_or_run(e: tune::TuneError) -> Failure {
+    match e {
         tune::TuneError::Runner(r) => Failure::Run(r.to_string()),
         other => Failure::Input(other.to_string()),
-    })?;
+    }
+}
+
+pub fn tune(args: &TuneArgs) -> Result<(), Failure> {
+    let axes = axes(args)?;
+    let tune = tune::load(&args.scenario, &args.target, axes, args.seeds, args.minimise).map_err(input_or_run)?;
     let threads = args.threads.and_then(|n| NonZeroUsize::new(usize::from(n)));
-    let runs = (tune.points() as u64 + 1) * args.seeds.len();
+    let out = args.out.clone().unwrap_or_else(|| sweep::shard_out(&tune.identity.runs.scenario, "tune", args.shard));
+    let kind = routesim::output::Kind::Tune;
+    routesim::output::check_replaceable(&out, kind).map_err(crate::write_failure)?;
+    // A merge's own runs are the chosen point's fresh seeds.
+    let merged = (!args.merge.is_empty()).then(|| tune.merge(&args.merge)).transpose().map_err(input_or_run)?;
+    let runs = if merged.is_some() { args.seeds.len() } else { tune.runs(args.shard) };
     let bar = progress::bar(runs, "runs", args.output.progress());
     let tick = || bar.inc(1);
-    let report = tune.run(threads, Some(&tick)).map_err(|e| Failure::Run(e.to_string()))?;
+    let run_failure = |e: tune::TuneError| Failure::Run(e.to_string());
+    if let Some(shard) = args.shard {
+        let grid_runs = tune.run_grid(threads, Some(shard), Some(&tick)).map_err(run_failure)?;
+        bar.finish_and_clear();
+        routesim::output::write_dir_atomically(&out, kind, |dir| tune.write_partial(dir, shard, grid_runs))
+            .map_err(crate::write_failure)?;
+        if !args.output.text() {
+            return Ok(());
+        }
+        println!(
+            "shard {shard} of a tune of {} points x {} seeds: ran {runs} runs; wrote {}; merge all {} with \
+             `routesim tune` and these arguments, `--merge DIR...` instead of `--shard`",
+            tune.points(),
+            args.seeds.len(),
+            out.display(),
+            shard.count
+        );
+        return Ok(());
+    }
+    let report = match merged {
+        Some(grid_runs) => tune.finish(grid_runs, threads, Some(&tick)),
+        None => tune.run(threads, Some(&tick)),
+    }
+    .map_err(run_failure)?;
     bar.finish_and_clear();
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{}-tune", report.scenario)));
-    routesim::output::write_dir_atomically(&out, routesim::output::Kind::Tune, |dir| {
-        routesim::output::tune_chart::write_tune(dir, &report)
-    })
-    .map_err(crate::write_failure)?;
+    routesim::output::write_dir_atomically(&out, kind, |dir| routesim::output::tune_chart::write_tune(dir, &report))
+        .map_err(crate::write_failure)?;
     args.output.json(&report);
     if !args.output.text() {
         return Ok(());
