@@ -17,6 +17,8 @@ use routesim::scenario;
 mod bench;
 #[path = "main/check.rs"]
 mod check;
+#[path = "main/compare.rs"]
+mod compare;
 #[path = "main/explore.rs"]
 mod explore;
 #[path = "main/progress.rs"]
@@ -108,6 +110,8 @@ enum Command {
     /// Run random fault schedules from the scenario's `explore:` block; rank, judge and shrink
     /// them (docs/EXPLORE.md).
     Explore(explore::ExploreArgs),
+    /// Compare runs and sweep points: a table of differences, overlaid charts, a page (README, "Compare").
+    Compare(compare::CompareArgs),
 }
 
 pub enum Failure {
@@ -141,6 +145,7 @@ fn main() -> ExitCode {
         }
         Command::Man { dir } => man(dir.as_deref()),
         Command::Explore(args) => explore::explore(&args),
+        Command::Compare(args) => compare::compare(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,10 +14,14 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::{DetectionRow, FaultSummary, Layer, Role, RunData, TimeseriesRow};
+use super::data::{ConvergenceRow, DetectionRow, FaultSummary, Layer, Role, RunData, TimeseriesRow};
 use super::numfmt::{linear_ticks, num, symlog, symlog_ticks};
 use super::typeset::SIZE_PER_EM;
 use super::{Chart, FONT_FAMILY};
+
+mod overlay;
+
+pub(crate) use overlay::{Labelled, draw as draw_overlay};
 
 type Root<DB> = DrawingArea<DB, Shift>;
 type Drawn = Result<(), String>;
@@ -149,6 +153,11 @@ pub(crate) fn draw<DB: DrawingBackend>(chart: Chart, root: &Root<DB>, run: &RunD
 // ---------------------------------------------------------------------------------------------
 // Frame: title and legend
 
+/// A run chart's title: what it shows, for which scenario and seed.
+fn run_title(chart: Chart, run: &RunData) -> String {
+    format!("{} — {}, seed {}", chart.subject(), run.summary.scenario, run.summary.seed)
+}
+
 enum Swatch {
     Line(RGBColor, u32),
     Dashed(RGBColor, u32),
@@ -174,21 +183,19 @@ const ENTRY_GAP: i32 = 26;
 /// returns the area left for the plot.
 fn frame<DB: DrawingBackend>(
     root: &Root<DB>,
-    chart: Chart,
-    run: &RunData,
+    title: &str,
     legend: &[LegendEntry],
     headline: Option<&str>,
 ) -> Result<Root<DB>, String> {
     root.fill(&WHITE).why()?;
-    let title = format!("{} — {}, seed {}", chart.subject(), run.summary.scenario, run.summary.seed);
-    let (_, title_h) = root.estimate_text_size(&title, &text(TITLE_EM_PX)).why()?;
+    let (_, title_h) = root.estimate_text_size(title, &text(TITLE_EM_PX)).why()?;
     let headline_px = if headline.is_some() { HEADLINE_ROW_PX } else { 0 };
     let title_band_px = title_h as i32 + 16 + headline_px;
     let (title_area, body) = root.split_vertically(title_band_px);
     let (title_w, _) = title_area.dim_in_pixel();
     title_area
         .draw_text(
-            &title,
+            title,
             &anchored(TITLE_EM_PX, HPos::Center, VPos::Center),
             (title_w as i32 / 2, (title_band_px - headline_px) / 2 + 2),
         )
@@ -303,10 +310,8 @@ fn fault_kind(fault: &FaultSummary) -> &str {
     fault.mode.as_deref().unwrap_or(&fault.kind)
 }
 
-fn fault_marks(run: &RunData, view: &View) -> Vec<FaultMark> {
-    let mut marks: Vec<FaultMark> = run
-        .summary
-        .faults
+fn fault_marks(faults: &[FaultSummary], view: &View) -> Vec<FaultMark> {
+    let mut marks: Vec<FaultMark> = faults
         .iter()
         .filter(|f| f.at_s >= view.from_s && f.at_s <= view.to_s)
         .map(|f| FaultMark { at_s: f.at_s, label: format!("{}: {}", f.id, fault_kind(f)) })
@@ -389,12 +394,12 @@ struct FaultStrip<DB: DrawingBackend> {
 /// plot area below it.
 fn fault_strip<DB: DrawingBackend>(
     body: &Root<DB>,
-    run: &RunData,
+    faults: &[FaultSummary],
     view: &View,
     axes: &(Axis, Axis),
     y_label_area_px: u32,
 ) -> Result<FaultStrip<DB>, String> {
-    let marks = fault_marks(run, view);
+    let marks = fault_marks(faults, view);
     let placed = {
         let probe = time_chart(body, MARGIN_PX, y_label_area_px, axes)?;
         place_fault_labels(body, &marks, |x| probe.backend_coord(&(x, 0.0)).0)?
@@ -625,7 +630,7 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData, which: Chart
     if any_p50 {
         legend.push(entry(Swatch::Dashed(GREEN, 2), "convergence p50"));
     }
-    let body = frame(root, which, run, &legend, headline(run).as_deref())?;
+    let body = frame(root, &run_title(which, run), &legend, headline(run).as_deref())?;
 
     let (x_ticks, x_decimals) = linear_ticks(view.from_s, view.to_s, 12);
     let x_labels = tick_labels(&x_ticks, x_decimals);
@@ -638,7 +643,8 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData, which: Chart
     let y_label_area_px = 70;
 
     let axes = (Axis::new(view.from_s..view.to_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions.clone()));
-    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, &view, &axes, y_label_area_px)?;
+    let FaultStrip { strip, plot_area, marks, placed } =
+        fault_strip(&body, &run.summary.faults, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
     let y_desc = if view.bin_s == 1 {
         "per second (log scale)".to_string()
@@ -769,7 +775,7 @@ fn false_removals<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
             num(longest, 1)
         )
     });
-    let body = frame(root, Chart::FalseRemovals, run, &legend, headline.as_deref())?;
+    let body = frame(root, &run_title(Chart::FalseRemovals, run), &legend, headline.as_deref())?;
 
     let n_rows = pairs.len().max(1) as f64;
     let row_bottom = |r: usize| n_rows - r as f64 - 1.0;
@@ -787,7 +793,8 @@ fn false_removals<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let x_fmt = |v: &f64| lookup(&x_labels, *v);
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()));
-    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, &view, &axes, y_label_area_px)?;
+    let FaultStrip { strip, plot_area, marks, placed } =
+        fault_strip(&body, &run.summary.faults, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
     row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
     for removal in &s.false_removals {
@@ -848,7 +855,7 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     if any_null {
         legend.push(entry(Swatch::Cross(MUTED), "not removed within the run (drawn at the top)"));
     }
-    let body = frame(root, Chart::Detection, run, &legend, None)?;
+    let body = frame(root, &run_title(Chart::Detection, run), &legend, None)?;
 
     let y_max_s = rows.iter().flat_map(|r| [r.detection_s, r.window_hi_s]).flatten().fold(0.0_f64, f64::max);
     // A kill is detected within a network delay: milliseconds, which "0 s" ticks would hide.
@@ -963,10 +970,11 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
 // ---------------------------------------------------------------------------------------------
 // convergence-cdf
 
-fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
-    // Per fault, in order of first appearance: sorted convergence times and the client count.
+/// Per fault of convergence.csv, in order of first appearance: its id, the sorted convergence
+/// times and the number of clients (converged or not).
+fn convergence_by_fault(rows: &[ConvergenceRow]) -> Vec<(&str, Vec<f64>, usize)> {
     let mut faults: Vec<(&str, Vec<f64>, usize)> = Vec::new();
-    for row in &run.convergence {
+    for row in rows {
         let index = match faults.iter().position(|(id, _, _)| *id == row.fault_id) {
             Some(i) => i,
             None => {
@@ -983,24 +991,13 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
     for (_, times, _) in &mut faults {
         times.sort_by(f64::total_cmp);
     }
+    faults
+}
 
-    let legend: Vec<LegendEntry> = faults
-        .iter()
-        .enumerate()
-        .map(|(i, (id, times, clients))| {
-            let never = clients - times.len();
-            let label = if never == 0 {
-                format!("{id}: all {clients} clients converged")
-            } else {
-                format!("{id}: {} of {clients} converged, {never} never", times.len())
-            };
-            entry(Swatch::Line(FAULT_COLORS[i % FAULT_COLORS.len()], 2), label)
-        })
-        .collect();
-    let body = frame(root, Chart::ConvergenceCdf, run, &legend, None)?;
-
-    let t_max = faults.iter().filter_map(|(_, times, _)| times.last().copied()).fold(0.0_f64, f64::max);
-    let t_min = faults.iter().filter_map(|(_, times, _)| times.first().copied()).fold(f64::INFINITY, f64::min);
+/// The x range of a convergence CDF over these sorted time lists.
+fn cdf_x_range<'a>(curves: impl Iterator<Item = &'a [f64]> + Clone) -> (f64, f64) {
+    let t_max = curves.clone().filter_map(|times| times.last().copied()).fold(0.0_f64, f64::max);
+    let t_min = curves.filter_map(|times| times.first().copied()).fold(f64::INFINITY, f64::min);
     let x_right = if t_max > 0.0 { t_max * 1.08 } else { 10.0 };
     // Start near the first client rather than at the fault, when the fault's first tenth or
     // more is empty (a power-off: nobody converges before the idle close, ~95 s).
@@ -1010,14 +1007,21 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
     } else {
         0.0
     };
+    (x_left, x_right)
+}
+
+/// The axes of a convergence CDF: time since the fault against the fraction of clients.
+fn cdf_chart<'a, DB: DrawingBackend>(
+    body: &'a Root<DB>,
+    (x_left, x_right): (f64, f64),
+) -> Result<ChartContext<'a, DB, Cartesian2d<Axis, Axis>>, String> {
     let (x_ticks, x_decimals) = linear_ticks(x_left, x_right, 12);
     let x_labels = tick_labels(&x_ticks, x_decimals);
     let (y_ticks, y_decimals) = linear_ticks(0.0, 1.0, 5);
     let y_labels = tick_labels(&y_ticks, y_decimals);
     let x_fmt = |v: &f64| lookup(&x_labels, *v);
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
-
-    let mut chart = ChartBuilder::on(&body)
+    let mut chart = ChartBuilder::on(body)
         .margin(MARGIN_PX)
         .margin_right(MARGIN_PX * 2)
         .x_label_area_size(X_LABEL_AREA_PX)
@@ -1040,19 +1044,44 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
         .light_line_style(TRANSPARENT)
         .draw()
         .why()?;
+    Ok(chart)
+}
 
+/// A CDF as a step function: flat until each client's time, then up by 1/clients; it stays
+/// below 1 by the share of clients that never converged.
+fn cdf_steps(times: &[f64], clients: usize, (x_left, x_right): (f64, f64)) -> Vec<(f64, f64)> {
+    let n = clients as f64;
+    let mut points = vec![(x_left, 0.0)];
+    for (k, t) in times.iter().enumerate() {
+        points.push((*t, k as f64 / n));
+        points.push((*t, (k + 1) as f64 / n));
+    }
+    points.push((x_right, times.len() as f64 / n));
+    points
+}
+
+fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
+    let faults = convergence_by_fault(&run.convergence);
+    let legend: Vec<LegendEntry> = faults
+        .iter()
+        .enumerate()
+        .map(|(i, (id, times, clients))| {
+            let never = clients - times.len();
+            let label = if never == 0 {
+                format!("{id}: all {clients} clients converged")
+            } else {
+                format!("{id}: {} of {clients} converged, {never} never", times.len())
+            };
+            entry(Swatch::Line(FAULT_COLORS[i % FAULT_COLORS.len()], 2), label)
+        })
+        .collect();
+    let body = frame(root, &run_title(Chart::ConvergenceCdf, run), &legend, None)?;
+    let x_range = cdf_x_range(faults.iter().map(|(_, times, _)| times.as_slice()));
+    let (x_left, _) = x_range;
+    let mut chart = cdf_chart(&body, x_range)?;
     for (i, (_, times, clients)) in faults.iter().enumerate() {
-        let n = *clients as f64;
-        // A step function: flat until each client's time, then up by 1/n; it stays below 1 by
-        // the share of clients that never converged.
-        let mut points = vec![(x_left, 0.0)];
-        for (k, t) in times.iter().enumerate() {
-            points.push((*t, k as f64 / n));
-            points.push((*t, (k + 1) as f64 / n));
-        }
-        points.push((x_right, times.len() as f64 / n));
         let color = FAULT_COLORS[i % FAULT_COLORS.len()];
-        chart.draw_series(LineSeries::new(points, color.stroke_width(2))).why()?;
+        chart.draw_series(LineSeries::new(cdf_steps(times, *clients, x_range), color.stroke_width(2))).why()?;
     }
     // The summary's p50 and p99 as marked lines, labelled above the curve.
     let label_style = anchored(LABEL_EM_PX, HPos::Left, VPos::Center);
@@ -1150,7 +1179,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     if !run.summary.faults.is_empty() {
         legend.push(entry(Swatch::Line(INK, 2), "fault"));
     }
-    let body = frame(root, Chart::Timeline, run, &legend, None)?;
+    let body = frame(root, &run_title(Chart::Timeline, run), &legend, None)?;
 
     // Row r (0 = first node) spans y in [n - r - 1, n - r]; its label sits at the centre.
     let row_of = |node: &str| nodes.iter().position(|(n, _)| *n == node);
@@ -1178,7 +1207,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
 
     let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()));
     let FaultStrip { strip, plot_area, marks, placed } =
-        fault_strip(&body, run, &full_view(duration_s), &axes, y_label_area_px)?;
+        fault_strip(&body, &run.summary.faults, &full_view(duration_s), &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
     row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
 

@@ -27,7 +27,7 @@ fn secs(v: impl Into<Option<f64>>) -> String {
     opt_num(v.into(), DECIMALS)
 }
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:1.5em;color:#1e1e1e;max-width:1240px}\
+pub(crate) const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:1.5em;color:#1e1e1e;max-width:1240px}\
 table{border-collapse:collapse;margin:0.5em 0 1.5em}\
 th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right}td.t{white-space:nowrap}\
 th{background:#f2f2f2;max-width:8em;font-weight:600}td.t,th.t{text-align:left}\
