@@ -154,7 +154,7 @@ impl Overlay {
 }
 
 /// Registers the bundled font once per process; plotters keeps a global font table.
-pub(crate) fn ensure_font() -> Result<(), ChartError> {
+pub fn ensure_font() -> Result<(), ChartError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok =
         *REGISTERED.get_or_init(|| plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
