@@ -14,7 +14,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::{ConvergenceRow, DetectionRow, FaultSummary, Layer, Role, RunData, TimeseriesRow};
+use super::data::{ConvergenceRow, DetectionRow, FaultSummary, Layer, Role, RunData, TimelineRow, TimeseriesRow};
 use super::numfmt::{linear_ticks, num, symlog, symlog_ticks};
 use super::typeset::SIZE_PER_EM;
 use super::{Chart, FONT_FAMILY};
@@ -1141,8 +1141,49 @@ fn process_color(state: &str) -> RGBColor {
     }
 }
 
+/// Each fault's slowest client (the last whose route dropped the fault's subject, as
+/// summary.json's explain names it) with its stale interval from convergence.csv (to the end
+/// of the run if it never converged). Empty when timeline.csv lists every client that held a
+/// subject: then the chart shows them all.
+fn slowest_clients(run: &RunData) -> Vec<TimelineRow> {
+    let listed = |client: &str| run.timeline.iter().any(|r| r.role == Role::Producer && r.node == client);
+    if run.convergence.iter().all(|c| listed(&c.client)) {
+        return Vec::new();
+    }
+    let end_s = run.summary.duration_s;
+    run.summary
+        .faults
+        .iter()
+        .filter_map(|fault| {
+            let slowest = fault.explain.as_ref()?.slowest_client.as_ref()?;
+            let row = run.convergence.iter().find(|c| c.fault_id == fault.id && c.client == slowest.client);
+            let until_s = match row {
+                Some(row) => row.convergence_s.map_or(end_s, |c| fault.at_s + c),
+                None => slowest.at_s,
+            };
+            Some(TimelineRow {
+                node: slowest.client.clone(),
+                role: Role::Producer,
+                layer: Layer::Route,
+                state: "stale".into(),
+                start_s: fault.at_s,
+                end_s: until_s.max(fault.at_s),
+            })
+        })
+        .collect()
+}
+
 fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
-    let rows = &run.timeline;
+    // With more clients than timeline.csv samples (the first eight), the sample says little
+    // about the fault: the slowest client of each fault takes the clients' place.
+    let slowest = slowest_clients(run);
+    let rows: Vec<TimelineRow> = match slowest.is_empty() {
+        true => run.timeline.clone(),
+        false => {
+            run.timeline.iter().filter(|r| r.role != Role::Producer).cloned().chain(slowest.iter().cloned()).collect()
+        }
+    };
+    let rows = &rows;
     let mut nodes: Vec<(&str, Role)> = Vec::new();
     for row in rows {
         if !nodes.iter().any(|(n, _)| *n == row.node) {
@@ -1154,7 +1195,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let duration_s = run.summary.duration_s.max(end_max);
 
     // A node is "down" in timeline.csv from 0 until it first starts; that is not an outage.
-    let not_started = |row: &super::data::TimelineRow| {
+    let not_started = |row: &TimelineRow| {
         row.layer == Layer::Process
             && row.state == "down"
             && row.start_s == 0.0
@@ -1172,7 +1213,13 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         legend.push(entry(Swatch::Band(OTHER_STATE.to_rgba()), "other state"));
     }
     legend.push(entry(Swatch::Line(UNLISTED, 5), "broker unlisted at a running NameServer"));
-    legend.push(entry(Swatch::Line(STALE, 5), "producer route still holds the fault's subject"));
+    legend.push(entry(
+        Swatch::Line(STALE, 5),
+        match slowest.is_empty() {
+            true => "producer route still holds the fault's subject",
+            false => "slowest client's route still holds the fault's subject",
+        },
+    ));
     if rows.iter().any(|r| r.layer == Layer::Route && r.state != "unlisted" && r.state != "stale") {
         legend.push(entry(Swatch::Line(MUTED, 5), "other route state"));
     }
@@ -1188,11 +1235,15 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     // named (the plot height is estimated; the exact value is only known once built).
     let approx_row_px = (f64::from(body.dim_in_pixel().1) - 160.0).max(50.0) / n_rows;
     let label_every = ((LABEL_EM_PX * 1.2) / approx_row_px).ceil().max(1.0) as usize;
+    let name_of = |node: &str| match slowest.iter().any(|r| r.node == node) {
+        true => format!("{node} (slowest)"),
+        false => node.to_string(),
+    };
     let y_labels: Vec<(f64, String)> = nodes
         .iter()
         .enumerate()
         .filter(|(r, _)| r % label_every == 0)
-        .map(|(r, (node, _))| (row_bottom(r) + 0.5, (*node).to_string()))
+        .map(|(r, (node, _))| (row_bottom(r) + 0.5, name_of(node)))
         .collect();
     let y_keys: Vec<f64> = y_labels.iter().map(|(y, _)| *y).collect();
     let (x_ticks, x_decimals) = linear_ticks(0.0, duration_s, 12);
@@ -1201,7 +1252,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let mut widest_name_px = 0u32;
     for (node, _) in &nodes {
-        widest_name_px = widest_name_px.max(body.estimate_text_size(node, &text(LABEL_EM_PX)).why()?.0);
+        widest_name_px = widest_name_px.max(body.estimate_text_size(&name_of(node), &text(LABEL_EM_PX)).why()?.0);
     }
     let y_label_area_px = widest_name_px + 20;
 
