@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::charts::numfmt::num;
-use super::charts::{self, Overlay, PAGE_STYLE, escape};
+use super::charts::{self, Overlay, escape, page_start};
 use super::{Kind, OutputError, io_error, write_dir_atomically};
 use crate::compare::{Comparison, Row};
 
@@ -186,13 +186,7 @@ fn headline(c: &Comparison) -> String {
 fn page(c: &Comparison, charts_drawn: bool) -> String {
     let labels: Vec<&str> = c.inputs.iter().map(|i| i.label.as_str()).collect();
     let title = format!("routesim compare: {}", labels.join(" vs "));
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{t}</title>\n\
-         <style>{PAGE_STYLE}</style>\n</head>\n<body>\n<h1>{t}</h1>\n",
-        t = escape(&title)
-    );
+    let mut html = page_start(&title);
     html.push_str(&headline(c));
     html.push_str("<h2>Inputs</h2>\n<table>\n");
     for input in &c.inputs {

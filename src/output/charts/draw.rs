@@ -470,9 +470,12 @@ fn draw_fault_labels<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Tick values and their labels.
+type TickLabels = Vec<(f64, String)>;
+
 /// Formats tick values with a lookup from the exact key points we handed plotters, so a label
 /// is never plotters' own rendering of a float.
-fn tick_labels(ticks: &[f64], decimals: usize) -> Vec<(f64, String)> {
+fn tick_labels(ticks: &[f64], decimals: usize) -> TickLabels {
     ticks.iter().map(|t| (*t, num(*t, decimals))).collect()
 }
 
@@ -632,37 +635,15 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData, which: Chart
     }
     let body = frame(root, &run_title(which, run), &legend, headline(run).as_deref())?;
 
-    let (x_ticks, x_decimals) = linear_ticks(view.from_s, view.to_s, 12);
-    let x_labels = tick_labels(&x_ticks, x_decimals);
-    let y_values = symlog_ticks(max_count as f64);
-    let y_labels: Vec<(f64, String)> = y_values.iter().map(|v| (symlog(*v), num(*v, 0))).collect();
-    let y_positions: Vec<f64> = y_labels.iter().map(|(p, _)| *p).collect();
-    let y_top = y_data_max.max(symlog(max_count as f64)) * 1.08 + 0.05;
+    let (x_labels, y_labels, axes) = per_second_axes(&view, max_count, y_data_max);
+    let y_top = axes.1.hi;
     let x_fmt = |v: &f64| lookup(&x_labels, *v);
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let y_label_area_px = 70;
-
-    let axes = (Axis::new(view.from_s..view.to_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions.clone()));
     let FaultStrip { strip, plot_area, marks, placed } =
         fault_strip(&body, &run.summary.faults, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    let y_desc = if view.bin_s == 1 {
-        "per second (log scale)".to_string()
-    } else {
-        format!("per second, {} s averages (log scale)", view.bin_s)
-    };
-    chart
-        .configure_mesh()
-        .x_desc("time since start of run (s)")
-        .y_desc(y_desc)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_EM_PX))
-        .axis_desc_style(text(DESC_EM_PX))
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .draw()
-        .why()?;
+    per_second_mesh(&mut chart, &view, None, (&x_fmt, &y_fmt))?;
 
     // Convergence spans first, so that the series are drawn over them.
     for fault in &s.faults {
@@ -723,25 +704,51 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData, which: Chart
     finish_time_chart(root, &chart, (&strip, &marks, &placed), y_top, empty)
 }
 
-/// The axes of a chart with one row per node (or pair) over the run's time: names on the y
-/// axis, no horizontal grid.
-fn row_chart_mesh<DB: DrawingBackend>(
+/// The axes of a per-second chart over `view` and their tick labels: time, and counts on the
+/// log-ish scale up to `max_count`, topped above `y_data_max` (the highest value drawn, already
+/// on that scale).
+fn per_second_axes(view: &View, max_count: u64, y_data_max: f64) -> (TickLabels, TickLabels, (Axis, Axis)) {
+    let (x_ticks, x_decimals) = linear_ticks(view.from_s, view.to_s, 12);
+    let y_labels: TickLabels = symlog_ticks(max_count as f64).iter().map(|v| (symlog(*v), num(*v, 0))).collect();
+    let y_top = y_data_max.max(symlog(max_count as f64)) * 1.08 + 0.05;
+    let y_positions: Vec<f64> = y_labels.iter().map(|(p, _)| *p).collect();
+    let axes = (Axis::new(view.from_s..view.to_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions));
+    (tick_labels(&x_ticks, x_decimals), y_labels, axes)
+}
+
+/// The axes of a per-second chart over `view`: time since the start against (`what`) per
+/// second, averaged over the view's steps.
+fn per_second_mesh<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
-    x_fmt: &dyn Fn(&f64) -> String,
-    y_fmt: &dyn Fn(&f64) -> String,
+    view: &View,
+    what: Option<&str>,
+    fmt: (&dyn Fn(&f64) -> String, &dyn Fn(&f64) -> String),
 ) -> Drawn {
-    chart
-        .configure_mesh()
-        .x_desc("time since start of run (s)")
+    let averages = if view.bin_s == 1 { String::new() } else { format!(", {} s averages", view.bin_s) };
+    let y_desc = format!("{}per second{averages} (log scale)", what.map_or(String::new(), |w| format!("{w} ")));
+    time_mesh(chart, Some(y_desc), fmt)
+}
+
+/// The axes of a chart over the run's time: `y_desc` on the y axis, or, without one, a row per
+/// node (or pair) named on it and no horizontal grid.
+fn time_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
+    y_desc: Option<String>,
+    (x_fmt, y_fmt): (&dyn Fn(&f64) -> String, &dyn Fn(&f64) -> String),
+) -> Drawn {
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc("time since start of run (s)")
         .x_label_formatter(x_fmt)
         .y_label_formatter(y_fmt)
         .label_style(text(LABEL_EM_PX))
         .axis_desc_style(text(DESC_EM_PX))
         .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .disable_y_mesh()
-        .draw()
-        .why()
+        .light_line_style(TRANSPARENT);
+    match y_desc {
+        Some(y_desc) => mesh.y_desc(y_desc),
+        None => mesh.disable_y_mesh(),
+    };
+    mesh.draw().why()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -796,7 +803,7 @@ fn false_removals<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let FaultStrip { strip, plot_area, marks, placed } =
         fault_strip(&body, &run.summary.faults, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
+    time_mesh(&mut chart, None, (&x_fmt, &y_fmt))?;
     for removal in &s.false_removals {
         let Some(r) = pairs.iter().position(|p| *p == (removal.nameserver.as_str(), removal.broker.as_str())) else {
             continue;
@@ -1260,7 +1267,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let FaultStrip { strip, plot_area, marks, placed } =
         fault_strip(&body, &run.summary.faults, &full_view(duration_s), &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
+    time_mesh(&mut chart, None, (&x_fmt, &y_fmt))?;
 
     for row in rows.iter().filter(|r| r.layer == Layer::Process) {
         let Some(r) = row_of(&row.node) else { continue };

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::{DrawnChart, Table, plain};
 use crate::output::charts::numfmt::{num, opt_num};
-use crate::output::charts::{PAGE_STYLE, escape};
+use crate::output::charts::{escape, page_start};
 
 const DATA_FILES: [(&str, &str); 3] = [
     ("runs.csv", "one row per run (grid point and seed): every scalar metric"),
@@ -79,13 +79,7 @@ pub(super) fn write(dir: &Path, table: &Table, charts: &[DrawnChart]) -> Result<
         .unwrap_or_default();
     let scenario = sweep["scenario"].as_str().unwrap_or("sweep");
     let title = format!("routesim sweep: {scenario}");
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{t}</title>\n\
-         <style>{PAGE_STYLE}</style>\n</head>\n<body>\n<h1>{t}</h1>\n",
-        t = escape(&title)
-    );
+    let mut html = page_start(&title);
     html.push_str(&headline(table));
     let seeds = &sweep["seeds"];
     let _ = writeln!(

@@ -6,9 +6,9 @@ use plotters::prelude::*;
 use super::super::Overlay;
 use super::super::data::RunData;
 use super::{
-    Axis, DESC_EM_PX, Drawn, FAULT_COLORS, FaultStrip, GRID, INK, LABEL_EM_PX, LegendEntry, Root, Swatch, Why, binned,
-    cdf_chart, cdf_steps, cdf_x_range, convergence_by_fault, entry, fault_strip, finish_time_chart, frame, full_view,
-    linear_ticks, lookup, num, symlog, symlog_ticks, text, tick_labels, time_chart,
+    Drawn, FAULT_COLORS, FaultStrip, INK, LegendEntry, Root, Swatch, Why, binned, cdf_chart, cdf_steps, cdf_x_range,
+    convergence_by_fault, entry, fault_strip, finish_time_chart, frame, full_view, lookup, num, per_second_axes,
+    per_second_mesh, symlog, time_chart,
 };
 use crate::report::FaultSummary;
 
@@ -66,36 +66,15 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, inputs: &[Labelled]) -> Dra
     }
     let body = frame(root, &title(Overlay::FailedSends, inputs), &legend, None)?;
 
-    let (x_ticks, x_decimals) = linear_ticks(view.from_s, view.to_s, 12);
-    let x_labels = tick_labels(&x_ticks, x_decimals);
-    let y_labels: Vec<(f64, String)> =
-        symlog_ticks(max_count as f64).iter().map(|v| (symlog(*v), num(*v, 0))).collect();
-    let y_positions: Vec<f64> = y_labels.iter().map(|(p, _)| *p).collect();
     let y_data_max = lines.iter().flatten().map(|(_, y)| *y).fold(symlog(1.0), f64::max);
-    let y_top = y_data_max.max(symlog(max_count as f64)) * 1.08 + 0.05;
+    let (x_labels, y_labels, axes) = per_second_axes(&view, max_count, y_data_max);
+    let y_top = axes.1.hi;
     let x_fmt = |v: &f64| lookup(&x_labels, *v);
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let y_label_area_px = 70;
-    let axes = (Axis::new(view.from_s..view.to_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions.clone()));
     let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, &faults, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    let y_desc = if view.bin_s == 1 {
-        "failed sends per second (log scale)".to_string()
-    } else {
-        format!("failed sends per second, {} s averages (log scale)", view.bin_s)
-    };
-    chart
-        .configure_mesh()
-        .x_desc("time since start of run (s)")
-        .y_desc(y_desc)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_EM_PX))
-        .axis_desc_style(text(DESC_EM_PX))
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .draw()
-        .why()?;
+    per_second_mesh(&mut chart, &view, Some("failed sends"), (&x_fmt, &y_fmt))?;
     for (k, points) in lines.into_iter().enumerate() {
         chart.draw_series(LineSeries::new(points, color(k).stroke_width(3))).why()?;
     }
