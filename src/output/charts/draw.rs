@@ -473,6 +473,9 @@ fn draw_fault_labels<DB: DrawingBackend>(
 /// Tick values and their labels.
 type TickLabels = Vec<(f64, String)>;
 
+/// The x and y axes' label formatters.
+type AxisLabels<'a> = (&'a dyn Fn(&f64) -> String, &'a dyn Fn(&f64) -> String);
+
 /// Formats tick values with a lookup from the exact key points we handed plotters, so a label
 /// is never plotters' own rendering of a float.
 fn tick_labels(ticks: &[f64], decimals: usize) -> TickLabels {
@@ -722,7 +725,7 @@ fn per_second_mesh<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
     view: &View,
     what: Option<&str>,
-    fmt: (&dyn Fn(&f64) -> String, &dyn Fn(&f64) -> String),
+    fmt: AxisLabels,
 ) -> Drawn {
     let averages = if view.bin_s == 1 { String::new() } else { format!(", {} s averages", view.bin_s) };
     let y_desc = format!("{}per second{averages} (log scale)", what.map_or(String::new(), |w| format!("{w} ")));
@@ -734,7 +737,7 @@ fn per_second_mesh<DB: DrawingBackend>(
 fn time_mesh<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
     y_desc: Option<String>,
-    (x_fmt, y_fmt): (&dyn Fn(&f64) -> String, &dyn Fn(&f64) -> String),
+    (x_fmt, y_fmt): AxisLabels,
 ) -> Drawn {
     let mut mesh = chart.configure_mesh();
     mesh.x_desc("time since start of run (s)")
