@@ -1245,14 +1245,20 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     // named (the plot height is estimated; the exact value is only known once built).
     let approx_row_px = (f64::from(body.dim_in_pixel().1) - 160.0).max(50.0) / n_rows;
     let label_every = ((LABEL_EM_PX * 1.2) / approx_row_px).ceil().max(1.0) as usize;
-    let name_of = |node: &str| match slowest.iter().any(|r| r.node == node) {
+    let is_slowest = |node: &str| slowest.iter().any(|r| r.node == node);
+    let name_of = |node: &str| match is_slowest(node) {
         true => format!("{node} (slowest)"),
         false => node.to_string(),
+    };
+    // A slowest client is always named; the rows named every k-th keep clear of it.
+    let slowest_rows: Vec<usize> = (0..nodes.len()).filter(|&r| is_slowest(nodes[r].0)).collect();
+    let named = |r: usize| {
+        is_slowest(nodes[r].0) || (r % label_every == 0 && slowest_rows.iter().all(|s| r.abs_diff(*s) >= label_every))
     };
     let y_labels: Vec<(f64, String)> = nodes
         .iter()
         .enumerate()
-        .filter(|(r, _)| r % label_every == 0)
+        .filter(|(r, _)| named(*r))
         .map(|(r, (node, _))| (row_bottom(r) + 0.5, name_of(node)))
         .collect();
     let y_keys: Vec<f64> = y_labels.iter().map(|(y, _)| *y).collect();
