@@ -1253,7 +1253,8 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     // A slowest client is always named; the rows named every k-th keep clear of it.
     let slowest_rows: Vec<usize> = (0..nodes.len()).filter(|&r| is_slowest(nodes[r].0)).collect();
     let named = |r: usize| {
-        is_slowest(nodes[r].0) || (r % label_every == 0 && slowest_rows.iter().all(|s| r.abs_diff(*s) >= label_every))
+        is_slowest(nodes[r].0)
+            || (r.is_multiple_of(label_every) && slowest_rows.iter().all(|s| r.abs_diff(*s) >= label_every))
     };
     let y_labels: Vec<(f64, String)> = nodes
         .iter()
