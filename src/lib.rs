@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod compare;
 pub mod consume_meter;
 pub mod engine;
 pub mod expect;

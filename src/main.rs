@@ -20,6 +20,8 @@ use print::OutputArgs;
 mod bench;
 #[path = "main/check.rs"]
 mod check;
+#[path = "main/compare.rs"]
+mod compare;
 #[path = "main/explore.rs"]
 mod explore;
 #[path = "main/print.rs"]
@@ -121,6 +123,8 @@ enum Command {
     /// Run random fault schedules from the scenario's `explore:` block; rank, judge and shrink
     /// them (docs/EXPLORE.md).
     Explore(explore::ExploreArgs),
+    /// Compare runs and sweep points: a table of differences, overlaid charts, a page (README, "Compare").
+    Compare(compare::CompareArgs),
 }
 
 pub enum Failure {
@@ -154,6 +158,7 @@ fn main() -> ExitCode {
         }
         Command::Man { dir } => man(dir.as_deref()),
         Command::Explore(args) => explore::explore(&args),
+        Command::Compare(args) => compare::compare(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -268,7 +273,9 @@ fn draw_charts(dir: &Path) -> Result<Vec<PathBuf>, output::OutputError> {
 /// The kind of routesim output `dir` holds, by its marker file.
 fn marked(dir: &Path) -> Option<output::Kind> {
     use output::Kind;
-    [Kind::Run, Kind::Sweep, Kind::Tune, Kind::Explore].into_iter().find(|k| dir.join(k.marker()).is_file())
+    [Kind::Run, Kind::Sweep, Kind::Tune, Kind::Explore, Kind::Compare]
+        .into_iter()
+        .find(|k| dir.join(k.marker()).is_file())
 }
 
 /// A directory `explain` and `chart` cannot read, with what to run instead; `None` for a run's.
@@ -286,6 +293,9 @@ fn not_a_run(dir: &Path, command: &str) -> Option<String> {
         Some(output::Kind::Explore) => {
             "is an exploration: its index.html and explore.json say what it found; replay a shrunk schedule with \
              `routesim run DIR/shrunk/FILE.yaml`"
+        }
+        Some(output::Kind::Compare) => {
+            "is a comparison: its index.html and compare.csv hold it; explain each run it compared instead"
         }
         Some(output::Kind::Run) | None if dir.join("summary.json").is_file() => return None,
         Some(output::Kind::Run) | None => "has no summary.json: give a directory `routesim run` wrote",

@@ -407,3 +407,39 @@ fn silly_sizes_are_refused() {
     let opts = ChartOptions { width_px: 0, height_px: 700 };
     assert!(matches!(draw_all(&dir, &opts), Err(ChartError::Size { .. })));
 }
+
+/// With more clients than timeline.csv samples (eight), the timeline shows the fault's slowest
+/// client (summary.json's explain) in their place; with fewer, every client.
+#[test]
+fn the_timeline_shows_the_slowest_client_of_a_large_fleet() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (producers, sampled) in [(12, true), (3, false)] {
+        let text = format!(
+            "name: fleet\nduration: 4m\ncluster:\n  nameservers: 2\n  broker_groups: 2\ntopics:\n  - name: t\n\
+             producers:\n  - name: p\n    count: {producers}\n    topic: t\n    rate: 2\nfaults:\n  - at: 1m\n    \
+             kind: crash\n    target: broker-a\n    mode: power-off\n"
+        );
+        let file = tmp.path().join(format!("fleet-{producers}.yaml"));
+        fs::write(&file, text).expect("scenario");
+        let out = tmp.path().join(format!("fleet-{producers}"));
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_routesim"))
+            .arg("run")
+            .arg(&file)
+            .arg("-q")
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .expect("routesim runs");
+        assert!(status.success());
+        let summary: Summary =
+            serde_json::from_str(&fs::read_to_string(out.join("summary.json")).expect("summary")).expect("parses");
+        let slowest = summary.faults[0].explain.as_ref().and_then(|e| e.slowest_client.as_ref()).expect("slowest");
+        let svg = fs::read_to_string(out.join("timeline.svg")).expect("timeline.svg");
+        let shown = |name: &str| svg.contains(&format!(">\n{name}\n<"));
+        assert_eq!(shown(&format!("{} (slowest)", slowest.client)), sampled, "{producers} producers");
+        for i in 0..producers.min(8) {
+            let name = format!("p-{i}");
+            assert_eq!(shown(&name), !sampled, "{name} with {producers} producers");
+        }
+    }
+}

@@ -401,6 +401,11 @@ fn every_command_prints_one_json_document_or_nothing() {
     quietly(&["chart", &t("run")]);
     assert_eq!(json_of(&["chart", &t("sweep")])["kind"], "sweep");
 
+    let compared = json_of(&["compare", &t("run"), &t("run"), "--out", &t("compare")]);
+    let sends = compared["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "totals.sends").unwrap();
+    assert_eq!(sends["deltas"][1], 0.0, "a run against itself: {sends}");
+    quietly(&["compare", &t("run"), &t("run"), "--out", &t("compare")]);
+
     let story = json_of(&["explain", &t("run")]);
     assert_eq!(story["faults"][0]["id"], "broker-a");
     quietly(&["explain", &t("run")]);

@@ -1,6 +1,7 @@
-//! index.html as a browser shows it: headless Chromium (Debian's `chromium`) loads a run's page
-//! in a 1400 px window; every image must load and nothing may be wider than its box or the
-//! window. Skipped without Chromium, except under CI=true, where it is required.
+//! index.html as a browser shows it: headless Chromium (Debian's `chromium`) loads a run's,
+//! a sweep's and a comparison's page in a 1400 px window; every image must load and nothing
+//! may be wider than its box or the window. Skipped without Chromium, except under CI=true,
+//! where it is required.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,7 +20,7 @@ window.addEventListener('load', () => {
   if (document.documentElement.scrollWidth > width) {
     problems.push('the page is ' + document.documentElement.scrollWidth + ' px wide in a ' + width + ' px window');
   }
-  for (const el of document.querySelectorAll('h1, h2, p, div, table, figure, img, ul')) {
+  for (const el of document.querySelectorAll('h1, h2, p, div, table, th, td, figure, img, ul')) {
     const right = el.getBoundingClientRect().right;
     const what = el.tagName + (el.className ? '.' + el.className : '') + ' "' + el.textContent.slice(0, 40) + '"';
     if (right > width) problems.push(what + ' ends at ' + right + ' px, past the window');
@@ -79,6 +80,19 @@ fn links(page: &str) -> Vec<String> {
         .collect()
 }
 
+/// The page in `dir`, after checking that everything it links to is in `dir` and that it
+/// links to each of `files`.
+fn page_linking(dir: &Path, files: &[&str]) -> String {
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    for link in links(&page) {
+        assert!(dir.join(&link).is_file(), "index.html links to {link}, which is not in {}", dir.display());
+    }
+    for file in files {
+        assert!(page.contains(&format!("href=\"{file}\"")), "no link to {file}");
+    }
+    page
+}
+
 #[test]
 fn a_run_page_loads_every_image_and_fits_1400_px() {
     let Some(browser) = chromium() else { return };
@@ -86,14 +100,56 @@ fn a_run_page_loads_every_image_and_fits_1400_px() {
     let dir = tmp.path().join("run");
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/nameserver-gc-pause.yaml");
     cargo_bin_cmd!("routesim").args(["run", scenario, "-q", "--out"]).arg(&dir).assert().success();
+    page_linking(&dir, &["summary.json", "timeseries.csv", "detection.csv", "convergence.csv", "timeline.csv"]);
+    assert_eq!(check_page(browser, &dir), "OK");
+}
 
-    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
-    for link in links(&page) {
-        assert!(dir.join(&link).is_file(), "index.html links to {link}, which is not in the run directory");
+/// A small fleet whose broker-a crashes in `mode`, with a 2 x 2 sweep over 2 seeds.
+fn small(mode: &str) -> String {
+    format!(
+        "name: small-{mode}\nduration: 4m\ncluster:\n  nameservers: 2\n  broker_groups: 2\ntopics:\n  - name: t\n\
+         producers:\n  - name: p\n    count: 4\n    topic: t\n    rate: 5\nfaults:\n  - at: 1m\n    kind: crash\n    \
+         target: broker-a\n    mode: {mode}\nsweep:\n  seeds: 2\n  vary:\n    timing.broker_heartbeat: [10s, 30s]\n    \
+         timing.nameserver_channel_idle: [20s, 60s]\n"
+    )
+}
+
+#[test]
+fn a_sweep_page_loads_every_chart_and_fits_1400_px() {
+    let Some(browser) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("small.yaml");
+    std::fs::write(&file, small("power-off")).unwrap();
+    let dir = tmp.path().join("sweep");
+    cargo_bin_cmd!("routesim").arg("sweep").arg(&file).arg("--out").arg(&dir).assert().success();
+    let page = page_linking(&dir, &["runs.csv", "points.csv", "sweep.json", "heatmap.broker-a.stale_window_s.p99.svg"]);
+    assert!(page.contains("best") && page.contains("worst"), "no headline");
+    // Every chart the sweep drew is on the page as PNG, linking its SVG.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".svg") {
+            assert!(page.contains(&format!("src=\"{stem}.png\"")), "{stem}.png is not on the page");
+        }
     }
-    for file in ["summary.json", "timeseries.csv", "detection.csv", "convergence.csv", "timeline.csv"] {
-        assert!(page.contains(&format!("href=\"{file}\"")), "no link to {file}");
+    assert_eq!(check_page(browser, &dir), "OK");
+}
+
+#[test]
+fn a_compare_page_loads_every_chart_and_fits_1400_px() {
+    let Some(browser) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for mode in ["kill", "power-off"] {
+        let file = tmp.path().join(format!("{mode}.yaml"));
+        std::fs::write(&file, small(mode)).unwrap();
+        let out = tmp.path().join(mode);
+        cargo_bin_cmd!("routesim").arg("run").arg(&file).arg("-q").arg("--out").arg(&out).assert().success();
+        runs.push(out);
     }
+    let dir = tmp.path().join("compare");
+    cargo_bin_cmd!("routesim").arg("compare").args(&runs).arg("--out").arg(&dir).assert().success();
+    let page = page_linking(&dir, &["compare.csv", "compare-failed-sends.svg", "compare-convergence-cdf.svg"]);
+    assert!(page.contains("Stale window after broker-a"), "no headline");
     assert_eq!(check_page(browser, &dir), "OK");
 }
 
@@ -102,9 +158,11 @@ fn the_check_catches_a_missing_image_and_an_overflow() {
     let Some(browser) = chromium() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let wide = format!("<table><tr>{}</tr></table>", "<td>column-without-breaks</td>".repeat(80));
-    let page = format!("<!DOCTYPE html><html><body><img src=\"missing.png\">{wide}</body></html>");
+    let cramped = "<table><tr><th style=\"max-width:4em\">timing.broker_heartbeat</th></tr></table>";
+    let page = format!("<!DOCTYPE html><html><body><img src=\"missing.png\">{wide}{cramped}</body></html>");
     std::fs::write(tmp.path().join("index.html"), page).unwrap();
     let found = check_page(browser, tmp.path());
     assert!(found.contains("image missing.png did not load"), "{found}");
     assert!(found.contains("px wide in a"), "{found}");
+    assert!(found.contains("TH \"timing.broker_heartbeat\" overflows its box"), "{found}");
 }

@@ -79,6 +79,8 @@ pub enum Kind {
     Tune,
     /// `routesim explore`'s directory.
     Explore,
+    /// `routesim compare`'s directory.
+    Compare,
 }
 
 impl Kind {
@@ -89,6 +91,7 @@ impl Kind {
             Kind::Sweep => ".routesim-sweep",
             Kind::Tune => ".routesim-tune",
             Kind::Explore => ".routesim-explore",
+            Kind::Compare => ".routesim-compare",
         }
     }
 
@@ -98,6 +101,7 @@ impl Kind {
             Kind::Sweep => "sweep",
             Kind::Tune => "tune",
             Kind::Explore => "explore",
+            Kind::Compare => "compare",
         }
     }
 }
@@ -151,7 +155,9 @@ pub fn check_replaceable(dir: &Path, kind: Kind) -> Result<(), OutputError> {
         Ok(m) if !m.is_dir() => refuse("it exists and is not a directory"),
         Ok(_) if dir.join(kind.marker()).is_file() => Ok(()),
         Ok(_) => {
-            let other = [Kind::Run, Kind::Sweep].into_iter().find(|k| dir.join(k.marker()).is_file());
+            let other = [Kind::Run, Kind::Sweep, Kind::Tune, Kind::Explore, Kind::Compare]
+                .into_iter()
+                .find(|k| dir.join(k.marker()).is_file());
             match other {
                 Some(other) => refuse(&format!("it holds a routesim {}, not a {}", other.noun(), kind.noun())),
                 None => refuse("it exists and is not a directory routesim wrote"),

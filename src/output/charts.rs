@@ -12,7 +12,7 @@
 mod data;
 mod draw;
 mod html;
-mod numfmt;
+pub(crate) mod numfmt;
 mod typeset;
 
 use std::fs;
@@ -23,6 +23,8 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use data::RunData;
+
+pub(crate) use html::{escape, page_start};
 use typeset::Typeset;
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence, see assets/fonts/LICENSE-DejaVu.txt).
@@ -125,8 +127,34 @@ impl Chart {
     }
 }
 
+/// The overlaid charts of `routesim compare`, in the order of its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    FailedSends,
+    ConvergenceCdf,
+}
+
+impl Overlay {
+    pub const ALL: [Overlay; 2] = [Overlay::FailedSends, Overlay::ConvergenceCdf];
+
+    pub fn stem(self) -> &'static str {
+        match self {
+            Overlay::FailedSends => "compare-failed-sends",
+            Overlay::ConvergenceCdf => "compare-convergence-cdf",
+        }
+    }
+
+    /// What the chart shows, for its title and the page's alt text.
+    pub fn subject(self) -> &'static str {
+        match self {
+            Overlay::FailedSends => "Failed sends per second, one line per input",
+            Overlay::ConvergenceCdf => "Client route convergence, one line per input and fault",
+        }
+    }
+}
+
 /// Registers the bundled font once per process; plotters keeps a global font table.
-pub(crate) fn ensure_font() -> Result<(), ChartError> {
+pub fn ensure_font() -> Result<(), ChartError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok =
         *REGISTERED.get_or_init(|| plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
@@ -145,18 +173,51 @@ pub fn draw_all(run_dir: &Path, opts: &ChartOptions) -> Result<Vec<PathBuf>, Cha
     let size = (opts.width_px, opts.height_px);
     let mut written = Vec::with_capacity(Chart::ALL.len() * 2);
     for chart in Chart::ALL {
-        let svg_path = run_dir.join(format!("{}.svg", chart.stem()));
-        let picture = RunChart { chart, run: &run };
-        let svg = render_svg(&picture, size).map_err(|reason| ChartError::Draw { path: svg_path.clone(), reason })?;
-        fs::write(&svg_path, svg).map_err(|source| ChartError::Write { path: svg_path.clone(), source })?;
-        written.push(svg_path);
-
-        let png_path = run_dir.join(format!("{}.png", chart.stem()));
-        let png = render_png(&picture, size).map_err(|reason| ChartError::Draw { path: png_path.clone(), reason })?;
-        fs::write(&png_path, png).map_err(|source| ChartError::Write { path: png_path.clone(), source })?;
-        written.push(png_path);
+        written.extend(write_picture(run_dir, chart.stem(), &RunChart { chart, run: &run }, size)?);
     }
     Ok(written)
+}
+
+/// Writes `<stem>.svg` and `<stem>.png` of `picture` into `dir`; returns their paths.
+pub(crate) fn write_picture(
+    dir: &Path,
+    stem: &str,
+    picture: &impl Picture,
+    size: (u32, u32),
+) -> Result<[PathBuf; 2], ChartError> {
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let svg = render_svg(picture, size).map_err(|reason| ChartError::Draw { path: svg_path.clone(), reason })?;
+    fs::write(&svg_path, svg).map_err(|source| ChartError::Write { path: svg_path.clone(), source })?;
+    let png_path = dir.join(format!("{stem}.png"));
+    let png = render_png(picture, size).map_err(|reason| ChartError::Draw { path: png_path.clone(), reason })?;
+    fs::write(&png_path, png).map_err(|source| ChartError::Write { path: png_path.clone(), source })?;
+    Ok([svg_path, png_path])
+}
+
+/// Draws the overlaid charts of a comparison into `out_dir`, from the run directories of the
+/// inputs that are runs (label, directory); every run's files are read and checked first.
+pub fn draw_overlays(out_dir: &Path, runs: &[(&str, &Path)]) -> Result<Vec<PathBuf>, ChartError> {
+    ensure_font()?;
+    let loaded: Vec<(&str, RunData)> =
+        runs.iter().map(|(label, dir)| RunData::load(dir).map(|run| (*label, run))).collect::<Result<_, _>>()?;
+    let inputs: Vec<draw::Labelled> = loaded.iter().map(|(label, run)| draw::Labelled { label, run }).collect();
+    let size = (ChartOptions::default().width_px, ChartOptions::default().height_px);
+    let mut written = Vec::with_capacity(Overlay::ALL.len() * 2);
+    for which in Overlay::ALL {
+        written.extend(write_picture(out_dir, which.stem(), &OverlayChart { which, inputs: &inputs }, size)?);
+    }
+    Ok(written)
+}
+
+struct OverlayChart<'a> {
+    which: Overlay,
+    inputs: &'a [draw::Labelled<'a>],
+}
+
+impl Picture for OverlayChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String> {
+        draw::draw_overlay(self.which, root, self.inputs)
+    }
 }
 
 /// Writes `index.html` into the run directory: the summary tables from summary.json and the

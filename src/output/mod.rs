@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod charts;
+pub mod compare;
 pub mod explain;
 pub mod sweep_charts;
 pub mod table;

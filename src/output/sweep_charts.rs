@@ -6,9 +6,9 @@
 //! Also, when the NameServer load is summarised, a trade-off chart per fault: p99 stale window
 //! against the load, RocketMQ's defaults ringed. Titles and axes name metrics in words, with units.
 //!
-//! SVG only, and no font is needed: plotters asks a font only to measure text, and the SVG
-//! backend writes text as `<text>` elements that the viewer renders. Nothing here measures
-//! text (no caption, no plotters legend), so the charts draw with no registered font.
+//! Each chart is written as SVG and as PNG by the run charts' renderer (`charts::write_picture`:
+//! text measured and rasterised with the bundled DejaVu Sans), so the PNG looks the same
+//! everywhere; `index.html` (`sweep_page`) shows the PNGs.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+mod page;
+
+use super::charts::{self, Picture};
 use crate::scenario::units::parse_duration_us;
 
 const WIDTH_PX: u32 = 960;
@@ -25,39 +28,74 @@ const HEIGHT_PX: u32 = 560;
 const LEGEND_PX: u32 = 300;
 const FONT: &str = "sans-serif";
 
-/// Draws every chart for the sweep whose `points.csv` is in `dir`, into `dir`; returns the
-/// files written. An error names what failed; the sweep's data files are unaffected.
+/// Draws every chart for the sweep whose `points.csv` is in `dir`, into `dir`, as SVG and PNG,
+/// and the sweep's `index.html` showing them; returns the files written. An error names what
+/// failed; the sweep's data files are unaffected.
 pub fn draw_sweep_charts(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let table = Table::read(&dir.join("points.csv"))?;
+    let drawn = draw_charts(dir, &table)?;
+    let mut written: Vec<PathBuf> = drawn.iter().flat_map(|d| d.files.clone()).collect();
+    written.push(page::write(dir, &table, &drawn)?);
+    Ok(written)
+}
+
+/// A chart written: its file stem, a caption for the page, its SVG and PNG.
+struct DrawnChart {
+    stem: String,
+    caption: String,
+    files: [PathBuf; 2],
+}
+
+fn draw_charts(dir: &Path, table: &Table) -> Result<Vec<DrawnChart>, String> {
     if table.params.is_empty() {
         // A single point: nothing varies, so there is nothing to draw against.
         return Ok(Vec::new());
     }
+    charts::ensure_font().map_err(|e| e.to_string())?;
     let mut written = Vec::new();
-    for metric in &table.metrics {
-        if let Some(svg) = metric_chart(&table, metric)? {
-            let path = dir.join(format!("chart.{}.svg", slug(metric)));
-            std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
-            written.push(path);
-        }
-    }
-    for metric in table.metrics.iter().filter(|m| m.starts_with("faults[") && m.ends_with("].stale_window_s")) {
-        if let Some(svg) = tradeoff(&table, metric)? {
-            let path = dir.join(format!("tradeoff.{}.svg", slug(metric)));
-            std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
-            written.push(path);
-        }
-    }
+    let mut save = |stem: String, caption: String, chart: SweepChart| -> Result<(), String> {
+        let files = charts::write_picture(dir, &stem, &chart, (WIDTH_PX, HEIGHT_PX)).map_err(|e| e.to_string())?;
+        written.push(DrawnChart { stem, caption, files });
+        Ok(())
+    };
+    let stale_windows = || table.metrics.iter().filter(|m| m.starts_with("faults[") && m.ends_with("].stale_window_s"));
     if table.params.len() == 2 {
-        for metric in table.metrics.iter().filter(|m| m.starts_with("faults[") && m.ends_with("].stale_window_s")) {
+        for metric in stale_windows() {
             let stat = format!("{metric}.p99");
-            let svg = heatmap(&table, &stat)?;
-            let path = dir.join(format!("heatmap.{}.svg", slug(&stat)));
-            std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
-            written.push(path);
+            let caption = format!("{}, p99 over seeds, per grid point", capitalised(&plain(metric).0));
+            save(format!("heatmap.{}", slug(&stat)), caption, SweepChart::Heatmap { table, stat: &stat })?;
+        }
+    }
+    for metric in stale_windows() {
+        if tradeoff_points(table, metric).is_some_and(|points| !points.is_empty()) {
+            let caption = format!("{}, p99 over seeds, against NameServer load", capitalised(&plain(metric).0));
+            save(format!("tradeoff.{}", slug(metric)), caption, SweepChart::Tradeoff { table, metric })?;
+        }
+    }
+    for metric in &table.metrics {
+        if !metric_lines(table, metric).1.iter().all(|(_, points)| points.is_empty()) {
+            let caption = format!("{}, median over seeds against {}", capitalised(&plain(metric).0), table.params[0]);
+            save(format!("chart.{}", slug(metric)), caption, SweepChart::Metric { table, metric })?;
         }
     }
     Ok(written)
+}
+
+/// One sweep chart, drawn the same way into the SVG and the PNG.
+enum SweepChart<'a> {
+    Metric { table: &'a Table, metric: &'a str },
+    Tradeoff { table: &'a Table, metric: &'a str },
+    Heatmap { table: &'a Table, stat: &'a str },
+}
+
+impl Picture for SweepChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        match *self {
+            SweepChart::Metric { table, metric } => metric_chart(root, table, metric),
+            SweepChart::Tradeoff { table, metric } => tradeoff(root, table, metric),
+            SweepChart::Heatmap { table, stat } => heatmap(root, table, stat),
+        }
+    }
 }
 
 /// A file-name form of a metric: `faults[broker-a].stale_window_s` → `broker-a.stale_window_s`.
@@ -78,13 +116,18 @@ fn plain(metric: &str) -> (String, &'static str) {
             "detection_s_max" => ("time until the last NameServer removed it", "s"),
             "convergence_s.p99" => ("client route convergence, p99 over clients", "s"),
             "failed_sends" => ("failed sends", "sends"),
-            _ => return (metric.to_string(), ""),
+            _ => match rest.strip_prefix("detection_s.") {
+                Some(ns) => return (format!("time until {ns} removed {id}"), "s"),
+                None => return (metric.to_string(), ""),
+            },
         };
         return (format!("{what} after {id}"), unit);
     }
-    match metric {
-        "nameserver_load.requests_per_s" => ("NameServer load, all NameServers".to_string(), "requests/s"),
-        "totals.false_removals" => ("false removals (live brokers removed)".to_string(), "removals"),
+    let per_nameserver = metric.strip_prefix("nameserver_load.").and_then(|r| r.strip_suffix(".requests_per_s"));
+    match (metric, per_nameserver) {
+        ("nameserver_load.requests_per_s", _) => ("NameServer load, all NameServers".to_string(), "requests/s"),
+        (_, Some(ns)) => (format!("NameServer load at {ns}"), "requests/s"),
+        ("totals.false_removals", _) => ("false removals (live brokers removed)".to_string(), "removals"),
         _ => (metric.to_string(), ""),
     }
 }
@@ -175,12 +218,12 @@ fn text_style(size: u32, pos: Pos) -> TextStyle<'static> {
 
 /// The frame every SVG-only chart shares: a white page with `title` centred on top, and a
 /// builder with the usual margins and label areas (`margin_right_px` leaves room for a legend).
-pub(crate) fn svg_frame<'a, 'b>(
-    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+pub(crate) fn svg_frame<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
     title: &str,
     title_px: u32,
     margin_right_px: u32,
-) -> Result<ChartBuilder<'a, 'b, SVGBackend<'b>>, String> {
+) -> Result<ChartBuilder<'a, 'b, DB>, String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (width_px, _) = root.dim_in_pixel();
     draw_text(root, title, (width_px as i32 / 2, 12), title_px, Pos::new(HPos::Center, VPos::Top))?;
@@ -190,8 +233,8 @@ pub(crate) fn svg_frame<'a, 'b>(
     Ok(builder)
 }
 
-fn draw_text(
-    area: &DrawingArea<SVGBackend, Shift>,
+fn draw_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     text: &str,
     at: (i32, i32),
     size: u32,
@@ -224,8 +267,9 @@ fn runs_of(points: &[BandPoint]) -> Vec<&[BandPoint]> {
     runs
 }
 
-/// One metric against the first parameter. `None` when no point has a value.
-fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
+/// The first parameter's axis, one line of points per combination of the other parameters (in
+/// grid order), and how many runs had no value.
+fn metric_lines(table: &Table, metric: &str) -> (XAxis, Vec<(String, Vec<BandPoint>)>, u64) {
     let x_col = 1;
     let x = XAxis::new(&table.params[0], distinct(&table.rows, x_col));
     let (p50, p99) = (table.column(&format!("{metric}.p50")), table.column(&format!("{metric}.p99")));
@@ -253,85 +297,81 @@ fn metric_chart(table: &Table, metric: &str) -> Result<Option<String>, String> {
     for (_, points) in &mut lines {
         points.sort_by_key(|p| p.3);
     }
+    (x, lines, null_runs)
+}
+
+/// One metric against the first parameter.
+fn metric_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, table: &Table, metric: &str) -> Result<(), String> {
+    let (x, lines, null_runs) = metric_lines(table, metric);
     let all: Vec<f64> = lines.iter().flat_map(|(_, pts)| pts.iter().flat_map(|&(_, a, b, _)| [a, b])).collect();
-    if all.is_empty() {
-        return Ok(None);
-    }
     let y_hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let y_lo = all.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
     let y_range = y_lo..if y_hi > y_lo { y_hi + (y_hi - y_lo) * 0.08 } else { y_lo + 1.0 };
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        let (name, unit) = plain(metric);
-        let title = format!("{}: median over seeds, band up to p99", capitalised(&name));
-        let mut chart = svg_frame(&root, &title, 22, LEGEND_PX)?.build_cartesian_2d(x.range(), y_range).map_err(err)?;
-        let x_labels = |v: &f64| match x.categorical {
-            true => {
-                x.positions.iter().position(|p| (p - v).abs() < 1e-9).map(|i| x.values[i].clone()).unwrap_or_default()
-            }
-            false => tick(v),
-        };
-        chart
-            .configure_mesh()
-            .x_desc(x.label.as_str())
-            .y_desc(with_unit(&name, unit))
-            .x_labels(if x.categorical { x.values.len() } else { 10 })
-            .x_label_formatter(&x_labels)
-            .y_label_formatter(&tick)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
-        for (i, (_, points)) in lines.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            for run in runs_of(points) {
-                if run.len() > 1 {
-                    let mut band: Vec<(f64, f64)> = run.iter().map(|&(x, _, hi, _)| (x, hi)).collect();
-                    band.extend(run.iter().rev().map(|&(x, mid, _, _)| (x, mid)));
-                    chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled()))).map_err(err)?;
-                } else {
-                    // A point alone: the band is a bar from the median to p99.
-                    chart
-                        .draw_series(run.iter().map(|&(x, mid, hi, _)| {
-                            PathElement::new(vec![(x, mid), (x, hi)], color.mix(0.4).stroke_width(8))
-                        }))
-                        .map_err(err)?;
-                }
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let (name, unit) = plain(metric);
+    let title = format!("{}: median over seeds, band up to p99", capitalised(&name));
+    let mut chart = svg_frame(root, &title, 22, LEGEND_PX)?.build_cartesian_2d(x.range(), y_range).map_err(err)?;
+    let x_labels = |v: &f64| match x.categorical {
+        true => x.positions.iter().position(|p| (p - v).abs() < 1e-9).map(|i| x.values[i].clone()).unwrap_or_default(),
+        false => tick(v),
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x.label.as_str())
+        .y_desc(with_unit(&name, unit))
+        .x_labels(if x.categorical { x.values.len() } else { 10 })
+        .x_label_formatter(&x_labels)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    for (i, (_, points)) in lines.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        for run in runs_of(points) {
+            if run.len() > 1 {
+                let mut band: Vec<(f64, f64)> = run.iter().map(|&(x, _, hi, _)| (x, hi)).collect();
+                band.extend(run.iter().rev().map(|&(x, mid, _, _)| (x, mid)));
+                chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18).filled()))).map_err(err)?;
+            } else {
+                // A point alone: the band is a bar from the median to p99.
                 chart
-                    .draw_series(LineSeries::new(run.iter().map(|&(x, mid, _, _)| (x, mid)), color.stroke_width(2)))
+                    .draw_series(run.iter().map(|&(x, mid, hi, _)| {
+                        PathElement::new(vec![(x, mid), (x, hi)], color.mix(0.4).stroke_width(8))
+                    }))
                     .map_err(err)?;
             }
-            // A marker at every measured point (the median), the p99 as a small bar end.
             chart
-                .draw_series(points.iter().map(|&(x, mid, _, _)| Circle::new((x, mid), 5, color.filled())))
+                .draw_series(LineSeries::new(run.iter().map(|&(x, mid, _, _)| (x, mid)), color.stroke_width(2)))
                 .map_err(err)?;
         }
-        let legend_x = (WIDTH_PX - LEGEND_PX + 16) as i32;
-        let mut y = 60;
-        for (i, (key, _)) in lines.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            root.draw(&Rectangle::new([(legend_x, y - 5), (legend_x + 18, y + 5)], color.filled())).map_err(err)?;
-            let label = if key.is_empty() { "median (band up to p99)".to_string() } else { key.clone() };
-            draw_text(&root, &label, (legend_x + 24, y), 15, Pos::new(HPos::Left, VPos::Center))?;
-            y += 22;
-        }
-        if null_runs > 0 {
-            let runs = if null_runs == 1 { "run" } else { "runs" };
-            let note = format!("{null_runs} {runs} with no value (null) not drawn");
-            draw_text(&root, &note, (legend_x, y + 8), 15, Pos::new(HPos::Left, VPos::Center))?;
-        }
-        root.present().map_err(err)?;
+        // A marker at every measured point (the median), the p99 as a small bar end.
+        chart
+            .draw_series(points.iter().map(|&(x, mid, _, _)| Circle::new((x, mid), 5, color.filled())))
+            .map_err(err)?;
     }
-    Ok(Some(svg))
+    let legend_x = (WIDTH_PX - LEGEND_PX + 16) as i32;
+    let mut y = 60;
+    for (i, (key, _)) in lines.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        root.draw(&Rectangle::new([(legend_x, y - 5), (legend_x + 18, y + 5)], color.filled())).map_err(err)?;
+        let label = if key.is_empty() { "median (band up to p99)".to_string() } else { key.clone() };
+        draw_text(root, &label, (legend_x + 24, y), 15, Pos::new(HPos::Left, VPos::Center))?;
+        y += 22;
+    }
+    if null_runs > 0 {
+        let runs = if null_runs == 1 { "run" } else { "runs" };
+        let note = format!("{null_runs} {runs} with no value (null) not drawn");
+        draw_text(root, &note, (legend_x, y + 8), 15, Pos::new(HPos::Left, VPos::Center))?;
+    }
+    Ok(())
 }
 
 /// Column `stat` (e.g. `faults[broker-a].stale_window_s.p99`) over the two parameters, one
 /// cell per grid point, darker for larger values; null cells grey.
-fn heatmap(table: &Table, stat: &str) -> Result<String, String> {
+fn heatmap<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, table: &Table, stat: &str) -> Result<(), String> {
     let xs = distinct(&table.rows, 1);
     let ys = distinct(&table.rows, 2);
     let c = table.column(stat);
@@ -352,60 +392,55 @@ fn heatmap(table: &Table, stat: &str) -> Result<String, String> {
     let (left, top, right, bottom) = (200i32, 60i32, WIDTH_PX as i32 - 150, HEIGHT_PX as i32 - 80);
     let cell_w = (right - left) / xs.len().max(1) as i32;
     let cell_h = (bottom - top) / ys.len().max(1) as i32;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(err)?;
-        let (metric, q) = stat.rsplit_once('.').unwrap_or((stat, ""));
-        let (name, unit) = plain(metric);
-        let title = format!("{}, {q} over seeds ({unit})", capitalised(&name));
-        draw_text(&root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
-        for &(xi, yi, v) in &cells {
-            let (x0, y0) = (left + xi as i32 * cell_w, top + yi as i32 * cell_h);
-            let fill = match v {
-                Some(v) => shade(if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }),
-                None => NULL_CELL,
-            };
-            root.draw(&Rectangle::new([(x0, y0), (x0 + cell_w, y0 + cell_h)], fill.filled())).map_err(err)?;
-            root.draw(&Rectangle::new([(x0, y0), (x0 + cell_w, y0 + cell_h)], WHITE.stroke_width(2))).map_err(err)?;
-            let label = v.map_or_else(|| "null".to_string(), |v| format!("{v:.1}"));
-            let t = v.map_or(0.0, |v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 });
-            let color = if t > 0.55 { WHITE } else { BLACK };
-            let style = text_style(20, Pos::new(HPos::Center, VPos::Center)).color(&color);
-            root.draw(&Text::new(label, (x0 + cell_w / 2, y0 + cell_h / 2), style)).map_err(err)?;
-        }
-        for (i, v) in xs.iter().enumerate() {
-            let at = (left + i as i32 * cell_w + cell_w / 2, bottom + 8);
-            draw_text(&root, v, at, 16, Pos::new(HPos::Center, VPos::Top))?;
-        }
-        for (i, v) in ys.iter().enumerate() {
-            let at = (left - 10, top + i as i32 * cell_h + cell_h / 2);
-            draw_text(&root, v, at, 16, Pos::new(HPos::Right, VPos::Center))?;
-        }
-        draw_text(&root, &table.params[0], ((left + right) / 2, bottom + 36), 18, Pos::new(HPos::Center, VPos::Top))?;
-        // The colour scale: the lowest value at the bottom, the highest at the top.
-        let (scale_x, steps) = (right + 40, 40);
-        let step_h = (bottom - top) / steps;
-        for i in 0..steps {
-            let y0 = bottom - (i + 1) * step_h;
-            let color = shade(f64::from(i) / f64::from(steps - 1));
-            root.draw(&Rectangle::new([(scale_x, y0), (scale_x + 24, y0 + step_h)], color.filled())).map_err(err)?;
-        }
-        if lo.is_finite() {
-            let at = |y| (scale_x + 30, y);
-            draw_text(&root, &format!("{hi:.1}"), at(bottom - steps * step_h), 15, Pos::new(HPos::Left, VPos::Center))?;
-            draw_text(&root, &format!("{lo:.1}"), at(bottom), 15, Pos::new(HPos::Left, VPos::Center))?;
-        }
-        draw_text(&root, unit, (scale_x + 12, top - 14), 15, Pos::new(HPos::Center, VPos::Center))?;
-        root.draw(&Rectangle::new([(scale_x, bottom + 20), (scale_x + 24, bottom + 34)], NULL_CELL.filled()))
-            .map_err(err)?;
-        draw_text(&root, "null", (scale_x + 30, bottom + 27), 15, Pos::new(HPos::Left, VPos::Center))?;
-        let y_name = text_style(18, Pos::new(HPos::Center, VPos::Top)).transform(FontTransform::Rotate270);
-        root.draw(&Text::new(table.params[1].clone(), (24, (top + bottom) / 2), y_name)).map_err(err)?;
-        root.present().map_err(err)?;
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let (metric, q) = stat.rsplit_once('.').unwrap_or((stat, ""));
+    let (name, unit) = plain(metric);
+    let title = format!("{}, {q} over seeds ({unit})", capitalised(&name));
+    draw_text(root, &title, (WIDTH_PX as i32 / 2, 12), 22, Pos::new(HPos::Center, VPos::Top))?;
+    for &(xi, yi, v) in &cells {
+        let (x0, y0) = (left + xi as i32 * cell_w, top + yi as i32 * cell_h);
+        let fill = match v {
+            Some(v) => shade(if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }),
+            None => NULL_CELL,
+        };
+        root.draw(&Rectangle::new([(x0, y0), (x0 + cell_w, y0 + cell_h)], fill.filled())).map_err(err)?;
+        root.draw(&Rectangle::new([(x0, y0), (x0 + cell_w, y0 + cell_h)], WHITE.stroke_width(2))).map_err(err)?;
+        let label = v.map_or_else(|| "null".to_string(), |v| format!("{v:.1}"));
+        let t = v.map_or(0.0, |v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 });
+        let color = if t > 0.55 { WHITE } else { BLACK };
+        let style = text_style(20, Pos::new(HPos::Center, VPos::Center)).color(&color);
+        root.draw(&Text::new(label, (x0 + cell_w / 2, y0 + cell_h / 2), style)).map_err(err)?;
     }
-    Ok(svg)
+    for (i, v) in xs.iter().enumerate() {
+        let at = (left + i as i32 * cell_w + cell_w / 2, bottom + 8);
+        draw_text(root, v, at, 16, Pos::new(HPos::Center, VPos::Top))?;
+    }
+    for (i, v) in ys.iter().enumerate() {
+        let at = (left - 10, top + i as i32 * cell_h + cell_h / 2);
+        draw_text(root, v, at, 16, Pos::new(HPos::Right, VPos::Center))?;
+    }
+    draw_text(root, &table.params[0], ((left + right) / 2, bottom + 36), 18, Pos::new(HPos::Center, VPos::Top))?;
+    // The colour scale: the lowest value at the bottom, the highest at the top.
+    let (scale_x, steps) = (right + 40, 40);
+    let step_h = (bottom - top) / steps;
+    for i in 0..steps {
+        let y0 = bottom - (i + 1) * step_h;
+        let color = shade(f64::from(i) / f64::from(steps - 1));
+        root.draw(&Rectangle::new([(scale_x, y0), (scale_x + 24, y0 + step_h)], color.filled())).map_err(err)?;
+    }
+    if lo.is_finite() {
+        let at = |y| (scale_x + 30, y);
+        draw_text(root, &format!("{hi:.1}"), at(bottom - steps * step_h), 15, Pos::new(HPos::Left, VPos::Center))?;
+        draw_text(root, &format!("{lo:.1}"), at(bottom), 15, Pos::new(HPos::Left, VPos::Center))?;
+    }
+    draw_text(root, unit, (scale_x + 12, top - 14), 15, Pos::new(HPos::Center, VPos::Center))?;
+    root.draw(&Rectangle::new([(scale_x, bottom + 20), (scale_x + 24, bottom + 34)], NULL_CELL.filled()))
+        .map_err(err)?;
+    draw_text(root, "null", (scale_x + 30, bottom + 27), 15, Pos::new(HPos::Left, VPos::Center))?;
+    let y_name = text_style(18, Pos::new(HPos::Center, VPos::Top)).transform(FontTransform::Rotate270);
+    root.draw(&Text::new(table.params[1].clone(), (24, (top + bottom) / 2), y_name)).map_err(err)?;
+    Ok(())
 }
 
 /// Whether `value` of the varied `path` is RocketMQ 4.x's default for it (only timing paths
@@ -424,28 +459,43 @@ fn is_default(path: &str, value: &str) -> bool {
     parse_duration_us(value).is_ok_and(|us| us == default_us)
 }
 
-/// What a setting costs against what it buys: per grid point, the p99 over seeds of the stale
-/// window against the median NameServer load, labelled with the point's values; the point at
-/// RocketMQ 4.x's defaults is ringed. None without a load column or any value.
-fn tradeoff(table: &Table, metric: &str) -> Result<Option<String>, String> {
-    let (load, stale) = (table.column("nameserver_load.requests_per_s.p50"), table.column(&format!("{metric}.p99")));
-    if load.is_none() {
-        return Ok(None);
+/// Per grid point with both values: (NameServer load, p99 stale window, the point's values,
+/// whether they are RocketMQ's defaults). The load is the total's median over seeds, else the
+/// sum of each NameServer's median (what `points.csv` summarises); None without either.
+fn tradeoff_points(table: &Table, metric: &str) -> Option<Vec<(f64, f64, String, bool)>> {
+    let loads: Vec<usize> = match table.column("nameserver_load.requests_per_s.p50") {
+        Some(total) => vec![total],
+        None => (0..table.header.len())
+            .filter(|&c| {
+                let h = &table.header[c];
+                h.starts_with("nameserver_load.") && h.ends_with(".requests_per_s.p50")
+            })
+            .collect(),
+    };
+    if loads.is_empty() {
+        return None;
     }
+    let stale = table.column(&format!("{metric}.p99"));
     let n = table.params.len();
-    let points: Vec<(f64, f64, String, bool)> = table
+    let points = table
         .rows
         .iter()
         .filter_map(|row| {
-            let (x, y) = (table.number(row, load)?, table.number(row, stale)?);
+            let x = loads.iter().map(|&c| table.number(row, Some(c))).sum::<Option<f64>>()?;
+            let y = table.number(row, stale)?;
             let label = (1..=n).map(|c| row[c].as_str()).collect::<Vec<_>>().join(", ");
             let default = (1..=n).all(|c| is_default(&table.header[c], &row[c]));
             Some((x, y, label, default))
         })
         .collect();
-    if points.is_empty() {
-        return Ok(None);
-    }
+    Some(points)
+}
+
+/// What a setting costs against what it buys: per grid point, the p99 over seeds of the stale
+/// window against the median NameServer load, labelled with the point's values; the point at
+/// RocketMQ 4.x's defaults is ringed. None without a load column or any value.
+fn tradeoff<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, table: &Table, metric: &str) -> Result<(), String> {
+    let points = tradeoff_points(table, metric).unwrap_or_default();
     let span = |values: Vec<f64>| {
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -455,40 +505,35 @@ fn tradeoff(table: &Table, metric: &str) -> Result<Option<String>, String> {
     let x_range = span(points.iter().map(|p| p.0).collect());
     let y_range = span(points.iter().map(|p| p.1).collect());
     let (name, _) = plain(metric);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        let title = format!("{}: p99 over seeds against NameServer load", capitalised(&name));
-        let mut chart = svg_frame(&root, &title, 22, 40)?.build_cartesian_2d(x_range, y_range).map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("NameServer load, median over seeds (requests/s)")
-            .y_desc(format!("{name}, p99 (s)"))
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
-        let color = Palette99::pick(0).to_rgba();
-        for (x, y, label, default) in &points {
-            chart.draw_series(std::iter::once(Circle::new((*x, *y), 5, color.filled()))).map_err(err)?;
-            let (px, py) = chart.backend_coord(&(*x, *y));
-            // Clear of the ring when there is one.
-            let label_x = if *default { px + 15 } else { px + 9 };
-            draw_text(&root, label, (label_x, py), 14, Pos::new(HPos::Left, VPos::Center))?;
-            if *default {
-                root.draw(&Circle::new((px, py), 11, RGBColor(213, 94, 0).stroke_width(2))).map_err(err)?;
-                draw_text(&root, "RocketMQ 4.x defaults", (label_x, py + 18), 14, Pos::new(HPos::Left, VPos::Center))?;
-            }
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let title = format!("{}: p99 over seeds against NameServer load", capitalised(&name));
+    let mut chart = svg_frame(root, &title, 22, 40)?.build_cartesian_2d(x_range, y_range).map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("NameServer load, all NameServers, median over seeds (requests/s)")
+        .y_desc(format!("{name}, p99 (s)"))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    let color = Palette99::pick(0).to_rgba();
+    for (x, y, label, default) in &points {
+        chart.draw_series(std::iter::once(Circle::new((*x, *y), 5, color.filled()))).map_err(err)?;
+        let (px, py) = chart.backend_coord(&(*x, *y));
+        // Clear of the ring when there is one.
+        let label_x = if *default { px + 15 } else { px + 9 };
+        draw_text(root, label, (label_x, py), 14, Pos::new(HPos::Left, VPos::Center))?;
+        if *default {
+            root.draw(&Circle::new((px, py), 11, RGBColor(213, 94, 0).stroke_width(2))).map_err(err)?;
+            draw_text(root, "RocketMQ 4.x defaults", (label_x, py + 18), 14, Pos::new(HPos::Left, VPos::Center))?;
         }
-        let legend = format!("one point per grid point ({}); lower left is better", table.params.join(", "));
-        draw_text(&root, &legend, (WIDTH_PX as i32 / 2, 40), 14, Pos::new(HPos::Center, VPos::Center))?;
-        root.present().map_err(err)?;
     }
-    Ok(Some(svg))
+    let legend = format!("one point per grid point ({}); lower left is better", table.params.join(", "));
+    draw_text(root, &legend, (WIDTH_PX as i32 / 2, 40), 14, Pos::new(HPos::Center, VPos::Center))?;
+    Ok(())
 }
 
 const NULL_CELL: RGBColor = RGBColor(200, 200, 200);
@@ -516,7 +561,7 @@ mod tests {
     }
 
     #[test]
-    fn draws_without_a_font() {
+    fn draws_svg_and_png() {
         let dir = tempfile::tempdir().unwrap();
         let csv = "point,timing.broker_heartbeat,timing.nameserver_channel_idle,runs,\
                    faults[broker-a].stale_window_s.p50,faults[broker-a].stale_window_s.p90,\
@@ -527,11 +572,21 @@ mod tests {
         std::fs::write(dir.path().join("points.csv"), csv).unwrap();
         let written = draw_sweep_charts(dir.path()).unwrap();
         let names: Vec<_> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["chart.broker-a.stale_window_s.svg", "heatmap.broker-a.stale_window_s.p99.svg"]);
-        let chart = std::fs::read_to_string(&written[0]).unwrap();
+        assert_eq!(
+            names,
+            [
+                "heatmap.broker-a.stale_window_s.p99.svg",
+                "heatmap.broker-a.stale_window_s.p99.png",
+                "chart.broker-a.stale_window_s.svg",
+                "chart.broker-a.stale_window_s.png",
+                "index.html"
+            ]
+        );
+        let chart = std::fs::read_to_string(&written[2]).unwrap();
         assert!(chart.contains("timing.broker_heartbeat (s)"));
         assert!(chart.contains("3 runs with no value"));
-        let heatmap = std::fs::read_to_string(&written[1]).unwrap();
+        assert!(std::fs::read(&written[3]).unwrap().starts_with(b"\x89PNG"));
+        let heatmap = std::fs::read_to_string(&written[0]).unwrap();
         assert!(heatmap.contains(">\nnull\n<") && heatmap.contains("rotate(270"));
     }
 }

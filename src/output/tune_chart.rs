@@ -3,16 +3,18 @@
 //! point, the Pareto frontier as a line, one frontier per value of `timing.nameserver_push`
 //! when it varies, RocketMQ's defaults and the chosen point marked) and `index.html`.
 //!
-//! SVG only, drawn as the sweep charts are (no font needed: nothing measures text).
+//! The chart is written as SVG and PNG by the run charts' renderer, as the sweep charts are.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::tune::{Minimise, PointResult, TuneReport};
 
+use super::charts::Picture;
 use super::{OutputError, io_error, write_json, xml_escape};
 
 const WIDTH_PX: u32 = 1100;
@@ -28,9 +30,10 @@ const VERMILLION: RGBColor = RGBColor(213, 94, 0);
 pub fn write_tune(dir: &Path, report: &TuneReport) -> Result<(), OutputError> {
     write_json(&dir.join("tune.json"), report)?;
     write_points_csv(&dir.join("points.csv"), report)?;
-    let svg = frontier_svg(report).map_err(|message| OutputError::Other { path: dir.join("frontier.svg"), message })?;
-    let path = dir.join("frontier.svg");
-    std::fs::write(&path, svg).map_err(io_error(&path))?;
+    let chart_error =
+        |e: super::charts::ChartError| OutputError::Other { path: dir.join("frontier.svg"), message: e.to_string() };
+    super::charts::ensure_font().map_err(chart_error)?;
+    super::charts::write_picture(dir, "frontier", &Frontier(report), (WIDTH_PX, HEIGHT_PX)).map_err(chart_error)?;
     let path = dir.join("index.html");
     std::fs::write(&path, index_html(report)).map_err(io_error(&path))
 }
@@ -109,7 +112,16 @@ fn frontier<'a>(points: &[&'a PointResult], minimise: Minimise) -> Vec<&'a Point
     on
 }
 
-fn frontier_svg(r: &TuneReport) -> Result<String, String> {
+/// The frontier chart, drawn the same way into `frontier.svg` and `frontier.png`.
+struct Frontier<'a>(&'a TuneReport);
+
+impl Picture for Frontier<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        frontier_chart(root, self.0)
+    }
+}
+
+fn frontier_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &TuneReport) -> Result<(), String> {
     let drawn: Vec<&PointResult> = r.points.iter().filter(|p| p.statistic.is_some()).collect();
     let xs: Vec<f64> = drawn.iter().map(|p| load(p, r.minimise)).collect();
     let ys: Vec<f64> = drawn.iter().filter_map(|p| p.statistic).collect();
@@ -119,73 +131,68 @@ fn frontier_svg(r: &TuneReport) -> Result<String, String> {
         0.0..hi
     };
     let (x_range, y_range) = (span(&xs), span(&ys));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-        let title = format!("Tune {}: {} against load", r.scenario, r.target);
-        let style = |size: u32, pos: Pos| TextStyle::from((FONT, size).into_font()).color(&BLACK).pos(pos);
-        let mut chart = super::sweep_charts::svg_frame(&root, &title, 20, LEGEND_PX)?
-            .build_cartesian_2d(x_range, y_range)
-            .map_err(err)?;
-        let statistic = r.target.split_whitespace().next().unwrap_or("statistic").to_string();
-        chart
-            .configure_mesh()
-            .x_desc(load_label(r.minimise))
-            .y_desc(format!("{statistic} (s)"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
-        let xy = |p: &PointResult| (load(p, r.minimise), p.statistic.unwrap_or(0.0));
-        chart
-            .draw_series(drawn.iter().map(|p| {
-                let color = if p.meets { GREEN } else { GREY };
-                Circle::new(xy(p), 4, color.filled())
-            }))
-            .map_err(err)?;
-        let groups: Vec<Option<&str>> = {
-            let mut g: Vec<Option<&str>> = drawn.iter().map(|p| push_of(p)).collect();
-            g.dedup();
-            g.sort();
-            g.dedup();
-            g
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let title = format!("Tune {}: {} against load", r.scenario, r.target);
+    let style = |size: u32, pos: Pos| TextStyle::from((FONT, size).into_font()).color(&BLACK).pos(pos);
+    let mut chart = super::sweep_charts::svg_frame(root, &title, 20, LEGEND_PX)?
+        .build_cartesian_2d(x_range, y_range)
+        .map_err(err)?;
+    let statistic = r.target.split_whitespace().next().unwrap_or("statistic").to_string();
+    chart
+        .configure_mesh()
+        .x_desc(load_label(r.minimise))
+        .y_desc(format!("{statistic} (s)"))
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    let xy = |p: &PointResult| (load(p, r.minimise), p.statistic.unwrap_or(0.0));
+    chart
+        .draw_series(drawn.iter().map(|p| {
+            let color = if p.meets { GREEN } else { GREY };
+            Circle::new(xy(p), 4, color.filled())
+        }))
+        .map_err(err)?;
+    let groups: Vec<Option<&str>> = {
+        let mut g: Vec<Option<&str>> = drawn.iter().map(|p| push_of(p)).collect();
+        g.dedup();
+        g.sort();
+        g.dedup();
+        g
+    };
+    let mut legend: Vec<(RGBColor, String)> =
+        vec![(GREEN, "meets the target".into()), (GREY, "misses it (or falsely removes brokers)".into())];
+    for (i, group) in groups.iter().enumerate() {
+        let members: Vec<&PointResult> = drawn.iter().copied().filter(|p| push_of(p) == *group).collect();
+        let line = frontier(&members, r.minimise);
+        let color = if i == 0 { BLUE } else { VERMILLION };
+        chart.draw_series(LineSeries::new(line.iter().map(|p| xy(p)), color.stroke_width(2))).map_err(err)?;
+        // Rings too: a frontier of one point draws no line.
+        chart.draw_series(line.iter().map(|p| Circle::new(xy(p), 7, color.stroke_width(2)))).map_err(err)?;
+        let label = match group {
+            None => "Pareto frontier".to_string(),
+            Some(v) => format!("frontier, nameserver_push: {v}"),
         };
-        let mut legend: Vec<(RGBColor, String)> =
-            vec![(GREEN, "meets the target".into()), (GREY, "misses it (or falsely removes brokers)".into())];
-        for (i, group) in groups.iter().enumerate() {
-            let members: Vec<&PointResult> = drawn.iter().copied().filter(|p| push_of(p) == *group).collect();
-            let line = frontier(&members, r.minimise);
-            let color = if i == 0 { BLUE } else { VERMILLION };
-            chart.draw_series(LineSeries::new(line.iter().map(|p| xy(p)), color.stroke_width(2))).map_err(err)?;
-            // Rings too: a frontier of one point draws no line.
-            chart.draw_series(line.iter().map(|p| Circle::new(xy(p), 7, color.stroke_width(2)))).map_err(err)?;
-            let label = match group {
-                None => "Pareto frontier".to_string(),
-                Some(v) => format!("frontier, nameserver_push: {v}"),
-            };
-            legend.push((color, label));
-        }
-        if let Some(b) = r.baseline.map(|i| &r.points[i]).filter(|p| p.statistic.is_some()) {
-            let (x, y) = xy(b);
-            chart.draw_series(std::iter::once(Cross::new((x, y), 9, BLACK.stroke_width(3)))).map_err(err)?;
-            legend.push((BLACK, "x: the scenario's settings (RocketMQ's defaults)".into()));
-        }
-        if let Some(c) = r.chosen.map(|i| &r.points[i]).filter(|p| p.statistic.is_some()) {
-            chart.draw_series(std::iter::once(Circle::new(xy(c), 10, BLACK.stroke_width(2)))).map_err(err)?;
-            legend.push((BLACK, "ring: chosen (least load meeting the target)".into()));
-        }
-        let x0 = (WIDTH_PX - LEGEND_PX + 16) as i32;
-        for (i, (color, label)) in legend.iter().enumerate() {
-            let y = 64 + 24 * i as i32;
-            root.draw(&Rectangle::new([(x0, y - 5), (x0 + 18, y + 5)], color.filled())).map_err(err)?;
-            root.draw(&Text::new(label.clone(), (x0 + 24, y), style(14, Pos::new(HPos::Left, VPos::Center))))
-                .map_err(err)?;
-        }
-        root.present().map_err(err)?;
+        legend.push((color, label));
     }
-    Ok(svg)
+    if let Some(b) = r.baseline.map(|i| &r.points[i]).filter(|p| p.statistic.is_some()) {
+        let (x, y) = xy(b);
+        chart.draw_series(std::iter::once(Cross::new((x, y), 9, BLACK.stroke_width(3)))).map_err(err)?;
+        legend.push((BLACK, "x: the scenario's settings (RocketMQ's defaults)".into()));
+    }
+    if let Some(c) = r.chosen.map(|i| &r.points[i]).filter(|p| p.statistic.is_some()) {
+        chart.draw_series(std::iter::once(Circle::new(xy(c), 10, BLACK.stroke_width(2)))).map_err(err)?;
+        legend.push((BLACK, "ring: chosen (least load meeting the target)".into()));
+    }
+    let x0 = (WIDTH_PX - LEGEND_PX + 16) as i32;
+    for (i, (color, label)) in legend.iter().enumerate() {
+        let y = 64 + 24 * i as i32;
+        root.draw(&Rectangle::new([(x0, y - 5), (x0 + 18, y + 5)], color.filled())).map_err(err)?;
+        root.draw(&Text::new(label.clone(), (x0 + 24, y), style(14, Pos::new(HPos::Left, VPos::Center))))
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 fn index_html(r: &TuneReport) -> String {
@@ -193,7 +200,7 @@ fn index_html(r: &TuneReport) -> String {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>tune {0}</title>\n<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;font-size:14px}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}img{{max-width:100%}}pre{{background:#f4f4f4;padding:1em}}</style></head><body>\n<h1>tune {0}</h1>\n",
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>tune {0}</title>\n<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;font-size:14px}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}img{{max-width:100%;height:auto}}pre{{background:#f4f4f4;padding:1em}}</style></head><body>\n<h1>tune {0}</h1>\n",
         esc(&r.scenario)
     );
     let headline = match r.chosen.map(|i| &r.points[i]) {
@@ -222,7 +229,10 @@ fn index_html(r: &TuneReport) -> String {
     if let Some(block) = r.timing_block() {
         let _ = writeln!(html, "<h2>Chosen settings</h2>\n<pre>{}</pre>", esc(&block));
     }
-    let _ = writeln!(html, "<img src=\"frontier.svg\" alt=\"frontier\">");
+    let _ = writeln!(
+        html,
+        "<p><a href=\"frontier.svg\"><img src=\"frontier.png\" width=\"{WIDTH_PX}\" height=\"{HEIGHT_PX}\" alt=\"the Pareto frontier\"></a></p>"
+    );
     let _ = writeln!(html, "<h2>Points</h2>\n<table><tr><th>point</th>");
     for a in &r.axes {
         let _ = write!(html, "<th>{}</th>", esc(a.path.trim_start_matches("timing.")));

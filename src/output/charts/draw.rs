@@ -14,10 +14,14 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::{DetectionRow, FaultSummary, Layer, Role, RunData, TimeseriesRow};
+use super::data::{ConvergenceRow, DetectionRow, FaultSummary, Layer, Role, RunData, TimelineRow, TimeseriesRow};
 use super::numfmt::{linear_ticks, num, symlog, symlog_ticks};
 use super::typeset::SIZE_PER_EM;
 use super::{Chart, FONT_FAMILY};
+
+mod overlay;
+
+pub(crate) use overlay::{Labelled, draw as draw_overlay};
 
 type Root<DB> = DrawingArea<DB, Shift>;
 type Drawn = Result<(), String>;
@@ -149,6 +153,11 @@ pub(crate) fn draw<DB: DrawingBackend>(chart: Chart, root: &Root<DB>, run: &RunD
 // ---------------------------------------------------------------------------------------------
 // Frame: title and legend
 
+/// A run chart's title: what it shows, for which scenario and seed.
+fn run_title(chart: Chart, run: &RunData) -> String {
+    format!("{} — {}, seed {}", chart.subject(), run.summary.scenario, run.summary.seed)
+}
+
 enum Swatch {
     Line(RGBColor, u32),
     Dashed(RGBColor, u32),
@@ -174,21 +183,19 @@ const ENTRY_GAP: i32 = 26;
 /// returns the area left for the plot.
 fn frame<DB: DrawingBackend>(
     root: &Root<DB>,
-    chart: Chart,
-    run: &RunData,
+    title: &str,
     legend: &[LegendEntry],
     headline: Option<&str>,
 ) -> Result<Root<DB>, String> {
     root.fill(&WHITE).why()?;
-    let title = format!("{} — {}, seed {}", chart.subject(), run.summary.scenario, run.summary.seed);
-    let (_, title_h) = root.estimate_text_size(&title, &text(TITLE_EM_PX)).why()?;
+    let (_, title_h) = root.estimate_text_size(title, &text(TITLE_EM_PX)).why()?;
     let headline_px = if headline.is_some() { HEADLINE_ROW_PX } else { 0 };
     let title_band_px = title_h as i32 + 16 + headline_px;
     let (title_area, body) = root.split_vertically(title_band_px);
     let (title_w, _) = title_area.dim_in_pixel();
     title_area
         .draw_text(
-            &title,
+            title,
             &anchored(TITLE_EM_PX, HPos::Center, VPos::Center),
             (title_w as i32 / 2, (title_band_px - headline_px) / 2 + 2),
         )
@@ -303,10 +310,8 @@ fn fault_kind(fault: &FaultSummary) -> &str {
     fault.mode.as_deref().unwrap_or(&fault.kind)
 }
 
-fn fault_marks(run: &RunData, view: &View) -> Vec<FaultMark> {
-    let mut marks: Vec<FaultMark> = run
-        .summary
-        .faults
+fn fault_marks(faults: &[FaultSummary], view: &View) -> Vec<FaultMark> {
+    let mut marks: Vec<FaultMark> = faults
         .iter()
         .filter(|f| f.at_s >= view.from_s && f.at_s <= view.to_s)
         .map(|f| FaultMark { at_s: f.at_s, label: format!("{}: {}", f.id, fault_kind(f)) })
@@ -389,12 +394,12 @@ struct FaultStrip<DB: DrawingBackend> {
 /// plot area below it.
 fn fault_strip<DB: DrawingBackend>(
     body: &Root<DB>,
-    run: &RunData,
+    faults: &[FaultSummary],
     view: &View,
     axes: &(Axis, Axis),
     y_label_area_px: u32,
 ) -> Result<FaultStrip<DB>, String> {
-    let marks = fault_marks(run, view);
+    let marks = fault_marks(faults, view);
     let placed = {
         let probe = time_chart(body, MARGIN_PX, y_label_area_px, axes)?;
         place_fault_labels(body, &marks, |x| probe.backend_coord(&(x, 0.0)).0)?
@@ -465,9 +470,15 @@ fn draw_fault_labels<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Tick values and their labels.
+type TickLabels = Vec<(f64, String)>;
+
+/// The x and y axes' label formatters.
+type AxisLabels<'a> = (&'a dyn Fn(&f64) -> String, &'a dyn Fn(&f64) -> String);
+
 /// Formats tick values with a lookup from the exact key points we handed plotters, so a label
 /// is never plotters' own rendering of a float.
-fn tick_labels(ticks: &[f64], decimals: usize) -> Vec<(f64, String)> {
+fn tick_labels(ticks: &[f64], decimals: usize) -> TickLabels {
     ticks.iter().map(|t| (*t, num(*t, decimals))).collect()
 }
 
@@ -625,38 +636,17 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData, which: Chart
     if any_p50 {
         legend.push(entry(Swatch::Dashed(GREEN, 2), "convergence p50"));
     }
-    let body = frame(root, which, run, &legend, headline(run).as_deref())?;
+    let body = frame(root, &run_title(which, run), &legend, headline(run).as_deref())?;
 
-    let (x_ticks, x_decimals) = linear_ticks(view.from_s, view.to_s, 12);
-    let x_labels = tick_labels(&x_ticks, x_decimals);
-    let y_values = symlog_ticks(max_count as f64);
-    let y_labels: Vec<(f64, String)> = y_values.iter().map(|v| (symlog(*v), num(*v, 0))).collect();
-    let y_positions: Vec<f64> = y_labels.iter().map(|(p, _)| *p).collect();
-    let y_top = y_data_max.max(symlog(max_count as f64)) * 1.08 + 0.05;
+    let (x_labels, y_labels, axes) = per_second_axes(&view, max_count, y_data_max);
+    let y_top = axes.1.hi;
     let x_fmt = |v: &f64| lookup(&x_labels, *v);
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let y_label_area_px = 70;
-
-    let axes = (Axis::new(view.from_s..view.to_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions.clone()));
-    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, &view, &axes, y_label_area_px)?;
+    let FaultStrip { strip, plot_area, marks, placed } =
+        fault_strip(&body, &run.summary.faults, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    let y_desc = if view.bin_s == 1 {
-        "per second (log scale)".to_string()
-    } else {
-        format!("per second, {} s averages (log scale)", view.bin_s)
-    };
-    chart
-        .configure_mesh()
-        .x_desc("time since start of run (s)")
-        .y_desc(y_desc)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(text(LABEL_EM_PX))
-        .axis_desc_style(text(DESC_EM_PX))
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .draw()
-        .why()?;
+    per_second_mesh(&mut chart, &view, None, (&x_fmt, &y_fmt))?;
 
     // Convergence spans first, so that the series are drawn over them.
     for fault in &s.faults {
@@ -717,25 +707,51 @@ fn failed_sends<DB: DrawingBackend>(root: &Root<DB>, run: &RunData, which: Chart
     finish_time_chart(root, &chart, (&strip, &marks, &placed), y_top, empty)
 }
 
-/// The axes of a chart with one row per node (or pair) over the run's time: names on the y
-/// axis, no horizontal grid.
-fn row_chart_mesh<DB: DrawingBackend>(
+/// The axes of a per-second chart over `view` and their tick labels: time, and counts on the
+/// log-ish scale up to `max_count`, topped above `y_data_max` (the highest value drawn, already
+/// on that scale).
+fn per_second_axes(view: &View, max_count: u64, y_data_max: f64) -> (TickLabels, TickLabels, (Axis, Axis)) {
+    let (x_ticks, x_decimals) = linear_ticks(view.from_s, view.to_s, 12);
+    let y_labels: TickLabels = symlog_ticks(max_count as f64).iter().map(|v| (symlog(*v), num(*v, 0))).collect();
+    let y_top = y_data_max.max(symlog(max_count as f64)) * 1.08 + 0.05;
+    let y_positions: Vec<f64> = y_labels.iter().map(|(p, _)| *p).collect();
+    let axes = (Axis::new(view.from_s..view.to_s, x_ticks.clone()), Axis::new(0.0..y_top, y_positions));
+    (tick_labels(&x_ticks, x_decimals), y_labels, axes)
+}
+
+/// The axes of a per-second chart over `view`: time since the start against (`what`) per
+/// second, averaged over the view's steps.
+fn per_second_mesh<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
-    x_fmt: &dyn Fn(&f64) -> String,
-    y_fmt: &dyn Fn(&f64) -> String,
+    view: &View,
+    what: Option<&str>,
+    fmt: AxisLabels,
 ) -> Drawn {
-    chart
-        .configure_mesh()
-        .x_desc("time since start of run (s)")
+    let averages = if view.bin_s == 1 { String::new() } else { format!(", {} s averages", view.bin_s) };
+    let y_desc = format!("{}per second{averages} (log scale)", what.map_or(String::new(), |w| format!("{w} ")));
+    time_mesh(chart, Some(y_desc), fmt)
+}
+
+/// The axes of a chart over the run's time: `y_desc` on the y axis, or, without one, a row per
+/// node (or pair) named on it and no horizontal grid.
+fn time_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, Axis>>,
+    y_desc: Option<String>,
+    (x_fmt, y_fmt): AxisLabels,
+) -> Drawn {
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc("time since start of run (s)")
         .x_label_formatter(x_fmt)
         .y_label_formatter(y_fmt)
         .label_style(text(LABEL_EM_PX))
         .axis_desc_style(text(DESC_EM_PX))
         .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .disable_y_mesh()
-        .draw()
-        .why()
+        .light_line_style(TRANSPARENT);
+    match y_desc {
+        Some(y_desc) => mesh.y_desc(y_desc),
+        None => mesh.disable_y_mesh(),
+    };
+    mesh.draw().why()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,7 +785,7 @@ fn false_removals<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
             num(longest, 1)
         )
     });
-    let body = frame(root, Chart::FalseRemovals, run, &legend, headline.as_deref())?;
+    let body = frame(root, &run_title(Chart::FalseRemovals, run), &legend, headline.as_deref())?;
 
     let n_rows = pairs.len().max(1) as f64;
     let row_bottom = |r: usize| n_rows - r as f64 - 1.0;
@@ -787,9 +803,10 @@ fn false_removals<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let x_fmt = |v: &f64| lookup(&x_labels, *v);
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()));
-    let FaultStrip { strip, plot_area, marks, placed } = fault_strip(&body, run, &view, &axes, y_label_area_px)?;
+    let FaultStrip { strip, plot_area, marks, placed } =
+        fault_strip(&body, &run.summary.faults, &view, &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
+    time_mesh(&mut chart, None, (&x_fmt, &y_fmt))?;
     for removal in &s.false_removals {
         let Some(r) = pairs.iter().position(|p| *p == (removal.nameserver.as_str(), removal.broker.as_str())) else {
             continue;
@@ -848,7 +865,7 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     if any_null {
         legend.push(entry(Swatch::Cross(MUTED), "not removed within the run (drawn at the top)"));
     }
-    let body = frame(root, Chart::Detection, run, &legend, None)?;
+    let body = frame(root, &run_title(Chart::Detection, run), &legend, None)?;
 
     let y_max_s = rows.iter().flat_map(|r| [r.detection_s, r.window_hi_s]).flatten().fold(0.0_f64, f64::max);
     // A kill is detected within a network delay: milliseconds, which "0 s" ticks would hide.
@@ -963,10 +980,11 @@ fn detection<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
 // ---------------------------------------------------------------------------------------------
 // convergence-cdf
 
-fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
-    // Per fault, in order of first appearance: sorted convergence times and the client count.
+/// Per fault of convergence.csv, in order of first appearance: its id, the sorted convergence
+/// times and the number of clients (converged or not).
+fn convergence_by_fault(rows: &[ConvergenceRow]) -> Vec<(&str, Vec<f64>, usize)> {
     let mut faults: Vec<(&str, Vec<f64>, usize)> = Vec::new();
-    for row in &run.convergence {
+    for row in rows {
         let index = match faults.iter().position(|(id, _, _)| *id == row.fault_id) {
             Some(i) => i,
             None => {
@@ -983,24 +1001,13 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
     for (_, times, _) in &mut faults {
         times.sort_by(f64::total_cmp);
     }
+    faults
+}
 
-    let legend: Vec<LegendEntry> = faults
-        .iter()
-        .enumerate()
-        .map(|(i, (id, times, clients))| {
-            let never = clients - times.len();
-            let label = if never == 0 {
-                format!("{id}: all {clients} clients converged")
-            } else {
-                format!("{id}: {} of {clients} converged, {never} never", times.len())
-            };
-            entry(Swatch::Line(FAULT_COLORS[i % FAULT_COLORS.len()], 2), label)
-        })
-        .collect();
-    let body = frame(root, Chart::ConvergenceCdf, run, &legend, None)?;
-
-    let t_max = faults.iter().filter_map(|(_, times, _)| times.last().copied()).fold(0.0_f64, f64::max);
-    let t_min = faults.iter().filter_map(|(_, times, _)| times.first().copied()).fold(f64::INFINITY, f64::min);
+/// The x range of a convergence CDF over these sorted time lists.
+fn cdf_x_range<'a>(curves: impl Iterator<Item = &'a [f64]> + Clone) -> (f64, f64) {
+    let t_max = curves.clone().filter_map(|times| times.last().copied()).fold(0.0_f64, f64::max);
+    let t_min = curves.filter_map(|times| times.first().copied()).fold(f64::INFINITY, f64::min);
     let x_right = if t_max > 0.0 { t_max * 1.08 } else { 10.0 };
     // Start near the first client rather than at the fault, when the fault's first tenth or
     // more is empty (a power-off: nobody converges before the idle close, ~95 s).
@@ -1010,14 +1017,21 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
     } else {
         0.0
     };
+    (x_left, x_right)
+}
+
+/// The axes of a convergence CDF: time since the fault against the fraction of clients.
+fn cdf_chart<'a, DB: DrawingBackend>(
+    body: &'a Root<DB>,
+    (x_left, x_right): (f64, f64),
+) -> Result<ChartContext<'a, DB, Cartesian2d<Axis, Axis>>, String> {
     let (x_ticks, x_decimals) = linear_ticks(x_left, x_right, 12);
     let x_labels = tick_labels(&x_ticks, x_decimals);
     let (y_ticks, y_decimals) = linear_ticks(0.0, 1.0, 5);
     let y_labels = tick_labels(&y_ticks, y_decimals);
     let x_fmt = |v: &f64| lookup(&x_labels, *v);
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
-
-    let mut chart = ChartBuilder::on(&body)
+    let mut chart = ChartBuilder::on(body)
         .margin(MARGIN_PX)
         .margin_right(MARGIN_PX * 2)
         .x_label_area_size(X_LABEL_AREA_PX)
@@ -1040,19 +1054,44 @@ fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn 
         .light_line_style(TRANSPARENT)
         .draw()
         .why()?;
+    Ok(chart)
+}
 
+/// A CDF as a step function: flat until each client's time, then up by 1/clients; it stays
+/// below 1 by the share of clients that never converged.
+fn cdf_steps(times: &[f64], clients: usize, (x_left, x_right): (f64, f64)) -> Vec<(f64, f64)> {
+    let n = clients as f64;
+    let mut points = vec![(x_left, 0.0)];
+    for (k, t) in times.iter().enumerate() {
+        points.push((*t, k as f64 / n));
+        points.push((*t, (k + 1) as f64 / n));
+    }
+    points.push((x_right, times.len() as f64 / n));
+    points
+}
+
+fn convergence_cdf<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
+    let faults = convergence_by_fault(&run.convergence);
+    let legend: Vec<LegendEntry> = faults
+        .iter()
+        .enumerate()
+        .map(|(i, (id, times, clients))| {
+            let never = clients - times.len();
+            let label = if never == 0 {
+                format!("{id}: all {clients} clients converged")
+            } else {
+                format!("{id}: {} of {clients} converged, {never} never", times.len())
+            };
+            entry(Swatch::Line(FAULT_COLORS[i % FAULT_COLORS.len()], 2), label)
+        })
+        .collect();
+    let body = frame(root, &run_title(Chart::ConvergenceCdf, run), &legend, None)?;
+    let x_range = cdf_x_range(faults.iter().map(|(_, times, _)| times.as_slice()));
+    let (x_left, _) = x_range;
+    let mut chart = cdf_chart(&body, x_range)?;
     for (i, (_, times, clients)) in faults.iter().enumerate() {
-        let n = *clients as f64;
-        // A step function: flat until each client's time, then up by 1/n; it stays below 1 by
-        // the share of clients that never converged.
-        let mut points = vec![(x_left, 0.0)];
-        for (k, t) in times.iter().enumerate() {
-            points.push((*t, k as f64 / n));
-            points.push((*t, (k + 1) as f64 / n));
-        }
-        points.push((x_right, times.len() as f64 / n));
         let color = FAULT_COLORS[i % FAULT_COLORS.len()];
-        chart.draw_series(LineSeries::new(points, color.stroke_width(2))).why()?;
+        chart.draw_series(LineSeries::new(cdf_steps(times, *clients, x_range), color.stroke_width(2))).why()?;
     }
     // The summary's p50 and p99 as marked lines, labelled above the curve.
     let label_style = anchored(LABEL_EM_PX, HPos::Left, VPos::Center);
@@ -1112,8 +1151,49 @@ fn process_color(state: &str) -> RGBColor {
     }
 }
 
+/// Each fault's slowest client (the last whose route dropped the fault's subject, as
+/// summary.json's explain names it) with its stale interval from convergence.csv (to the end
+/// of the run if it never converged). Empty when timeline.csv lists every client that held a
+/// subject: then the chart shows them all.
+fn slowest_clients(run: &RunData) -> Vec<TimelineRow> {
+    let listed = |client: &str| run.timeline.iter().any(|r| r.role == Role::Producer && r.node == client);
+    if run.convergence.iter().all(|c| listed(&c.client)) {
+        return Vec::new();
+    }
+    let end_s = run.summary.duration_s;
+    run.summary
+        .faults
+        .iter()
+        .filter_map(|fault| {
+            let slowest = fault.explain.as_ref()?.slowest_client.as_ref()?;
+            let row = run.convergence.iter().find(|c| c.fault_id == fault.id && c.client == slowest.client);
+            let until_s = match row {
+                Some(row) => row.convergence_s.map_or(end_s, |c| fault.at_s + c),
+                None => slowest.at_s,
+            };
+            Some(TimelineRow {
+                node: slowest.client.clone(),
+                role: Role::Producer,
+                layer: Layer::Route,
+                state: "stale".into(),
+                start_s: fault.at_s,
+                end_s: until_s.max(fault.at_s),
+            })
+        })
+        .collect()
+}
+
 fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
-    let rows = &run.timeline;
+    // With more clients than timeline.csv samples (the first eight), the sample says little
+    // about the fault: the slowest client of each fault takes the clients' place.
+    let slowest = slowest_clients(run);
+    let rows: Vec<TimelineRow> = match slowest.is_empty() {
+        true => run.timeline.clone(),
+        false => {
+            run.timeline.iter().filter(|r| r.role != Role::Producer).cloned().chain(slowest.iter().cloned()).collect()
+        }
+    };
+    let rows = &rows;
     let mut nodes: Vec<(&str, Role)> = Vec::new();
     for row in rows {
         if !nodes.iter().any(|(n, _)| *n == row.node) {
@@ -1125,7 +1205,7 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let duration_s = run.summary.duration_s.max(end_max);
 
     // A node is "down" in timeline.csv from 0 until it first starts; that is not an outage.
-    let not_started = |row: &super::data::TimelineRow| {
+    let not_started = |row: &TimelineRow| {
         row.layer == Layer::Process
             && row.state == "down"
             && row.start_s == 0.0
@@ -1143,14 +1223,20 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
         legend.push(entry(Swatch::Band(OTHER_STATE.to_rgba()), "other state"));
     }
     legend.push(entry(Swatch::Line(UNLISTED, 5), "broker unlisted at a running NameServer"));
-    legend.push(entry(Swatch::Line(STALE, 5), "producer route still holds the fault's subject"));
+    legend.push(entry(
+        Swatch::Line(STALE, 5),
+        match slowest.is_empty() {
+            true => "producer route still holds the fault's subject",
+            false => "slowest client's route still holds the fault's subject",
+        },
+    ));
     if rows.iter().any(|r| r.layer == Layer::Route && r.state != "unlisted" && r.state != "stale") {
         legend.push(entry(Swatch::Line(MUTED, 5), "other route state"));
     }
     if !run.summary.faults.is_empty() {
         legend.push(entry(Swatch::Line(INK, 2), "fault"));
     }
-    let body = frame(root, Chart::Timeline, run, &legend, None)?;
+    let body = frame(root, &run_title(Chart::Timeline, run), &legend, None)?;
 
     // Row r (0 = first node) spans y in [n - r - 1, n - r]; its label sits at the centre.
     let row_of = |node: &str| nodes.iter().position(|(n, _)| *n == node);
@@ -1159,11 +1245,22 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     // named (the plot height is estimated; the exact value is only known once built).
     let approx_row_px = (f64::from(body.dim_in_pixel().1) - 160.0).max(50.0) / n_rows;
     let label_every = ((LABEL_EM_PX * 1.2) / approx_row_px).ceil().max(1.0) as usize;
+    let is_slowest = |node: &str| slowest.iter().any(|r| r.node == node);
+    let name_of = |node: &str| match is_slowest(node) {
+        true => format!("{node} (slowest)"),
+        false => node.to_string(),
+    };
+    // A slowest client is always named; the rows named every k-th keep clear of it.
+    let slowest_rows: Vec<usize> = (0..nodes.len()).filter(|&r| is_slowest(nodes[r].0)).collect();
+    let named = |r: usize| {
+        is_slowest(nodes[r].0)
+            || (r.is_multiple_of(label_every) && slowest_rows.iter().all(|s| r.abs_diff(*s) >= label_every))
+    };
     let y_labels: Vec<(f64, String)> = nodes
         .iter()
         .enumerate()
-        .filter(|(r, _)| r % label_every == 0)
-        .map(|(r, (node, _))| (row_bottom(r) + 0.5, (*node).to_string()))
+        .filter(|(r, _)| named(*r))
+        .map(|(r, (node, _))| (row_bottom(r) + 0.5, name_of(node)))
         .collect();
     let y_keys: Vec<f64> = y_labels.iter().map(|(y, _)| *y).collect();
     let (x_ticks, x_decimals) = linear_ticks(0.0, duration_s, 12);
@@ -1172,15 +1269,15 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     let y_fmt = |v: &f64| lookup(&y_labels, *v);
     let mut widest_name_px = 0u32;
     for (node, _) in &nodes {
-        widest_name_px = widest_name_px.max(body.estimate_text_size(node, &text(LABEL_EM_PX)).why()?.0);
+        widest_name_px = widest_name_px.max(body.estimate_text_size(&name_of(node), &text(LABEL_EM_PX)).why()?.0);
     }
     let y_label_area_px = widest_name_px + 20;
 
     let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..n_rows, y_keys.clone()));
     let FaultStrip { strip, plot_area, marks, placed } =
-        fault_strip(&body, run, &full_view(duration_s), &axes, y_label_area_px)?;
+        fault_strip(&body, &run.summary.faults, &full_view(duration_s), &axes, y_label_area_px)?;
     let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
-    row_chart_mesh(&mut chart, &x_fmt, &y_fmt)?;
+    time_mesh(&mut chart, None, (&x_fmt, &y_fmt))?;
 
     for row in rows.iter().filter(|r| r.layer == Layer::Process) {
         let Some(r) = row_of(&row.node) else { continue };

@@ -45,18 +45,22 @@ const DATA_FILES: [(&str, &str); 5] = [
     ("timeline.csv", "per node: process state and route intervals"),
 ];
 
+/// Every page's start, to its `<h1>`: the run's, a sweep's and a comparison's pages share the
+/// style.
+pub(crate) fn page_start(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>{t}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{t}</h1>\n",
+        t = escape(title)
+    )
+}
+
 /// The whole page. Output depends only on `summary`, so it is as reproducible as the run.
 pub(crate) fn index_page(summary: &Summary) -> String {
     let mut page = String::new();
     let title = format!("routesim: {} (seed {})", summary.scenario, summary.seed);
     // Writing into a String cannot fail; the results of write! are ignored on that ground.
-    let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
-        escape(&title),
-        escape(&title)
-    );
+    page.push_str(&page_start(&title));
     headline(&mut page, summary);
     explain(&mut page, summary);
     run_facts(&mut page, summary);
