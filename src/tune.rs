@@ -143,6 +143,15 @@ pub struct PointResult {
     pub nameserver_requests_per_s: f64,
     pub client_queries_per_s: f64,
     pub pareto: bool,
+    /// Why the point can be neither chosen nor on the frontier, if it cannot.
+    pub excluded: Option<String>,
+}
+
+impl PointResult {
+    /// A point that may be chosen and may sit on the frontier.
+    pub fn eligible(&self) -> bool {
+        self.excluded.is_none()
+    }
 }
 
 /// The whole answer.
@@ -412,6 +421,19 @@ impl Tune {
         let world = &self.worlds[point];
         let clients = f64::from(world.layout.clients());
         let poll_s = world.timing.client_route_poll_us as f64 / 1e6;
+        let idle_us = world.timing.nameserver_channel_idle_us;
+        let excluded = if false_removals_max > 0.0 {
+            Some("false removals: a live broker dropped from the routes".to_string())
+        } else if idle_us != 0 && idle_us <= world.timing.client_route_poll_us {
+            // Its low load is an artefact: queries lost on closed channels, not fewer queries.
+            Some(format!(
+                "the NameServers' idle close ({} s) is no longer than the route poll ({poll_s} s): they close \
+                 clients' channels between polls and route queries are lost",
+                idle_us as f64 / 1e6
+            ))
+        } else {
+            None
+        };
         PointResult {
             point,
             settings: self
@@ -423,12 +445,13 @@ impl Tune {
                 .zip(self.identity.runs.point_values(point as u64).into_iter().map(String::from))
                 .collect(),
             statistic,
-            meets: outcome.passed && false_removals_max == 0.0,
+            meets: outcome.passed && excluded.is_none(),
             target_passed: outcome.passed,
             false_removals_max,
             nameserver_requests_per_s: (ns_load * 1e3).round() / 1e3,
             client_queries_per_s: (clients / poll_s * 1e3).round() / 1e3,
             pareto: false,
+            excluded,
         }
     }
 
@@ -448,10 +471,10 @@ fn point_load(p: &PointResult, minimise: Minimise) -> f64 {
 }
 
 /// Marks the points that no other point beats on both the statistic (lower is better; a
-/// missing statistic is worst) and the load, among points without false removals.
+/// missing statistic is worst) and the load, among eligible points.
 fn mark_pareto(points: &mut [PointResult], minimise: Minimise) {
     let stat = |p: &PointResult| p.statistic.unwrap_or(f64::INFINITY);
-    let eligible: Vec<bool> = points.iter().map(|p| p.false_removals_max == 0.0).collect();
+    let eligible: Vec<bool> = points.iter().map(PointResult::eligible).collect();
     let flags: Vec<bool> = (0..points.len())
         .map(|i| {
             let p = &points[i];
@@ -495,6 +518,7 @@ mod tests {
             nameserver_requests_per_s: load,
             client_queries_per_s: 0.0,
             pareto: false,
+            excluded: (false_removals > 0.0).then(|| "false removals".to_string()),
         }
     }
 

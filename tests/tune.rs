@@ -255,3 +255,40 @@ fn the_slurm_tune_scripts_merge_to_the_unsharded_bytes() {
     run("tune-merge.sbatch", None);
     assert_eq!(files(&results.join("merged")), files(&tmp.path().join("whole")));
 }
+
+#[test]
+fn an_idle_close_no_longer_than_the_route_poll_is_never_chosen_nor_on_the_frontier() {
+    // Idle close 30 s with a 30 s poll: the NameServers close the clients' channels between
+    // polls, so route queries are lost and the load looks low; idle close 60 s does not.
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_scenario(dir.path());
+    let out = dir.path().join("out");
+    // A 10 s registration keeps the brokers' channels busy: no false removal at either point.
+    let args = [
+        "--seeds",
+        "2",
+        "--vary",
+        "timing.nameserver_channel_idle=30s,60s",
+        "--vary",
+        "timing.client_route_poll=30s",
+        "--vary",
+        "timing.broker_heartbeat=10s",
+    ];
+    routesim()
+        .arg("tune")
+        .arg(&file)
+        .args(["--target", "faults[broker-a].stale_window_s.p99 <= 1000"])
+        .args(args)
+        .args(["-q", "--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("tune.json")).unwrap()).unwrap();
+    let points = report["points"].as_array().unwrap();
+    let idle_of = |p: &Value| p["settings"][0][1].as_str().unwrap().to_string();
+    let short = points.iter().find(|p| idle_of(p) == "30s").unwrap();
+    assert!(short["excluded"].as_str().unwrap().contains("idle close"), "{short}");
+    assert_eq!((&short["pareto"], &short["meets"]), (&false.into(), &false.into()));
+    let long = points.iter().find(|p| idle_of(p) == "60s").unwrap();
+    assert!(long["excluded"].is_null() && long["meets"] == true, "{long}");
+    assert_eq!(report["chosen"], long["point"]);
+}

@@ -98,10 +98,10 @@ fn frontier<'a>(points: &[&'a PointResult], minimise: Minimise) -> Vec<&'a Point
     let mut on: Vec<&PointResult> = points
         .iter()
         .copied()
-        .filter(|p| p.false_removals_max == 0.0 && p.statistic.is_some())
+        .filter(|p| p.eligible() && p.statistic.is_some())
         .filter(|p| {
             !points.iter().any(|q| {
-                q.false_removals_max == 0.0
+                q.eligible()
                     && stat(q) <= stat(p)
                     && load(q, minimise) <= load(p, minimise)
                     && (stat(q) < stat(p) || load(q, minimise) < load(p, minimise))
