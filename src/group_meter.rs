@@ -43,6 +43,8 @@ pub struct GroupMeter {
     windows: Vec<Option<Window>>,
     /// Struck groups still waiting for a successful write (the hot path skips when 0).
     writes_pending: usize,
+    /// Every promotion: (when, group, the new master), in time order (the timeline's roles).
+    promotions: Vec<(SimTime, u16, u32)>,
 }
 
 impl GroupMeter {
@@ -58,6 +60,7 @@ impl GroupMeter {
             acked_end: BTreeMap::new(),
             windows: (0..config.faults.len()).map(|_| None).collect(),
             writes_pending: 0,
+            promotions: Vec::new(),
         }
     }
 
@@ -124,9 +127,10 @@ impl GroupMeter {
 
     /// `broker` became its group's master holding `held` of `queue` (`None`: the promotion
     /// itself, after its queues). Returns how many acknowledged messages of the queue it lacks.
-    pub fn promoted(&mut self, broker: u32, group: u16, queue: Option<(u16, u16)>, held: u32) -> u64 {
+    pub fn promoted(&mut self, now_us: SimTime, broker: u32, group: u16, queue: Option<(u16, u16)>, held: u32) -> u64 {
         let Some((topic, q)) = queue else {
             self.master[usize::from(group)] = broker;
+            self.promotions.push((now_us, group, broker));
             return 0;
         };
         let acked = self.acked_end.entry((topic, group, q)).or_default();
@@ -139,6 +143,28 @@ impl GroupMeter {
             }
         }
         lost
+    }
+
+    /// When `broker` was its group's master, as [start, end) spans up to `end_us` (the layout's
+    /// masters from the start); empty in classic mode, where the layout never changes.
+    pub fn master_spans(&self, broker: u32, end_us: SimTime) -> Vec<(SimTime, SimTime)> {
+        if !self.failover {
+            return Vec::new();
+        }
+        let group = self.group_of(broker);
+        let mut holder = (0, group as u32 * self.per_group);
+        let mut spans = Vec::new();
+        for &(at_us, g, master) in self.promotions.iter().filter(|p| p.1 == group) {
+            debug_assert_eq!(g, group);
+            if holder.1 == broker && at_us > holder.0 {
+                spans.push((holder.0, at_us));
+            }
+            holder = (at_us, master);
+        }
+        if holder.1 == broker && end_us > holder.0 {
+            spans.push((holder.0, end_us));
+        }
+        spans
     }
 
     /// The figures of fault `fault` (`None`: it struck no master, or nothing is measured).
@@ -156,5 +182,51 @@ impl GroupMeter {
         let write_unavailable_us =
             w.groups.iter().zip(&w.write_us).map(|(&(g, _), at)| (g, at.map(|at_us| at_us - w.at_us))).collect();
         Some(GroupFigures { failover_s, write_unavailable_us, messages_lost: w.messages_lost })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meter(failover: bool) -> GroupMeter {
+        GroupMeter {
+            active: true,
+            failover,
+            nameservers: 2,
+            per_group: 3,
+            master: vec![0, 3],
+            acked_end: BTreeMap::new(),
+            windows: Vec::new(),
+            writes_pending: 0,
+            promotions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn master_spans_follow_the_promotions_of_each_group() {
+        let mut m = meter(true);
+        // Group 0: member 2 (broker 2) takes over at 100, the layout's master again at 300.
+        m.promoted(100, 2, 0, None, 0);
+        m.promoted(300, 0, 0, None, 0);
+        assert_eq!(m.master_spans(0, 500), vec![(0, 100), (300, 500)]);
+        assert_eq!(m.master_spans(2, 500), vec![(100, 300)]);
+        assert_eq!(m.master_spans(1, 500), vec![]);
+        // Group 1 never failed over.
+        assert_eq!(m.master_spans(3, 500), vec![(0, 500)]);
+        // Classic mode draws no role layer.
+        assert_eq!(meter(false).master_spans(0, 500), vec![]);
+    }
+
+    #[test]
+    fn a_promoted_master_lacking_acknowledged_messages_counts_them_lost() {
+        let mut m = meter(true);
+        m.windows = vec![None];
+        m.fault_struck(0, 50, &[0]);
+        m.acknowledged((0, 0, 1), 40);
+        assert_eq!(m.promoted(60, 2, 0, Some((0, 1)), 35), 5);
+        // The queue continues from what the new master holds: nothing more is lost.
+        assert_eq!(m.promoted(70, 1, 0, Some((0, 1)), 35), 0);
+        assert_eq!(m.figures(0).unwrap().messages_lost, 5);
     }
 }

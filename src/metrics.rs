@@ -241,7 +241,7 @@ impl Metrics {
             }
             Observation::MasterListed { ns, group, broker } => self.groups.master_listed(now_us, ns, group, broker),
             Observation::Promoted { broker, group, queue, held } => {
-                self.groups.promoted(broker, group, queue, held);
+                self.groups.promoted(now_us, broker, group, queue, held);
                 if let Some((topic, q)) = queue {
                     self.consume.truncated((topic, group, q), u64::from(held));
                 }
@@ -636,6 +636,10 @@ impl Metrics {
             rows.push(row("process", state.name(), since_us, end_us));
             match layout.role(node) {
                 Role::Broker { index } => {
+                    // Role layer (failover modes): while it is its group's master.
+                    for (start_us, end) in self.groups.master_spans(index, end_us) {
+                        rows.push(row("role", "master", start_us, end));
+                    }
                     let mut unlisted_since = Some(0);
                     for &(_, at_us, unlisted) in self.broker_unlisted.iter().filter(|(b, _, _)| *b == index) {
                         match (unlisted, unlisted_since) {

@@ -35,6 +35,8 @@ pub(crate) enum Role {
 pub(crate) enum Layer {
     Process,
     Route,
+    /// A broker's role: `master` while it is its group's master (failover runs only).
+    Role,
 }
 
 #[derive(Debug, Clone, Deserialize)]

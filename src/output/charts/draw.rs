@@ -1140,6 +1140,8 @@ const OTHER_STATE: RGBColor = RGBColor(255, 255, 153);
 const NOT_STARTED: RGBColor = RGBColor(238, 238, 238);
 const UNLISTED: RGBColor = BLUE;
 const STALE: RGBColor = VERMILLION;
+/// The failover modes' role layer: a broker while it is its group's master.
+const MASTER: RGBColor = RGBColor(0, 90, 50);
 
 fn process_color(state: &str) -> RGBColor {
     match state {
@@ -1233,6 +1235,9 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     if rows.iter().any(|r| r.layer == Layer::Route && r.state != "unlisted" && r.state != "stale") {
         legend.push(entry(Swatch::Line(MUTED, 5), "other route state"));
     }
+    if rows.iter().any(|r| r.layer == Layer::Role) {
+        legend.push(entry(Swatch::Line(MASTER, 5), "broker is its group's master"));
+    }
     if !run.summary.faults.is_empty() {
         legend.push(entry(Swatch::Line(INK, 2), "fault"));
     }
@@ -1301,6 +1306,17 @@ fn timeline<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
             .draw_series(std::iter::once(Rectangle::new(
                 [(row.start_s, y0 + 0.40), (row.end_s, y0 + 0.60)],
                 color.filled(),
+            )))
+            .why()?;
+    }
+    // The role layer: a dark strip along the bottom of the band while the broker is master.
+    for row in rows.iter().filter(|r| r.layer == Layer::Role && r.state == "master") {
+        let Some(r) = row_of(&row.node) else { continue };
+        let y0 = row_bottom(r);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(row.start_s, y0 + 0.14), (row.end_s, y0 + 0.28)],
+                MASTER.filled(),
             )))
             .why()?;
     }
