@@ -81,7 +81,25 @@ pub struct ConsumeMeter {
     reads: BTreeMap<ReadKey, Reads>,
     /// Per fault (by its place in the schedule), once it struck.
     windows: Vec<Option<Window>>,
+    /// `reads.csv`: per second boundary passed and consumer group, the queues whose gap had
+    /// lasted a second or more then; `sampled_s` is the next boundary to sample.
+    waiting: Vec<WaitingSample>,
+    sampled_s: u64,
 }
+
+/// One row of `reads.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitingSample {
+    pub second: u64,
+    pub consumer_group: u16,
+    pub queues: u32,
+    /// Queues of the group with messages waiting and nothing delivered for at least 1 s.
+    pub waiting: u32,
+}
+
+/// A gap shorter than this is a message on its way (stored, its pull's answer in flight), not
+/// a queue without a reader.
+const WAITING_AFTER_US: SimTime = 1_000_000;
 
 impl ConsumeMeter {
     /// `readers[topic]` = consumer groups subscribed to it; `queues` every queue of those
@@ -93,7 +111,35 @@ impl ConsumeMeter {
                 reads.insert((cg, queue), Reads::default());
             }
         }
-        ConsumeMeter { readers, reads, windows: (0..faults).map(|_| None).collect() }
+        ConsumeMeter { readers, reads, windows: (0..faults).map(|_| None).collect(), waiting: Vec::new(), sampled_s: 1 }
+    }
+
+    /// Samples every second boundary up to `now_us` (the state between two observations is
+    /// the one the first left, so a boundary is sampled when the next observation comes).
+    pub fn advance(&mut self, now_us: SimTime) {
+        while self.sampled_s * 1_000_000 <= now_us {
+            let at_us = self.sampled_s * 1_000_000;
+            let mut per_group: BTreeMap<u16, (u32, u32)> = BTreeMap::new();
+            for (&(cg, _), reads) in &self.reads {
+                let counts = per_group.entry(cg).or_default();
+                counts.0 += 1;
+                counts.1 += u32::from(reads.gap_since_us.is_some_and(|since| since + WAITING_AFTER_US <= at_us));
+            }
+            let second = self.sampled_s - 1;
+            self.waiting.extend(per_group.into_iter().map(|(consumer_group, (queues, waiting))| WaitingSample {
+                second,
+                consumer_group,
+                queues,
+                waiting,
+            }));
+            self.sampled_s += 1;
+        }
+    }
+
+    /// The samples so far (`reads.csv`), once every second up to `end_us` is sampled.
+    pub fn waiting(&mut self, end_us: SimTime) -> &[WaitingSample] {
+        self.advance(end_us);
+        &self.waiting
     }
 
     pub fn is_empty(&self) -> bool {

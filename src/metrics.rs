@@ -23,8 +23,8 @@ use crate::model::route::{NO_ROUTE, RouteId, RouteStore};
 use crate::net::NodeIdx;
 use crate::report::{
     ClientMoment, ConsumeGaps, Convergence, ConvergenceRow, Delays, DetectionRow, Explanation, FalseRemoval,
-    FaultSummary, NameServerLoad, NameServerMoment, Percentiles, RunReport, SecondCounts, Summary, TimelineRow, Totals,
-    Window, nearest_rank,
+    FaultSummary, NameServerLoad, NameServerMoment, Percentiles, ReadsRow, RunReport, SecondCounts, Summary,
+    TimelineRow, Totals, Window, nearest_rank,
 };
 
 const PENDING: SimTime = SimTime::MAX;
@@ -243,17 +243,20 @@ impl Metrics {
             Observation::Promoted { broker, group, queue, held } => {
                 self.groups.promoted(now_us, broker, group, queue, held);
                 if let Some((topic, q)) = queue {
+                    self.consume.advance(now_us);
                     self.consume.truncated((topic, group, q), u64::from(held));
                 }
             }
             Observation::SendWithoutRoute => self.totals.failed_sends_no_route += 1,
             Observation::Stored { topic, group, queue, end } => {
+                self.consume.advance(now_us);
                 self.consume.stored(now_us, (topic, group, queue), u64::from(end));
             }
             Observation::Acknowledged { topic, group, queue, end } => {
                 self.groups.acknowledged((topic, group, queue), end)
             }
             Observation::Delivered { group, topic, queue, to, asked_us } => {
+                self.consume.advance(now_us);
                 self.consume.delivered(now_us, asked_us, group, (topic, queue.0, queue.1), u64::from(to));
             }
             Observation::Consumed { group, topic, queue, from, to, stored_ms } => {
@@ -458,7 +461,7 @@ impl Metrics {
         &self.totals
     }
 
-    pub fn report(self, config: &WorldConfig, run: RunInfo) -> RunReport {
+    pub fn report(mut self, config: &WorldConfig, run: RunInfo) -> RunReport {
         let RunInfo { end_us, events, messages, messages_lost } = run;
         let layout = &config.layout;
         let faults = &config.faults;
@@ -588,6 +591,21 @@ impl Metrics {
             })
             .collect();
         let timeline = self.timeline(layout, &names, end_us);
+        let reads = if self.consume.is_empty() {
+            Vec::new()
+        } else {
+            let group_names: Vec<&str> = config.consumers.iter().map(|c| c.name.as_str()).collect();
+            self.consume
+                .waiting(end_us)
+                .iter()
+                .map(|w| ReadsRow {
+                    second: w.second,
+                    consumer_group: group_names[usize::from(w.consumer_group)].to_string(),
+                    queues: w.queues,
+                    queues_waiting: w.waiting,
+                })
+                .collect()
+        };
         RunReport {
             summary: Summary {
                 scenario: config.name.clone(),
@@ -605,6 +623,7 @@ impl Metrics {
             detection: detection_rows,
             convergence: convergence_rows,
             timeline,
+            reads,
         }
     }
 

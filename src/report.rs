@@ -220,6 +220,19 @@ pub struct RunReport {
     pub detection: Vec<DetectionRow>,
     pub convergence: Vec<ConvergenceRow>,
     pub timeline: Vec<TimelineRow>,
+    /// `reads.csv`: per second and consumer group, its queues waiting for a reader (empty,
+    /// and the file not written, in runs without consumers).
+    pub reads: Vec<ReadsRow>,
+}
+
+/// One row of `reads.csv`: at the end of `second`, how many of the consumer group's queues
+/// had messages waiting with nothing delivered for at least a second.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadsRow {
+    pub second: u64,
+    pub consumer_group: String,
+    pub queues: u32,
+    pub queues_waiting: u32,
 }
 
 /// Nearest-rank percentile of sorted values: the smallest value with at least `q` (0 to 1) of

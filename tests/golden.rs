@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 const DATA_FILES: [&str; 5] = ["summary.json", "timeseries.csv", "detection.csv", "convergence.csv", "timeline.csv"];
+/// Written by runs with consumers only.
+const OPTIONAL_DATA_FILE: &str = "reads.csv";
 const HASHED_EXTENSIONS: [&str; 3] = ["svg", "png", "html"];
 
 fn repo() -> PathBuf {
@@ -69,6 +71,14 @@ fn every_shipped_scenario_gives_its_golden_files() {
         let golden = repo().join("tests/golden").join(&name);
         let mut produced: Vec<(String, Vec<u8>)> =
             DATA_FILES.iter().map(|f| (f.to_string(), std::fs::read(out.join(f)).expect("data file"))).collect();
+        // Runs with consumers also write reads.csv; one that stops (or starts) doing so differs.
+        match std::fs::read(out.join(OPTIONAL_DATA_FILE)) {
+            Ok(bytes) => produced.push((OPTIONAL_DATA_FILE.into(), bytes)),
+            Err(_) if golden.join(OPTIONAL_DATA_FILE).is_file() && !bless => {
+                mismatches.push(format!("{name}/{OPTIONAL_DATA_FILE}: no longer written"));
+            }
+            Err(_) => {}
+        }
         produced.push(("charts.sha256".into(), hashes(&out).into_bytes()));
         if bless {
             std::fs::create_dir_all(&golden).unwrap();

@@ -91,17 +91,25 @@ pub(crate) enum Chart {
     ConvergenceCdf,
     Timeline,
     FalseRemovals,
+    /// Runs with consumers only (they have a `reads.csv`).
+    ConsumeGap,
 }
 
 impl Chart {
-    pub(crate) const ALL: [Chart; 6] = [
+    pub(crate) const ALL: [Chart; 7] = [
         Chart::FailedSends,
         Chart::FaultWindow,
         Chart::Detection,
         Chart::ConvergenceCdf,
         Chart::Timeline,
         Chart::FalseRemovals,
+        Chart::ConsumeGap,
     ];
+
+    /// Whether the run has what the chart draws.
+    pub(crate) fn applies(self, run: &RunData) -> bool {
+        self != Chart::ConsumeGap || run.reads.is_some()
+    }
 
     pub(crate) fn stem(self) -> &'static str {
         match self {
@@ -111,6 +119,7 @@ impl Chart {
             Chart::ConvergenceCdf => "convergence-cdf",
             Chart::Timeline => "timeline",
             Chart::FalseRemovals => "false-removals",
+            Chart::ConsumeGap => "consume-gap",
         }
     }
 
@@ -123,6 +132,7 @@ impl Chart {
             Chart::ConvergenceCdf => "Client route convergence after each fault",
             Chart::Timeline => "Node states and stale routes",
             Chart::FalseRemovals => "Live brokers removed by a NameServer (false removals)",
+            Chart::ConsumeGap => "Queues waiting for a reader, per consumer group",
         }
     }
 }
@@ -172,7 +182,7 @@ pub fn draw_all(run_dir: &Path, opts: &ChartOptions) -> Result<Vec<PathBuf>, Cha
     let run = RunData::load(run_dir)?;
     let size = (opts.width_px, opts.height_px);
     let mut written = Vec::with_capacity(Chart::ALL.len() * 2);
-    for chart in Chart::ALL {
+    for chart in Chart::ALL.into_iter().filter(|c| c.applies(&run)) {
         written.extend(write_picture(run_dir, chart.stem(), &RunChart { chart, run: &run }, size)?);
     }
     Ok(written)
@@ -224,7 +234,9 @@ impl Picture for OverlayChart<'_> {
 /// SVG charts (by relative link, so the page works wherever the directory is copied).
 pub fn write_index_html(run_dir: &Path) -> Result<PathBuf, ChartError> {
     let summary = data::read_summary(run_dir)?;
-    let page = html::index_page(&summary);
+    let has_reads = run_dir.join(data::READS).is_file();
+    let drawn: Vec<Chart> = Chart::ALL.into_iter().filter(|&c| c != Chart::ConsumeGap || has_reads).collect();
+    let page = html::index_page(&summary, &drawn);
     let path = run_dir.join("index.html");
     fs::write(&path, page).map_err(|source| ChartError::Write { path: path.clone(), source })?;
     Ok(path)

@@ -47,6 +47,9 @@ pub fn write_data(dir: &Path, report: &RunReport) -> Result<(), OutputError> {
     write_csv(&dir.join("detection.csv"), &report.detection)?;
     write_csv(&dir.join("convergence.csv"), &report.convergence)?;
     write_csv(&dir.join("timeline.csv"), &report.timeline)?;
+    if !report.reads.is_empty() {
+        write_csv(&dir.join("reads.csv"), &report.reads)?;
+    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub(crate) const SUMMARY: &str = "summary.json";
 pub(crate) const TIMESERIES: &str = "timeseries.csv";
 pub(crate) const DETECTION: &str = "detection.csv";
 pub(crate) const CONVERGENCE: &str = "convergence.csv";
+pub(crate) const READS: &str = "reads.csv";
 pub(crate) const TIMELINE: &str = "timeline.csv";
 
 // summary.json and the CSV rows are read back, strictly, with the very types `run` writes them
@@ -59,6 +60,8 @@ pub(crate) struct RunData {
     pub detection: Vec<DetectionRow>,
     pub convergence: Vec<ConvergenceRow>,
     pub timeline: Vec<TimelineRow>,
+    /// `reads.csv`, in runs with consumers.
+    pub reads: Option<Vec<crate::report::ReadsRow>>,
 }
 
 impl RunData {
@@ -72,7 +75,10 @@ impl RunData {
         check_detection(&run_dir.join(DETECTION), &detection)?;
         check_convergence(&run_dir.join(CONVERGENCE), &convergence)?;
         check_timeline(&run_dir.join(TIMELINE), &timeline)?;
-        Ok(Self { summary, timeseries, detection, convergence, timeline })
+        // Written only by runs with consumers.
+        let reads_path = run_dir.join(READS);
+        let reads = if reads_path.is_file() { Some(read_csv(&reads_path)?) } else { None };
+        Ok(Self { summary, timeseries, detection, convergence, timeline, reads })
     }
 }
 

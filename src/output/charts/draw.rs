@@ -147,6 +147,7 @@ pub(crate) fn draw<DB: DrawingBackend>(chart: Chart, root: &Root<DB>, run: &RunD
         Chart::ConvergenceCdf => convergence_cdf(root, run),
         Chart::Timeline => timeline(root, run),
         Chart::FalseRemovals => false_removals(root, run),
+        Chart::ConsumeGap => consume_gap(root, run),
     }
 }
 
@@ -838,6 +839,73 @@ fn false_removals<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
     }
     let empty = pairs.is_empty().then_some("no false removals: no NameServer removed a running broker");
     finish_time_chart(root, &chart, (&strip, &marks, &placed), n_rows, empty)
+}
+
+// ---------------------------------------------------------------------------------------------
+// consume-gap
+
+/// Per second, how many of each consumer group's queues had messages waiting with nothing
+/// delivered for a second or more (`reads.csv`): a queue without a reader stays up for as long
+/// as it has none; a reader held back by its own backlog (`pullThresholdForQueue`) shows as
+/// short steps.
+fn consume_gap<DB: DrawingBackend>(root: &Root<DB>, run: &RunData) -> Drawn {
+    let rows = run.reads.as_deref().unwrap_or(&[]);
+    let duration_s = run.summary.duration_s;
+    let mut groups: Vec<(&str, u32)> = Vec::new();
+    for r in rows {
+        if !groups.iter().any(|(g, _)| *g == r.consumer_group) {
+            groups.push((&r.consumer_group, r.queues));
+        }
+    }
+    const COLORS: [RGBColor; 5] = [VERMILLION, BLUE, GREEN, ORANGE, PURPLE];
+    let mut legend: Vec<LegendEntry> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, (g, queues))| {
+            entry(Swatch::Line(COLORS[i % COLORS.len()], 3), format!("group {g}: queues waiting ≥ 1 s (of {queues})"))
+        })
+        .collect();
+    if !run.summary.faults.is_empty() {
+        legend.push(entry(Swatch::Line(INK, 2), "fault"));
+    }
+    let headline = run.summary.faults.iter().find_map(|f| {
+        let gaps = f.consume_gap_s?;
+        Some(format!(
+            "after {}: the longest gap of its queues {} s, {} of {} never read again",
+            f.id,
+            gaps.max.map_or("–".to_string(), |m| num(m, 1)),
+            gaps.never,
+            gaps.queues
+        ))
+    });
+    let body = frame(root, &run_title(Chart::ConsumeGap, run), &legend, headline.as_deref())?;
+    let y_max = groups.iter().map(|(_, q)| *q).max().unwrap_or(1).max(1) as f64;
+    let (y_ticks, y_decimals) = linear_ticks(0.0, y_max, 6);
+    let y_labels = tick_labels(&y_ticks, y_decimals);
+    let (x_ticks, x_decimals) = linear_ticks(0.0, duration_s, 12);
+    let x_labels = tick_labels(&x_ticks, x_decimals);
+    let x_fmt = |v: &f64| lookup(&x_labels, *v);
+    let y_fmt = |v: &f64| lookup(&y_labels, *v);
+    let axes = (Axis::new(0.0..duration_s, x_ticks.clone()), Axis::new(0.0..y_max * 1.05, y_ticks.clone()));
+    let y_label_area_px = 70;
+    let FaultStrip { strip, plot_area, marks, placed } =
+        fault_strip(&body, &run.summary.faults, &full_view(duration_s), &axes, y_label_area_px)?;
+    let mut chart = time_chart(&plot_area, 4, y_label_area_px, &axes)?;
+    time_mesh(&mut chart, Some("queues waiting for a reader".into()), (&x_fmt, &y_fmt))?;
+    for (i, (group, _)) in groups.iter().enumerate() {
+        // Steps: each sample holds for its second.
+        let points: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.consumer_group == *group)
+            .flat_map(|r| {
+                let (t, w) = (r.second as f64, f64::from(r.queues_waiting));
+                [(t, w), (t + 1.0, w)]
+            })
+            .collect();
+        chart.draw_series(LineSeries::new(points, COLORS[i % COLORS.len()].stroke_width(2))).why()?;
+    }
+    let empty = rows.is_empty().then_some("reads.csv has no rows");
+    finish_time_chart(root, &chart, (&strip, &marks, &placed), y_max * 1.05, empty)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -56,7 +56,8 @@ pub(crate) fn page_start(title: &str) -> String {
 }
 
 /// The whole page. Output depends only on `summary`, so it is as reproducible as the run.
-pub(crate) fn index_page(summary: &Summary) -> String {
+/// `drawn`: the charts the run has, in page order.
+pub(crate) fn index_page(summary: &Summary, drawn: &[Chart]) -> String {
     let mut page = String::new();
     let title = format!("routesim: {} (seed {})", summary.scenario, summary.seed);
     // Writing into a String cannot fail; the results of write! are ignored on that ground.
@@ -70,7 +71,7 @@ pub(crate) fn index_page(summary: &Summary) -> String {
     false_removals_table(&mut page, summary);
     load_table(&mut page, summary);
     page.push_str("<h2>Charts</h2>\n");
-    for chart in Chart::ALL {
+    for &chart in drawn {
         let stem = chart.stem();
         let _ = writeln!(
             page,
@@ -83,7 +84,11 @@ pub(crate) fn index_page(summary: &Summary) -> String {
     for (file, what) in DATA_FILES {
         let _ = writeln!(page, "<li><a href=\"{file}\">{file}</a>: {what}</li>");
     }
-    for chart in Chart::ALL {
+    if drawn.contains(&Chart::ConsumeGap) {
+        let what = "per second and consumer group: its queues waiting for a reader";
+        let _ = writeln!(page, "<li><a href=\"reads.csv\">reads.csv</a>: {what}</li>");
+    }
+    for &chart in drawn {
         let stem = chart.stem();
         let _ = writeln!(
             page,
