@@ -24,7 +24,7 @@ use plotters::style::FontStyle;
 
 use data::RunData;
 
-pub(crate) use html::{escape, page_start};
+pub(crate) use html::{chart_files_item, escape, page_start};
 use typeset::Typeset;
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence, see assets/fonts/LICENSE-DejaVu.txt).

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::charts::numfmt::num;
-use super::charts::{self, Overlay, escape, page_start};
+use super::charts::{self, Overlay, chart_files_item, escape, page_start};
 use super::{Kind, OutputError, io_error, write_dir_atomically};
 use crate::compare::{Comparison, Row};
 
@@ -243,12 +243,7 @@ fn page(c: &Comparison, charts_drawn: bool) -> String {
     html.push_str("<h2>Files</h2>\n<ul>\n<li><a href=\"compare.csv\">compare.csv</a>: every metric of any input, its value per input, delta and ratio against the first</li>\n");
     if charts_drawn {
         for which in Overlay::ALL {
-            let stem = which.stem();
-            let _ = writeln!(
-                html,
-                "<li><a href=\"{stem}.png\">{stem}.png</a>, <a href=\"{stem}.svg\">{stem}.svg</a>: {}</li>",
-                escape(which.subject())
-            );
+            chart_files_item(&mut html, which.stem(), which.subject());
         }
     }
     html.push_str("</ul>\n</body>\n</html>\n");

@@ -300,6 +300,32 @@ fn metric_lines(table: &Table, metric: &str) -> (XAxis, Vec<(String, Vec<BandPoi
     (x, lines, null_runs)
 }
 
+/// The sweep charts' mesh: the axis descriptions (x, y), `x_labels` ticks labelled by `x_fmt`,
+/// the y axis by `tick`; no light lines.
+fn styled_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    (x_desc, y_desc): (&str, &str),
+    x_labels: usize,
+    x_fmt: &dyn Fn(&f64) -> String,
+) -> Result<(), String> {
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(x_labels)
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// One metric against the first parameter.
 fn metric_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, table: &Table, metric: &str) -> Result<(), String> {
     let (x, lines, null_runs) = metric_lines(table, metric);
@@ -316,18 +342,8 @@ fn metric_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, table: &Table
         true => x.positions.iter().position(|p| (p - v).abs() < 1e-9).map(|i| x.values[i].clone()).unwrap_or_default(),
         false => tick(v),
     };
-    chart
-        .configure_mesh()
-        .x_desc(x.label.as_str())
-        .y_desc(with_unit(&name, unit))
-        .x_labels(if x.categorical { x.values.len() } else { 10 })
-        .x_label_formatter(&x_labels)
-        .y_label_formatter(&tick)
-        .label_style((FONT, 16))
-        .axis_desc_style((FONT, 18))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err)?;
+    let x_label_count = if x.categorical { x.values.len() } else { 10 };
+    styled_mesh(&mut chart, (x.label.as_str(), &with_unit(&name, unit)), x_label_count, &x_labels)?;
     for (i, (_, points)) in lines.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         for run in runs_of(points) {
@@ -508,17 +524,8 @@ fn tradeoff<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, table: &Table, me
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
     let title = format!("{}: p99 over seeds against NameServer load", capitalised(&name));
     let mut chart = svg_frame(root, &title, 22, 40)?.build_cartesian_2d(x_range, y_range).map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("NameServer load, all NameServers, median over seeds (requests/s)")
-        .y_desc(format!("{name}, p99 (s)"))
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .label_style((FONT, 16))
-        .axis_desc_style((FONT, 18))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err)?;
+    let y_desc = format!("{name}, p99 (s)");
+    styled_mesh(&mut chart, ("NameServer load, all NameServers, median over seeds (requests/s)", &y_desc), 10, &tick)?;
     let color = Palette99::pick(0).to_rgba();
     for (x, y, label, default) in &points {
         chart.draw_series(std::iter::once(Circle::new((*x, *y), 5, color.filled()))).map_err(err)?;

@@ -89,15 +89,19 @@ pub(crate) fn index_page(summary: &Summary, drawn: &[Chart]) -> String {
         let _ = writeln!(page, "<li><a href=\"reads.csv\">reads.csv</a>: {what}</li>");
     }
     for &chart in drawn {
-        let stem = chart.stem();
-        let _ = writeln!(
-            page,
-            "<li><a href=\"{stem}.png\">{stem}.png</a>, <a href=\"{stem}.svg\">{stem}.svg</a>: {}</li>",
-            escape(chart.subject())
-        );
+        chart_files_item(&mut page, chart.stem(), chart.subject());
     }
     page.push_str("</ul>\n</body>\n</html>\n");
     page
+}
+
+/// A page's list item linking a chart's PNG and SVG, with what it shows.
+pub(crate) fn chart_files_item(page: &mut String, stem: &str, subject: &str) {
+    let _ = writeln!(
+        page,
+        "<li><a href=\"{stem}.png\">{stem}.png</a>, <a href=\"{stem}.svg\">{stem}.svg</a>: {}</li>",
+        escape(subject)
+    );
 }
 
 /// The fault as a user named it: a crash's mode ("power-off") says more than "crash".
