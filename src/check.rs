@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::engine::secs;
 use crate::expect::{self, Assertion, JunitCase, JunitSuite, Outcome, Selector};
-use crate::model::config::{Failover, FaultAction, FaultSpec, WorldConfig};
+use crate::model::config::{FaultAction, FaultSpec, WorldConfig};
 use crate::model::fault::detection_window_us;
 use crate::net::NodeIdx;
 use crate::report::{
@@ -116,7 +116,7 @@ pub fn schema(world: &WorldConfig) -> Value {
         text: vec![String::new()],
     };
     let consumers = !world.consumers.is_empty();
-    let failover = world.failover != Failover::Classic;
+    let failover = world.any_failover();
     let groups_measured = world.replication_active();
     let group_name = |g: &String| (g.clone(), sample);
     let faults = world

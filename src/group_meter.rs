@@ -33,7 +33,8 @@ pub struct GroupFigures {
 
 pub struct GroupMeter {
     active: bool,
-    failover: bool,
+    /// Per broker group: it fails over (not classic).
+    failover: Vec<bool>,
     nameservers: usize,
     per_group: u32,
     /// Per broker group: its master now (the layout's, then each promotion's).
@@ -53,7 +54,7 @@ impl GroupMeter {
         let per_group = layout.brokers_per_group();
         GroupMeter {
             active: config.replication_active(),
-            failover: config.failover != Failover::Classic,
+            failover: config.failover.iter().map(|&f| f != Failover::Classic).collect(),
             nameservers: layout.nameservers as usize,
             per_group,
             master: (0..layout.broker_groups.len() as u32).map(|g| g * per_group).collect(),
@@ -148,10 +149,10 @@ impl GroupMeter {
     /// When `broker` was its group's master, as [start, end) spans up to `end_us` (the layout's
     /// masters from the start); empty in classic mode, where the layout never changes.
     pub fn master_spans(&self, broker: u32, end_us: SimTime) -> Vec<(SimTime, SimTime)> {
-        if !self.failover {
+        let group = self.group_of(broker);
+        if !self.failover[usize::from(group)] {
             return Vec::new();
         }
-        let group = self.group_of(broker);
         let mut holder = (0, group as u32 * self.per_group);
         let mut spans = Vec::new();
         for &(at_us, g, master) in self.promotions.iter().filter(|p| p.1 == group) {
@@ -170,7 +171,8 @@ impl GroupMeter {
     /// The figures of fault `fault` (`None`: it struck no master, or nothing is measured).
     pub fn figures(&self, fault: usize) -> Option<GroupFigures> {
         let w = self.windows[fault].as_ref().filter(|w| self.active && !w.groups.is_empty())?;
-        let failover_s = self.failover.then(|| {
+        let fails_over = w.groups.iter().any(|&(g, _)| self.failover[usize::from(g)]);
+        let failover_s = fails_over.then(|| {
             (0..self.nameservers)
                 .map(|ns| {
                     // Every struck group must have a new master there.
@@ -192,7 +194,7 @@ mod tests {
     fn meter(failover: bool) -> GroupMeter {
         GroupMeter {
             active: true,
-            failover,
+            failover: vec![failover; 2],
             nameservers: 2,
             per_group: 3,
             master: vec![0, 3],

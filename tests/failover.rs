@@ -135,3 +135,29 @@ fn classic_mode_promotes_no_one() {
     // Without consumers or failover the group metrics are not measured at all.
     assert_eq!(f.write_unavailable_s, None);
 }
+
+#[test]
+fn each_group_fails_over_in_its_own_mode() {
+    // broker-a runs DLedger, broker-b keeps the cluster's classic mode.
+    let cluster = "  slaves_per_group: 2\n  groups:\n    broker-a: {failover: dledger}";
+    let text = scenario_text("rocketmq-4", cluster, POWER_OFF, "3m");
+    assert_within(&text, 6.0 - 2.0, 6.0 + 3.0 + 1.0, |_, _| {});
+    let classic_fault = POWER_OFF.replace("broker-a", "broker-b");
+    let summary = run(&scenario_text("rocketmq-4", cluster, &classic_fault, "5m"), 1);
+    let f = fault(&summary, "broker-b");
+    assert_eq!(f.failover_s, None, "broker-b is classic: nobody is promoted");
+    // The 120 s idle close, not a promotion, takes it off the routes.
+    assert!(f.detection_s.values().all(|d| d.is_some_and(|d| (89.9..=120.1).contains(&d))), "{:?}", f.detection_s);
+    let unknown = routesim::scenario::from_text(
+        std::path::Path::new("t.yaml"),
+        &scenario_text(
+            "rocketmq-4",
+            "  slaves_per_group: 2\n  groups:\n    broker-x: {failover: dledger}",
+            POWER_OFF,
+            "3m",
+        ),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(unknown.contains("cluster.groups.broker-x") && unknown.contains("broker-a"), "{unknown}");
+}

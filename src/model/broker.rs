@@ -58,13 +58,14 @@ impl Broker {
         let (group, broker_id) = config.layout.broker_position(addr);
         let nameservers = config.layout.nameservers as usize;
         let members = config.layout.brokers_per_group() as u8;
-        let elector = (config.failover == Failover::Dledger)
-            .then(|| Elector::new(broker_id, members, addr - u32::from(broker_id)));
+        let failover = config.failover_of(group);
+        let elector =
+            (failover == Failover::Dledger).then(|| Elector::new(broker_id, members, addr - u32::from(broker_id)));
         Broker {
             addr,
             group,
             broker_id,
-            epoch: if config.failover == Failover::Controller { FIRST_EPOCH } else { 0 },
+            epoch: if failover == Failover::Controller { FIRST_EPOCH } else { 0 },
             service_time: LatencySampler::new(&config.broker_service_time),
             ns_chan: vec![None; nameservers],
             pending_register: vec![None; nameservers],
@@ -102,7 +103,7 @@ impl Broker {
         let previous = std::mem::replace(self, before);
         self.started = true;
         let timing = &ctx.config().timing;
-        match ctx.config().failover {
+        match ctx.config().failover_of(self.group) {
             Failover::Classic => {}
             Failover::SlaveActingMaster => {
                 ctx.set_timer_in(timing.broker_heartbeat_interval_us, Timer::Broker(BrokerTimer::LightHeartbeat));
@@ -318,7 +319,10 @@ impl Broker {
                 let service_us = self.service_time.sample(ctx.rng());
                 if self.broker_id != MASTER_ID {
                     // A route older than a failover: SERVICE_NOT_AVAILABLE, the producer retries.
-                    assert!(ctx.config().failover != Failover::Classic, "classic slaves are in no write route");
+                    assert!(
+                        ctx.config().failover_of(self.group) != Failover::Classic,
+                        "classic slaves are in no write route"
+                    );
                     ctx.transmit(chan, End::Client, Msg::SendRejected { slot, attempt }, service_us);
                     return;
                 }

@@ -21,10 +21,11 @@ pub struct WorldConfig {
     pub consumers: Vec<ConsumerGroup>,
     pub net: NetConfig,
     pub faults: Vec<FaultSpec>,
-    /// How a broker group replaces a lost master (MODEL.md 7, 7a).
-    pub failover: Failover,
-    /// When a master acknowledges a send: after its own store, or once a slave has it too.
-    pub replication: Replication,
+    /// Per broker group: how it replaces a lost master (MODEL.md 7, 7a).
+    pub failover: Vec<Failover>,
+    /// Per broker group: when its master acknowledges a send: after its own store, or once a
+    /// slave has it too.
+    pub replication: Vec<Replication>,
 }
 
 /// `brokerRole` of the masters: ASYNC_MASTER acknowledges after its own store, SYNC_MASTER
@@ -111,13 +112,24 @@ impl WorldConfig {
     /// Slaves copy their master only when someone can read the copy, may be promoted, or
     /// must acknowledge.
     pub fn replication_active(&self) -> bool {
-        !self.consumers.is_empty() || self.failover != Failover::Classic || self.replication == Replication::Sync
+        !self.consumers.is_empty() || self.any_failover() || self.replication.contains(&Replication::Sync)
     }
 
-    /// How many slaves must hold a message before its master acknowledges it: none (async),
-    /// one (SYNC_MASTER), or enough for a majority with the leader (DLedger's quorum write).
-    pub fn slave_acks_needed(&self) -> usize {
-        match (self.failover, self.replication) {
+    /// Broker group `group`'s failover mode.
+    pub fn failover_of(&self, group: u16) -> Failover {
+        self.failover[usize::from(group)]
+    }
+
+    /// True when some group fails over (not classic).
+    pub fn any_failover(&self) -> bool {
+        self.failover.iter().any(|&f| f != Failover::Classic)
+    }
+
+    /// How many slaves of `group` must hold a message before its master acknowledges it: none
+    /// (async), one (SYNC_MASTER), or enough for a majority with the leader (DLedger's quorum
+    /// write).
+    pub fn slave_acks_needed(&self, group: u16) -> usize {
+        match (self.failover_of(group), self.replication[usize::from(group)]) {
             (Failover::Dledger, _) => self.layout.brokers_per_group() as usize / 2,
             (_, Replication::Sync) => 1,
             (_, Replication::Async) => 0,

@@ -16,17 +16,18 @@ use super::{Event, Life, Msg, RoleMut, World};
 /// MODEL.md 7a's windows.
 pub fn detection_window_us(spec: &FaultSpec, config: &WorldConfig) -> Option<(SimTime, SimTime)> {
     let timing = &config.timing;
-    let master_falls_silent = match spec.action {
+    // The group of a layout master the fault silences, if it does.
+    let silenced_group = match spec.action {
         FaultAction::Crash { node, mode: CrashMode::PowerOff } | FaultAction::Pause { node } => {
-            config.layout.broker_addr(node).is_some_and(|addr| config.layout.broker_position(addr).1 == 0)
+            config.layout.broker_addr(node).map(|addr| config.layout.broker_position(addr)).filter(|&(_, m)| m == 0)
         }
-        _ => false,
+        _ => None,
     };
-    if master_falls_silent {
+    if let Some((group, _)) = silenced_group {
         let leak_us = SimTime::from(timing.dledger_heartbeat_leak) * timing.dledger_heartbeat_us;
         // The last heartbeat came up to one interval before the fault; then the expiry on the
         // scan's grid, or DLedger's lost first round (up to its 3 s latch) and a vote interval.
-        let window = match config.failover {
+        let window = match config.failover_of(group) {
             Failover::Classic => None,
             Failover::Dledger => Some((
                 leak_us.saturating_sub(timing.dledger_heartbeat_us),

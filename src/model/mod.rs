@@ -241,10 +241,8 @@ impl World {
             .map(|i| {
                 let ns = NameServer::new(i, layout.brokers(), groups, topics);
                 // Controller mode: the controller runs in the first NameServer's process.
-                match config.failover {
-                    Failover::Controller if i == 0 => {
-                        ns.with_controller(Controller::new(groups, layout.brokers_per_group()))
-                    }
+                match config.failover.contains(&Failover::Controller) {
+                    true if i == 0 => ns.with_controller(Controller::new(groups, layout.brokers_per_group())),
                     _ => ns,
                 }
             })

@@ -235,16 +235,17 @@ impl NameServer {
         let timing = &ctx.config().timing;
         // Acting-master brokers register with `heartbeatTimeoutMillis` = their
         // `brokerNotActiveTimeoutMillis`, kept fresh by the light heartbeat.
-        let expiry_us = match ctx.config().failover {
-            Failover::SlaveActingMaster => timing.broker_not_active_timeout_us,
-            _ => timing.broker_expiry_us,
-        };
+        let (expiry_us, acting_expiry_us) = (timing.broker_expiry_us, timing.broker_not_active_timeout_us);
         let scan_us = timing.nameserver_scan_us;
         self.next_scan_us = next_on_grid(self.next_scan_us, scan_us, now_us);
         ctx.set_timer_at(self.next_scan_us, Timer::NameServer(NameServerTimer::Scan));
         ctx.trace(TraceKind::Scan, None, "ok");
         for addr in 0..self.table.len() as BrokerAddr {
             let Some(entry) = self.table[addr as usize] else { continue };
+            let expiry_us = match ctx.config().failover_of(entry.group) {
+                Failover::SlaveActingMaster => acting_expiry_us,
+                _ => expiry_us,
+            };
             if entry.listed && entry.last_update_us + expiry_us < now_us {
                 self.remove(ctx, addr, Removal::Expired);
                 // RocketMQ closes the expired broker's channel too.
@@ -267,7 +268,7 @@ impl NameServer {
     /// Rebuilds the routes of the topics hosted by `group` after a listing in it changed.
     fn recompute_routes(&mut self, ctx: &mut Ctx, group: u16) {
         let config = ctx.config();
-        let master = self.listed_master(group, config.failover);
+        let master = self.listed_master(group, config.failover_of(group));
         if master != self.group_master[usize::from(group)] {
             self.group_master[usize::from(group)] = master;
             ctx.observe(Observation::MasterListed { ns: self.index, group, broker: master.map(|b| b.addr) });
@@ -285,8 +286,8 @@ impl NameServer {
                     }
                 }
                 brokers[first..].sort_unstable();
-                if config.failover == Failover::SlaveActingMaster
-                    && let Some(acting) = self.listed_master(g, config.failover).filter(|m| m.read_only)
+                if config.failover_of(g) == Failover::SlaveActingMaster
+                    && let Some(acting) = self.listed_master(g, Failover::SlaveActingMaster).filter(|m| m.read_only)
                 {
                     // `pickupTopicRouteData`: the lowest slave answers as a read-only id 0.
                     brokers[first] = acting;

@@ -174,9 +174,9 @@ impl Store {
     /// slave must hold it (or a SYNC_MASTER has none connected: SLAVE_NOT_AVAILABLE), else
     /// once enough slaves report it.
     pub fn acknowledge(&mut self, ctx: &mut Ctx, queue: LocalQueue, waiting: Waiting, service_us: SimTime) {
-        let needed = ctx.config().slave_acks_needed();
+        let needed = ctx.config().slave_acks_needed(self.group);
         let end = self.logs[&queue].end;
-        let dledger = ctx.config().failover == Failover::Dledger;
+        let dledger = ctx.config().failover_of(self.group) == Failover::Dledger;
         if needed == 0 || (!dledger && self.slaves.len() < needed) {
             ctx.transmit(
                 waiting.chan,
@@ -184,7 +184,7 @@ impl Store {
                 Msg::SendAck { slot: waiting.slot, attempt: waiting.attempt },
                 service_us,
             );
-            if ctx.config().failover != Failover::Classic {
+            if ctx.config().failover_of(self.group) != Failover::Classic {
                 ctx.observe(Observation::Acknowledged { topic: queue.0, group: self.group, queue: queue.1, end });
             }
             return;
@@ -200,7 +200,7 @@ impl Store {
 
     /// Sends waiting on `queue` that enough slaves now hold are acknowledged.
     fn release(&mut self, ctx: &mut Ctx, queue: LocalQueue) {
-        let needed = ctx.config().slave_acks_needed();
+        let needed = ctx.config().slave_acks_needed(self.group);
         let mut held: Vec<u32> = self.acked.values().map(|a| a.get(&queue).copied().unwrap_or(0)).collect();
         if held.len() < needed {
             return;
@@ -223,7 +223,7 @@ impl Store {
     /// send result, not an error: the producer is done); a DLedger append fails.
     pub fn ack_timeout(&mut self, ctx: &mut Ctx) {
         let now_us = ctx.now();
-        let dledger = ctx.config().failover == Failover::Dledger;
+        let dledger = ctx.config().failover_of(self.group) == Failover::Dledger;
         let mut next_us = None::<SimTime>;
         for (&queue, waiting) in &mut self.waiting {
             let mut acked_end = None;
@@ -292,7 +292,7 @@ impl Store {
                 let (topic, queue) = ctx.config().group_queues(self.group)[usize::from(local)];
                 let log = self.logs.entry((topic, queue)).or_default();
                 log.extend(end, first_stored_ms);
-                if ctx.config().slave_acks_needed() > 0 {
+                if ctx.config().slave_acks_needed(self.group) > 0 {
                     ctx.transmit(chan, End::Server, Msg::ReplicaAck { local, end: log.end }, 0);
                 }
                 if ctx.config().timing.slave_wakes_pulls_on_arrival {
@@ -301,7 +301,7 @@ impl Store {
             }
             Msg::ReplicaHello => {
                 self.slaves.insert(chan, BTreeMap::new());
-                if ctx.config().slave_acks_needed() > 0 {
+                if ctx.config().slave_acks_needed(self.group) > 0 {
                     self.acked.insert(chan, BTreeMap::new());
                 }
                 self.arm_push(ctx);
@@ -456,7 +456,7 @@ impl Store {
     fn arm_push(&mut self, ctx: &mut Ctx) {
         if !self.push_armed && !self.slaves.is_empty() {
             self.push_armed = true;
-            let wait_us = if ctx.config().slave_acks_needed() > 0 { 0 } else { HA_PUSH_WAIT_US };
+            let wait_us = if ctx.config().slave_acks_needed(self.group) > 0 { 0 } else { HA_PUSH_WAIT_US };
             ctx.set_timer_in(wait_us, Timer::Broker(BrokerTimer::HaPush));
         }
     }

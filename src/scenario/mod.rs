@@ -317,15 +317,8 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
     check(cluster.slaves_per_group <= SLAVES_PER_GROUP_MAX, "cluster.slaves_per_group", || {
         format!("must be 0 to {SLAVES_PER_GROUP_MAX}")
     })?;
-    let failover = validate_failover(cluster, timing.preset)?;
-    let replication = match cluster.replication {
-        None | Some(RawReplication::Async) => Replication::Async,
-        Some(RawReplication::Sync) => Replication::Sync,
-    };
-    check(replication == Replication::Async || cluster.slaves_per_group > 0, "cluster.replication", || {
-        "`sync` needs a slave to acknowledge: set `slaves_per_group` to 1 or more".into()
-    })?;
     let group_names = default_group_names(cluster.broker_groups);
+    let (failover, replication) = validate_group_roles(cluster, &group_names, timing.preset)?;
     let broker_service_time = match &cluster.broker_service_time {
         Some(l) => latency(l, "cluster.broker_service_time")?,
         None => Latency::Uniform { min_us: 200, max_us: 2 * US_PER_MS },
@@ -422,23 +415,60 @@ fn validate(path: &Path, raw: RawScenario) -> Result<Scenario, Invalid> {
     })
 }
 
-/// `cluster.failover`: each mode needs the replicas and the release it exists in.
-fn validate_failover(cluster: &raw::RawCluster, preset: Preset) -> Result<Failover, Invalid> {
-    let failover = match cluster.failover {
+/// Each group's failover mode and replication: `cluster.failover` and `cluster.replication`,
+/// or the group's own under `cluster.groups`.
+fn validate_group_roles(
+    cluster: &raw::RawCluster,
+    group_names: &[String],
+    preset: Preset,
+) -> Result<(Vec<Failover>, Vec<Replication>), Invalid> {
+    for name in cluster.groups.keys() {
+        if !group_names.contains(name) {
+            return invalid(format!("cluster.groups.{name}"), unknown_name("broker group", name, group_names));
+        }
+    }
+    let mut failover = Vec::new();
+    let mut replication = Vec::new();
+    for name in group_names {
+        let own = cluster.groups.get(name);
+        let (mode, mode_field) = match own.and_then(|g| g.failover) {
+            Some(mode) => (Some(mode), format!("cluster.groups.{name}.failover")),
+            None => (cluster.failover, "cluster.failover".to_string()),
+        };
+        failover.push(validate_failover(mode, &mode_field, cluster.slaves_per_group, preset)?);
+        let (copy, copy_field) = match own.and_then(|g| g.replication) {
+            Some(copy) => (Some(copy), format!("cluster.groups.{name}.replication")),
+            None => (cluster.replication, "cluster.replication".to_string()),
+        };
+        let copy = match copy {
+            None | Some(RawReplication::Async) => Replication::Async,
+            Some(RawReplication::Sync) => Replication::Sync,
+        };
+        check(copy == Replication::Async || cluster.slaves_per_group > 0, &copy_field, || {
+            "`sync` needs a slave to acknowledge: set `slaves_per_group` to 1 or more".into()
+        })?;
+        replication.push(copy);
+    }
+    Ok((failover, replication))
+}
+
+/// A failover mode (named at `field`): each needs the replicas and the release it exists in.
+fn validate_failover(mode: Option<RawFailover>, field: &str, slaves: u32, preset: Preset) -> Result<Failover, Invalid> {
+    let failover = match mode {
         None | Some(RawFailover::Classic) => return Ok(Failover::Classic),
         Some(RawFailover::Dledger) => Failover::Dledger,
         Some(RawFailover::Controller) => Failover::Controller,
         Some(RawFailover::SlaveActingMaster) => Failover::SlaveActingMaster,
     };
     let needed = if failover == Failover::Dledger { 2 } else { 1 };
-    check(cluster.slaves_per_group >= needed, "cluster.slaves_per_group", || match failover {
+    check(slaves >= needed, "cluster.slaves_per_group", || match failover {
         Failover::Dledger => {
             "must be at least 2 with `failover: dledger`: a DLedger group elects by majority, so it needs 3 members"
                 .into()
         }
         mode => format!("must be at least 1 with `failover: {}`: there is no slave to take over", mode.name()),
     })?;
-    check(failover == Failover::Dledger || preset == Preset::RocketMq5, "cluster.failover", || {
+    check(failover == Failover::Dledger || preset == Preset::RocketMq5, field, || {
         format!("`{}` exists from RocketMQ 5.0: add `preset: rocketmq-5` under `timing:`", failover.name())
     })?;
     Ok(failover)

@@ -93,6 +93,16 @@ pub struct RawCluster {
     pub failover: Option<RawFailover>,
     /// `brokerRole` of the masters: `async` (ASYNC_MASTER, default) or `sync` (SYNC_MASTER).
     pub replication: Option<RawReplication>,
+    /// Per broker group (by name): its own `failover` and `replication`, overriding the above.
+    #[serde(default)]
+    pub groups: BTreeMap<String, RawGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub failover: Option<RawFailover>,
+    pub replication: Option<RawReplication>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
