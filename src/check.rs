@@ -154,7 +154,8 @@ pub fn schema(world: &WorldConfig) -> Value {
                 duplicates: consumers.then_some(0),
                 pull_failures: consumers.then_some(0),
                 store_to_consume_ms: consumers.then_some(Delays { p50: sample, p99: sample, messages: 0 }),
-                failover_s: failover.then(|| nameservers.iter().map(|ns| (ns.clone(), sample)).collect()),
+                failover_s: groups_measured
+                    .then(|| failover.then(|| nameservers.iter().map(|ns| (ns.clone(), sample)).collect())),
                 write_unavailable_s: groups_measured.then(|| layout.broker_groups.iter().map(group_name).collect()),
                 messages_lost: groups_measured.then_some(0),
             }

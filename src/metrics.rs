@@ -545,10 +545,10 @@ impl Metrics {
                     p99: r.delay_us_p99.map(|us| us as f64 / 1e3),
                     messages: r.delayed_messages,
                 }),
-                failover_s: group_figures
-                    .as_ref()
-                    .and_then(|g| g.failover_s.as_ref())
-                    .map(|per_ns| ns_names.iter().cloned().zip(per_ns.iter().map(|at| at.map(secs))).collect()),
+                failover_s: group_figures.as_ref().map(|g| {
+                    let per_ns = g.failover_s.as_ref()?;
+                    Some(ns_names.iter().cloned().zip(per_ns.iter().map(|at| at.map(secs))).collect())
+                }),
                 write_unavailable_s: group_figures.as_ref().map(|g| {
                     g.write_unavailable_us.iter().map(|&(group, us)| (group_name(group), us.map(secs))).collect()
                 }),

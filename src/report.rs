@@ -52,9 +52,10 @@ pub struct FaultSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_to_consume_ms: Option<Delays>,
     /// Per NameServer: seconds from the fault until it lists another master for the failed
-    /// master's group (`null`: never); absent in classic mode, where no slave is promoted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failover_s: Option<BTreeMap<String, Option<f64>>>,
+    /// master's group (`null` per NameServer: never). The field is `null` when the struck
+    /// groups are classic (no slave is promoted), and absent without consumers or failover.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub failover_s: Option<Option<BTreeMap<String, Option<f64>>>>,
     /// Per broker group whose master the fault struck: seconds until a send to the group
     /// that left after the fault succeeded (`null`: none did); absent without consumers or
     /// failover.
@@ -64,6 +65,12 @@ pub struct FaultSummary {
     /// which counts network messages); absent without consumers or failover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages_lost: Option<u64>,
+}
+
+/// A field that may be `null` but also absent: present (`null` included) is `Some`, absent is
+/// the `default`, `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Per (consumer group, queue) of a fault: its longest stretch with messages waiting and

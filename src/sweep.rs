@@ -396,7 +396,7 @@ pub fn run_metrics(s: &Summary) -> Vec<(String, Option<f64>)> {
             put(format!("{p}.consume_gap_s.max"), gaps.max);
             put(format!("{p}.consume_gap_s.never"), Some(gaps.never as f64));
         }
-        for (ns, s) in f.failover_s.iter().flatten() {
+        for (ns, s) in f.failover_s.iter().flatten().flatten() {
             put(format!("{p}.failover_s.{ns}"), *s);
         }
         for (group, s) in f.write_unavailable_s.iter().flatten() {
