@@ -30,6 +30,8 @@ mod print;
 mod progress;
 #[path = "main/sweep.rs"]
 mod sweep;
+#[path = "main/threads.rs"]
+mod threads;
 #[path = "main/tune.rs"]
 mod tune;
 

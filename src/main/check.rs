@@ -1,18 +1,17 @@
 //! `routesim check`: arguments, the report on stdout, errors on stderr, the exit code.
 
 use std::io::{self, Write};
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use routesim::check::{self, CheckError, Report, plural};
-use routesim::runner::THREADS_MAX;
 use routesim::scenario::units::SeedRange;
 
 use serde::Serialize;
 
 use crate::print::{OutputArgs, Seeds};
 use crate::progress;
+use crate::threads::ThreadsArg;
 
 /// `routesim check`'s arguments.
 #[derive(Clone, Debug, clap::Args)]
@@ -27,9 +26,8 @@ pub struct Args {
     /// Also write the verdicts as a JUnit XML report to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Worker threads for the simulations (default: one per CPU).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(THREADS_MAX)))]
-    pub threads: Option<u16>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Run scenarios even when they are estimated too large to finish (README, "Limits").
     #[arg(long)]
     pub allow_large: bool,
@@ -76,7 +74,7 @@ fn run(args: &Args, out: &mut impl Write) -> Result<(Report, Vec<String>), Check
     }
     let bar = progress::bar(runs, "runs", args.output.progress());
     let tick = || bar.inc(1);
-    let threads = args.threads.and_then(|n| NonZeroUsize::new(usize::from(n)));
+    let threads = args.threads.get();
     let report = check::judge(plans, threads, Some(&tick));
     bar.finish_and_clear();
     let report = report?;

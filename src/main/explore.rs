@@ -1,14 +1,13 @@
 //! `routesim explore`: arguments, the progress bar with the worst run so far, the summary.
 
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use routesim::explore::{self, Explorer};
-use routesim::runner::THREADS_MAX;
 
 use crate::print::OutputArgs;
+use crate::threads::ThreadsArg;
 use crate::{Failure, progress};
 
 /// `routesim explore`'s arguments.
@@ -22,9 +21,8 @@ pub struct ExploreArgs {
     /// The exploration's seed: run r draws its schedule from (seed, r) (default: `explore.seed`, else 1).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threads to run on (default: all cores); the report is the same for any count.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(THREADS_MAX)))]
-    pub threads: Option<u16>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Output directory (default: output/<scenario-name>-explore/).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -40,7 +38,7 @@ pub fn explore(args: &ExploreArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Input(format!("{}: {e}", args.scenario.display())))?;
     let explorer = Explorer::new(&args.scenario, &checked, args.seed);
     let runs = args.runs.unwrap_or(explorer.spec.runs);
-    let threads = args.threads.and_then(|n| NonZeroUsize::new(usize::from(n)));
+    let threads = args.threads.get();
     let out = args.out.clone().unwrap_or_else(|| explore::default_out(&checked.scenario.world.name));
     let bar = progress::bar(runs, "runs", args.output.progress());
     // The worst objective so far, as f64 bits (objectives are never negative, so their bits

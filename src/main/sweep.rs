@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use routesim::runner::THREADS_MAX;
 use routesim::scenario::units::SeedRange;
 use routesim::sweep::{self, Axis, RunRow, Shard, SweepIdentity};
 
 use crate::print::{OutputArgs, Seeds};
+use crate::threads::ThreadsArg;
 use crate::{Failure, progress};
 
 /// `routesim sweep`'s arguments.
@@ -19,9 +19,8 @@ use crate::{Failure, progress};
 pub struct SweepArgs {
     /// The scenario file (YAML), with a `sweep:` block.
     pub scenario: PathBuf,
-    /// Threads to run on (default: all cores).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(THREADS_MAX)))]
-    pub threads: Option<u16>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Output directory (default: output/<scenario-name>-sweep/, or
     /// output/<scenario-name>-sweep-shard-K-of-N/ with --shard).
     #[arg(long)]
@@ -60,11 +59,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Failure> {
         return Err(Failure::Input(format!("{}: {why}", args.scenario.display())));
     }
     let id = &sweep.identity;
-    let threads = args
-        .threads
-        .and_then(|n| NonZeroUsize::new(usize::from(n)))
-        .or_else(|| std::thread::available_parallelism().ok())
-        .unwrap_or(NonZeroUsize::MIN);
+    let threads = args.threads.get().or_else(|| std::thread::available_parallelism().ok()).unwrap_or(NonZeroUsize::MIN);
     let out = args.out.clone().unwrap_or_else(|| sweep::default_out(&id.scenario, args.shard));
     routesim::output::check_replaceable(&out, routesim::output::Kind::Sweep).map_err(crate::write_failure)?;
     let mine = (0..sweep.runs()).filter(|&i| args.shard.is_none_or(|s| s.owns(i))).count() as u64;

@@ -1,14 +1,13 @@
 //! `routesim tune`: arguments, progress, the answer on stdout, the files.
 
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use routesim::runner::THREADS_MAX;
 use routesim::scenario::units::SeedRange;
 use routesim::sweep::{self, Shard};
 use routesim::tune::{self, Axis, Minimise};
 
 use crate::print::OutputArgs;
+use crate::threads::ThreadsArg;
 use crate::{Failure, progress};
 
 /// `routesim tune`'s arguments.
@@ -35,9 +34,8 @@ pub struct TuneArgs {
     /// `--vary timing.client_route_poll=10s,30s`).
     #[arg(long, value_name = "PATH=VALUES")]
     pub vary: Vec<String>,
-    /// Threads to run on (default: all cores).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(THREADS_MAX)))]
-    pub threads: Option<u16>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
     /// Output directory (default: output/<scenario-name>-tune/, or
     /// output/<scenario-name>-tune-shard-K-of-N/ with --shard).
     #[arg(long)]
@@ -85,7 +83,7 @@ fn input_or_run(e: tune::TuneError) -> Failure {
 pub fn tune(args: &TuneArgs) -> Result<(), Failure> {
     let axes = axes(args)?;
     let tune = tune::load(&args.scenario, &args.target, axes, args.seeds, args.minimise).map_err(input_or_run)?;
-    let threads = args.threads.and_then(|n| NonZeroUsize::new(usize::from(n)));
+    let threads = args.threads.get();
     let out = args.out.clone().unwrap_or_else(|| sweep::shard_out(&tune.identity.runs.scenario, "tune", args.shard));
     let kind = routesim::output::Kind::Tune;
     routesim::output::check_replaceable(&out, kind).map_err(crate::write_failure)?;
