@@ -17,6 +17,7 @@ pub mod model;
 pub mod net;
 pub mod output;
 pub mod report;
+pub mod run_shard;
 pub mod runner;
 pub mod scenario;
 pub mod sweep;
@@ -48,8 +49,19 @@ pub fn simulate_watched(
     finish(world.run_watched(progress))
 }
 
+/// Runs one simulation split over `threads` threads into `parts` parts of its clients when
+/// it may split (`model::split`): the same report, byte for byte, as `simulate`.
+pub fn simulate_split(
+    config: model::config::WorldConfig,
+    parts: std::num::NonZeroUsize,
+    threads: std::num::NonZeroUsize,
+    progress: &(dyn Fn(engine::SimTime, u64) + Sync),
+) -> report::RunReport {
+    finish(model::split::run(config, parts, threads, progress))
+}
+
 /// The report as written: the metrics' numbers with the output layer's sentences.
-fn finish(mut report: report::RunReport) -> report::RunReport {
+pub(crate) fn finish(mut report: report::RunReport) -> report::RunReport {
     output::explain::write_sentences(&mut report.summary);
     report
 }

@@ -15,6 +15,9 @@ use routesim::report::RunReport;
 use routesim::scenario;
 
 use print::OutputArgs;
+use routesim::runner;
+use routesim::sweep::Shard;
+use threads::ThreadsArg;
 
 #[path = "main/bench.rs"]
 mod bench;
@@ -49,32 +52,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write summary.json, CSV files and charts.
-    Run {
-        /// The scenario file (YAML).
-        scenario: PathBuf,
-        /// Seed for every random choice (default: the scenario's `seed`, else 1).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Output directory (default: output/<scenario-name>/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        output: OutputArgs,
-        /// Skip the charts and index.html (they are drawn by default).
-        #[arg(long)]
-        no_charts: bool,
-        /// Write a JSON-lines trace of registrations, removals, polls, sends, faults... to FILE.
-        #[arg(long, value_name = "FILE")]
-        trace: Option<PathBuf>,
-        /// Keep only trace records about these: `node=NAME` or `kind=KIND`, comma-separated,
-        /// repeatable; a bare value continues the key before it (e.g. `--trace-filter
-        /// node=broker-a,kind=removed,route-changed`).
-        #[arg(long, value_name = "ITEMS", requires = "trace")]
-        trace_filter: Vec<String>,
-        /// Run even when the run is estimated too large to finish (README, "Limits").
-        #[arg(long)]
-        allow_large: bool,
-    },
+    Run(RunArgs),
     /// Redraw the charts and index.html of a finished run, or a sweep's charts, from the data
     /// files.
     Chart {
@@ -143,9 +121,7 @@ fn main() -> ExitCode {
         eprintln!("warning: {e}");
     }
     let result = match cli.command {
-        Command::Run { scenario, seed, out, output, no_charts, trace, trace_filter, allow_large } => {
-            run(&scenario, seed, out, output, !no_charts, trace.map(|file| (file, trace_filter)), allow_large)
-        }
+        Command::Run(args) => run(args),
         Command::Chart { dir, output } => chart(&dir, output),
         Command::Explain { dir, output } => explain(&dir, output),
         Command::Validate { scenarios, output } => validate(&scenarios, output),
@@ -183,21 +159,74 @@ fn load(path: &Path) -> Result<scenario::Scenario, Failure> {
         .map_err(|errors| Failure::Input(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: ")))
 }
 
-fn run(
-    path: &Path,
+/// `routesim run`'s arguments.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The scenario file (YAML).
+    scenario: PathBuf,
+    /// Seed for every random choice (default: the scenario's `seed`, else 1).
+    #[arg(long)]
     seed: Option<u64>,
+    /// Output directory (default: output/<scenario-name>/).
+    #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
     output: OutputArgs,
-    charts: bool,
-    trace: Option<(PathBuf, Vec<String>)>,
+    /// Skip the charts and index.html (they are drawn by default).
+    #[arg(long)]
+    no_charts: bool,
+    /// Write a JSON-lines trace of registrations, removals, polls, sends, faults... to FILE
+    /// (a traced run is one world, on one thread: the trace is in its event order).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Keep only trace records about these: `node=NAME` or `kind=KIND`, comma-separated,
+    /// repeatable; a bare value continues the key before it (e.g. `--trace-filter
+    /// node=broker-a,kind=removed,route-changed`).
+    #[arg(long, value_name = "ITEMS", requires = "trace")]
+    trace_filter: Vec<String>,
+    /// Run even when the run is estimated too large to finish (README, "Limits").
+    #[arg(long)]
     allow_large: bool,
-) -> Result<(), Failure> {
+    // The run's clients split over the threads (`model::split`); a run whose brokers keep
+    // messages (consumers, failover, sync replication) runs on one.
+    #[command(flatten)]
+    threads: ThreadsArg,
+    /// Simulate only the K-th of N equal parts of the clients (0-based K), beside the whole
+    /// control plane, and write a partial result (output/<scenario-name>-shard-K-of-N/) for
+    /// `--merge`; for runs that may split (README, "One run on all cores").
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["merge", "trace"])]
+    shard: Option<Shard>,
+    /// Merge the directories of every `--shard K/N` run of this scenario and seed into what
+    /// the unsharded run writes, byte for byte.
+    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with = "trace")]
+    merge: Vec<PathBuf>,
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let RunArgs {
+        scenario: path,
+        seed,
+        out,
+        output,
+        no_charts,
+        trace,
+        trace_filter,
+        allow_large,
+        threads,
+        shard,
+        merge,
+    } = args;
+    let (path, charts, trace) = (path.as_path(), !no_charts, trace.map(|file| (file, trace_filter)));
     let mut scenario = load(path)?;
     if let Some(why) = scenario::budget::refusal(&scenario.world).filter(|_| !allow_large) {
         return Err(Failure::Input(format!("{}: {why}", path.display())));
     }
     if let Some(seed) = seed {
         scenario.world.seed = seed;
+    }
+    let threads = threads.get().unwrap_or_else(runner::default_threads);
+    if let Some(shard) = shard {
+        return run_shard(path, &scenario, shard, threads, out, &output);
     }
     let out = out.unwrap_or_else(|| Path::new("output").join(&scenario.world.name));
     // Before the run, which can take minutes, not after.
@@ -208,7 +237,18 @@ fn run(
     let started = Instant::now();
     let (bar, advance) = progress::run_bar(scenario.world.duration_us, output.progress());
     let report = match trace {
-        None => routesim::simulate_watched(scenario.world.clone(), None, &advance),
+        None if !merge.is_empty() => {
+            let run = routesim::run_shard::RunIdentity::new(path, &read_text(path)?, scenario.world.seed);
+            routesim::run_shard::merge(scenario.world.clone(), &run, &merge).map_err(Failure::Input)?
+        }
+        None => {
+            if let Some(why) = routesim::model::split::refusal(&scenario.world).filter(|_| threads.get() > 1)
+                && output.text()
+            {
+                eprintln!("note: {} runs on one thread: {why}", path.display());
+            }
+            routesim::simulate_split(scenario.world.clone(), threads, threads, &advance)
+        }
         Some((file, filter)) => run_traced(&scenario, &file, &filter, &advance)?,
     };
     bar.finish_and_clear();
@@ -233,6 +273,59 @@ fn run(
         );
     }
     Ok(())
+}
+
+/// `run --shard K/N`: the shard's clients beside the control plane, written as `partial.json`
+/// for `run --merge`.
+fn run_shard(
+    path: &Path,
+    scenario: &scenario::Scenario,
+    shard: Shard,
+    threads: std::num::NonZeroUsize,
+    out: Option<PathBuf>,
+    output: &OutputArgs,
+) -> Result<(), Failure> {
+    let world = &scenario.world;
+    let name = format!("{}-shard-{}-of-{}", world.name, shard.index, shard.count);
+    let out = out.unwrap_or_else(|| Path::new("output").join(name));
+    output::check_replaceable(&out, output::Kind::Run).map_err(write_failure)?;
+    let run = routesim::run_shard::RunIdentity::new(path, &read_text(path)?, world.seed);
+    let (bar, advance) = progress::run_bar(world.duration_us, output.progress());
+    let (clients, parts) = routesim::run_shard::run(world, shard, threads, &advance)
+        .map_err(|why| Failure::Input(format!("{}: {why}", path.display())))?;
+    bar.finish_and_clear();
+    output::write_dir_atomically(&out, output::Kind::Run, |dir| {
+        routesim::run_shard::write_partial(dir, &run, shard, parts)
+    })
+    .map_err(write_failure)?;
+    #[derive(Serialize)]
+    struct Written<'a> {
+        out: &'a Path,
+        shard: String,
+        clients: [u32; 2],
+    }
+    output.json(&Written { out: &out, shard: shard.to_string(), clients: [clients.start, clients.end] });
+    if output.text() {
+        println!(
+            "shard {shard} of the run of {} (seed {}): clients {}..{} of {}; wrote {}; merge all {} with `routesim run {} \
+             --seed {} --merge DIR...`",
+            path.display(),
+            world.seed,
+            clients.start,
+            clients.end,
+            world.layout.clients(),
+            out.display(),
+            shard.count,
+            path.display(),
+            world.seed
+        );
+    }
+    Ok(())
+}
+
+/// A scenario file's text, for the identity of a sharded run.
+fn read_text(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }
 
 /// A failed write: refusing to replace what is not routesim's is bad input (exit 2); anything

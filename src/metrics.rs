@@ -44,15 +44,16 @@ struct FaultMetrics {
     last_registration_us: Vec<Option<SimTime>>,
     /// Per NameServer: how the removal that completed detection happened.
     removal_cause: Vec<Option<Removal>>,
-    /// The client that converged last: (client, time, NameServer it heard from).
-    slowest_client: Option<(u32, SimTime, Option<u32>)>,
-    /// The client of the last stale attempt.
-    last_attempt_client: Option<u32>,
+    /// The client that converged last: (time, client, NameServer it heard from); of two at
+    /// the same microsecond, the higher client index, so the choice needs no event order
+    /// (the parts of a split run are merged: `merge_parts`).
+    slowest_client: Option<(SimTime, u32, Option<u32>)>,
     /// Per client: index into `convergence_us`, or `u32::MAX` if not tracked.
     client_slot: Vec<u32>,
     clients: Vec<u32>,
     convergence_us: Vec<SimTime>,
-    last_attempt_us: Option<SimTime>,
+    /// The last stale attempt: (time, client), the higher client index on a tie.
+    last_attempt: Option<(SimTime, u32)>,
     stale_attempts: u64,
     failed_attempts: u64,
     failed_sends: u64,
@@ -111,6 +112,42 @@ pub struct Metrics {
     groups: GroupMeter,
 }
 
+/// What one part of a split run measured of its clients (`Metrics::part_measures`), as a
+/// shard of a run writes it (`run --shard`) and the merge reads it back.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartMeasures {
+    pub clients: std::ops::Range<u32>,
+    /// Per second: attempts, failed attempts, sends, failed sends.
+    per_second: Vec<[u64; 4]>,
+    /// Sends, attempts, failed attempts, failed sends, failed sends without a route.
+    totals: [u64; 5],
+    /// Per NameServer, the brokers' requests included.
+    ns_requests: Vec<u64>,
+    faults: Vec<FaultPart>,
+    /// The clients' process states, in time order: (node, time, state).
+    client_states: Vec<(NodeIdx, SimTime, NodeState)>,
+    /// The world's counts, the control plane's included.
+    events: u64,
+    messages: u64,
+    messages_lost: u64,
+    control: String,
+}
+
+/// One fault's client measures in a part.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultPart {
+    /// Stale attempts, failed attempts, failed sends, recovered by retry.
+    counts: [u64; 4],
+    /// The added-latency histogram as (bucket value, count).
+    added_latency_us: Vec<(u64, u64)>,
+    last_attempt: Option<(SimTime, u32)>,
+    slowest_client: Option<(SimTime, u32, Option<u32>)>,
+    clients: Vec<u32>,
+    convergence_us: Vec<SimTime>,
+}
+
 /// What the report needs beyond the measurements.
 pub struct RunInfo {
     pub end_us: SimTime,
@@ -142,11 +179,10 @@ impl Metrics {
                     last_registration_us: vec![None; layout.nameservers as usize],
                     removal_cause: vec![None; layout.nameservers as usize],
                     slowest_client: None,
-                    last_attempt_client: None,
                     client_slot: vec![u32::MAX; clients],
                     clients: Vec::new(),
                     convergence_us: Vec::new(),
-                    last_attempt_us: None,
+                    last_attempt: None,
                     stale_attempts: 0,
                     failed_attempts: 0,
                     failed_sends: 0,
@@ -217,8 +253,7 @@ impl Metrics {
                 if let Some(fault) = self.broker_fault[broker as usize] {
                     let f = &mut self.faults[usize::from(fault)];
                     f.stale_attempts += 1;
-                    f.last_attempt_us = Some(now_us);
-                    f.last_attempt_client = Some(client);
+                    f.last_attempt = f.last_attempt.max(Some((now_us, client)));
                     self.stale_in_flight[client as usize].push((attempt, fault));
                 }
             }
@@ -422,7 +457,9 @@ impl Metrics {
                 && !holds_any(routes, route, &f.subjects)
             {
                 f.convergence_us[slot as usize] = now_us - f.at_us;
-                f.slowest_client = Some((client, now_us, ns));
+                if f.slowest_client.is_none_or(|(at_us, c, _)| (now_us, client) > (at_us, c)) {
+                    f.slowest_client = Some((now_us, client, ns));
+                }
             }
         }
     }
@@ -448,6 +485,139 @@ impl Metrics {
             now_us - start_us
         };
         f.added_latency_us.saturating_record(added_us);
+    }
+
+    /// What this world's clients `clients` measured beside the control plane, with the run's
+    /// counts: one part of a split run (model/split.rs), merged by `merge_parts`. The counts
+    /// include the control plane's own; `control` fingerprints what the control plane did, so
+    /// the merge can check that every part saw it as the control world did.
+    pub fn part_measures(&self, clients: std::ops::Range<u32>, info: &RunInfo) -> PartMeasures {
+        assert!(
+            self.consume.is_empty() && !self.groups.is_active(),
+            "a split run has no consumers and no replication to watch"
+        );
+        let first_client = self.first_broker + self.brokers;
+        let t = &self.totals;
+        PartMeasures {
+            clients,
+            per_second: self
+                .per_second
+                .iter()
+                .map(|s| [s.attempts, s.failed_attempts, s.sends, s.failed_sends])
+                .collect(),
+            totals: [t.sends, t.attempts, t.failed_attempts, t.failed_sends, t.failed_sends_no_route],
+            ns_requests: self.ns_requests.clone(),
+            faults: self
+                .faults
+                .iter()
+                .map(|f| FaultPart {
+                    counts: [f.stale_attempts, f.failed_attempts, f.failed_sends, f.recovered_by_retry],
+                    added_latency_us: f
+                        .added_latency_us
+                        .iter_recorded()
+                        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                        .collect(),
+                    last_attempt: f.last_attempt,
+                    slowest_client: f.slowest_client,
+                    clients: f.clients.clone(),
+                    convergence_us: f.convergence_us.clone(),
+                })
+                .collect(),
+            client_states: self.node_states.iter().copied().filter(|&(node, _, _)| node >= first_client).collect(),
+            events: info.events,
+            messages: info.messages,
+            messages_lost: info.messages_lost,
+            control: self.control_fingerprint(info.end_us),
+        }
+    }
+
+    /// What the control plane did, as the metrics saw it: equal in every part of a split run.
+    fn control_fingerprint(&self, end_us: SimTime) -> String {
+        let faults: Vec<_> =
+            self.faults.iter().map(|f| (f.struck, f.at_us, f.ended_at_us, &f.detection_us, &f.removal_cause)).collect();
+        let false_removals: Vec<_> =
+            self.false_removals.iter().map(|(o, until)| (o.nameserver, o.broker, o.at_us, until)).collect();
+        format!("{end_us} {faults:?} {false_removals:?} {:?}", self.broker_unlisted)
+    }
+
+    /// The measurements of a split run: `control` (with `info`) watched the control plane alone
+    /// (no client ran), each of `parts` the control plane and a range of the clients, together
+    /// every client once. What clients add (sends, attempts, convergence, their NameServer
+    /// requests and process states, the run's events and messages beyond the control plane's)
+    /// is summed, concatenated in client order or maximised into `control`'s: exactly what one
+    /// world running every client measures. Refuses parts that saw another control plane or
+    /// do not cover the clients once.
+    pub fn merge_parts(
+        mut control: Metrics,
+        info: RunInfo,
+        mut parts: Vec<PartMeasures>,
+    ) -> Result<(Metrics, RunInfo), String> {
+        let fingerprint = control.control_fingerprint(info.end_us);
+        parts.sort_by_key(|p| p.clients.start);
+        let mut next_client = 0;
+        for part in &parts {
+            if part.clients.start != next_client || part.clients.end < part.clients.start {
+                return Err(format!("the parts' clients are not each client once (at client {next_client})"));
+            }
+            next_client = part.clients.end;
+            if part.control != fingerprint || part.faults.len() != control.faults.len() {
+                return Err(format!(
+                    "the part of clients {}..{} saw another control plane (another scenario, seed or version)",
+                    part.clients.start, part.clients.end
+                ));
+            }
+        }
+        if next_client as usize != control.client_route.len() {
+            return Err(format!("the parts hold clients 0..{next_client} of {}", control.client_route.len()));
+        }
+        let alone = (info.events, info.messages, info.messages_lost, control.ns_requests.clone());
+        let excess = |with: u64, alone: u64| with.checked_sub(alone).ok_or("a part counts less than the control plane");
+        let mut merged = RunInfo { ..info };
+        for part in parts {
+            merged.events += excess(part.events, alone.0)?;
+            merged.messages += excess(part.messages, alone.1)?;
+            merged.messages_lost += excess(part.messages_lost, alone.2)?;
+            for (total, (&with, &alone)) in control.ns_requests.iter_mut().zip(part.ns_requests.iter().zip(&alone.3)) {
+                *total += excess(with, alone)?;
+            }
+            for (s, p) in control.per_second.iter_mut().zip(&part.per_second) {
+                let [attempts, failed_attempts, sends, failed_sends] = *p;
+                s.attempts += attempts;
+                s.failed_attempts += failed_attempts;
+                s.sends += sends;
+                s.failed_sends += failed_sends;
+            }
+            let t = &mut control.totals;
+            let [sends, attempts, failed_attempts, failed_sends, no_route] = part.totals;
+            t.sends += sends;
+            t.attempts += attempts;
+            t.failed_attempts += failed_attempts;
+            t.failed_sends += failed_sends;
+            t.failed_sends_no_route += no_route;
+            for (f, p) in control.faults.iter_mut().zip(part.faults) {
+                let [stale_attempts, failed_attempts, failed_sends, recovered_by_retry] = p.counts;
+                f.stale_attempts += stale_attempts;
+                f.failed_attempts += failed_attempts;
+                f.failed_sends += failed_sends;
+                f.recovered_by_retry += recovered_by_retry;
+                for (value_us, count) in p.added_latency_us {
+                    f.added_latency_us.saturating_record_n(value_us, count);
+                }
+                f.last_attempt = f.last_attempt.max(p.last_attempt);
+                if let Some((at_us, client, _)) = p.slowest_client
+                    && f.slowest_client.is_none_or(|(t, c, _)| (at_us, client) > (t, c))
+                {
+                    f.slowest_client = p.slowest_client;
+                }
+                for (client, convergence) in p.clients.into_iter().zip(p.convergence_us) {
+                    f.client_slot[client as usize] = f.clients.len() as u32;
+                    f.clients.push(client);
+                    f.convergence_us.push(convergence);
+                }
+            }
+            control.node_states.extend(part.client_states);
+        }
+        Ok((control, merged))
     }
 
     /// Per fault: when it struck and when it ended (`None`: it lasted to the end of the run,
@@ -522,7 +692,7 @@ impl Metrics {
                     clients: f.clients.len() as u64,
                     never: (f.clients.len() - converged.len()) as u64,
                 },
-                stale_window_s: f.last_attempt_us.map(|at| secs(at - f.at_us)),
+                stale_window_s: f.last_attempt.map(|(at, _)| secs(at - f.at_us)),
                 stale_attempts: f.stale_attempts,
                 failed_attempts: f.failed_attempts,
                 failed_sends: f.failed_sends,
@@ -719,16 +889,13 @@ fn explain(f: &FaultMetrics, ns_names: &[String], client_name: &dyn Fn(u32) -> S
             (name.clone(), moment)
         })
         .collect();
-    let slowest_client = f.slowest_client.map(|(p, at_us, ns)| ClientMoment {
+    let slowest_client = f.slowest_client.map(|(at_us, p, ns)| ClientMoment {
         client: client_name(p),
         at_s: secs(at_us),
         nameserver: ns.map(|ns| ns_names[ns as usize].clone()),
     });
-    let last_stale_attempt = f.last_attempt_client.zip(f.last_attempt_us).map(|(p, at_us)| ClientMoment {
-        client: client_name(p),
-        at_s: secs(at_us),
-        nameserver: None,
-    });
+    let last_stale_attempt =
+        f.last_attempt.map(|(at_us, p)| ClientMoment { client: client_name(p), at_s: secs(at_us), nameserver: None });
     Explanation { nameservers, slowest_client, last_stale_attempt, text: Vec::new() }
 }
 

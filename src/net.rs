@@ -211,8 +211,11 @@ pub struct Net {
     loss: [f64; 3],
     rto_min_us: u64,
     hosts: Vec<Host>,
-    /// One stream per (sending node, link class): one node's traffic does not shift another's
-    /// delays, and a broker's traffic to clients does not shift its delays to NameServers.
+    /// One stream per (node, link class), and every draw on a channel, either way, comes from
+    /// the stream of the node that opened it: a server's answers to one client never shift its
+    /// delays to another, nor its own traffic's (so a run's clients can be simulated apart from
+    /// each other, `model::split`), and a broker's traffic to clients does not shift its delays
+    /// to NameServers.
     rngs: Vec<[RngStream; 3]>,
     channels: Vec<Channel>,
     node_channels: Vec<Vec<ChanId>>,
@@ -302,7 +305,8 @@ impl Net {
             _ if !both_ways => Connect::TimedOut,
             Host::PoweredOff => Connect::TimedOut,
             Host::ProcessDead => {
-                let rtt_us = self.delay_us(client, class) + self.delay_us(server, class);
+                // Both ways of the handshake draw from the connecting node's stream.
+                let rtt_us = self.delay_us(client, class) + self.delay_us(client, class);
                 Connect::Refused { after_us: rtt_us }
             }
             // A paused process's kernel still completes the handshake (the listen backlog).
@@ -327,17 +331,20 @@ impl Net {
     pub fn transmit(&mut self, now_us: SimTime, chan: ChanId, to: End) -> Transit {
         let c = &self.channels[chan as usize];
         assert!(c.open[to.other() as usize], "send on a channel closed at the sender");
-        let (from, dest, class) = (c.node(to.other()), c.node(to), c.class);
+        let (from, dest) = (c.node(to.other()), c.node(to));
         self.messages_sent += 1;
         if !self.reachable(from, dest) || self.hosts[dest as usize] == Host::PoweredOff {
             self.messages_lost += 1;
             return Transit::Lost;
         }
-        Transit::Arrives(self.arrival(now_us, chan, to, from, class))
+        Transit::Arrives(self.arrival(now_us, chan, to))
     }
 
-    fn arrival(&mut self, now_us: SimTime, chan: ChanId, to: End, from: NodeIdx, class: LinkClass) -> SimTime {
-        let delay_us = self.delay_us(from, class);
+    /// When a message put on `chan` now reaches end `to`: one delay drawn from the stream of
+    /// the channel's connecting node, and never before what was sent earlier the same way.
+    fn arrival(&mut self, now_us: SimTime, chan: ChanId, to: End) -> SimTime {
+        let (opener, class) = (self.channels[chan as usize].client, self.channels[chan as usize].class);
+        let delay_us = self.delay_us(opener, class);
         let last = &mut self.channels[chan as usize].last_arrival_us[to as usize];
         *last = (*last).max(now_us + delay_us);
         *last
@@ -352,7 +359,7 @@ impl Net {
         }
         c.open[at as usize] = false;
         let to = at.other();
-        let (from, dest, class) = (c.node(at), c.node(to), c.class);
+        let (from, dest) = (c.node(at), c.node(to));
         if !c.open[to as usize] || self.hosts[dest as usize] == Host::PoweredOff {
             return Some(Transit::Lost);
         }
@@ -360,7 +367,7 @@ impl Net {
             self.held_closes.push((chan, to));
             return Some(Transit::Held);
         }
-        Some(Transit::Arrives(self.arrival(now_us, chan, to, from, class)))
+        Some(Transit::Arrives(self.arrival(now_us, chan, to)))
     }
 
     /// The host of end `at`, whose socket is gone, answers data with an RST towards the other
@@ -369,14 +376,14 @@ impl Net {
     pub fn reset(&mut self, now_us: SimTime, chan: ChanId, at: End) -> Option<Transit> {
         let c = &self.channels[chan as usize];
         let to = at.other();
-        let (from, dest, class) = (c.node(at), c.node(to), c.class);
+        let (from, dest) = (c.node(at), c.node(to));
         let answers = matches!(self.hosts[from as usize], Host::Up | Host::ProcessDead);
         if c.open[at as usize] || !c.open[to as usize] || !answers || !self.reachable(from, dest) {
             return None;
         }
         self.messages_sent += 1;
         self.resets_sent += 1;
-        Some(Transit::Arrives(self.arrival(now_us, chan, to, from, class)))
+        Some(Transit::Arrives(self.arrival(now_us, chan, to)))
     }
 
     /// Marks end `at` closed without telling anyone: a powered-off host, or the receiving end
@@ -417,12 +424,12 @@ impl Net {
         let mut released = Vec::new();
         for (chan, to) in held {
             let c = &self.channels[chan as usize];
-            let (from, dest, class) = (c.node(to.other()), c.node(to), c.class);
+            let (from, dest) = (c.node(to.other()), c.node(to));
             if !c.open[to as usize] || self.hosts[dest as usize] == Host::PoweredOff {
                 continue;
             }
             if self.reachable(from, dest) {
-                released.push((chan, to, self.arrival(now_us, chan, to, from, class)));
+                released.push((chan, to, self.arrival(now_us, chan, to)));
             } else {
                 self.held_closes.push((chan, to));
             }

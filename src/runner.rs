@@ -16,6 +16,11 @@ use rayon::prelude::*;
 /// machine routesim is meant for.
 pub const THREADS_MAX: u16 = 256;
 
+/// One thread per core, or one where the core count is unknown.
+pub fn default_threads() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
 /// Which run a job is, for the report of a panic.
 pub trait Job: Sync {
     /// The scenario file, as the user could type it again.
@@ -77,7 +82,7 @@ pub fn run<J: Job, R: Send>(
     progress: Option<&(dyn Fn() + Sync)>,
     work: impl Fn(&J) -> R + Sync,
 ) -> Result<Vec<R>, RunnerError> {
-    let threads = threads.or_else(|| std::thread::available_parallelism().ok()).map_or(1, NonZeroUsize::get);
+    let threads = threads.unwrap_or_else(default_threads).get();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

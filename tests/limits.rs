@@ -115,7 +115,7 @@ fn files_that_are_not_regular_scenario_files_are_refused_at_once() {
 
 /// `network.links.client_broker.loss` 0.3; a loss fault without `class` sets every class to
 /// 0 for a minute. Before and after it, client-broker retransmissions delay sends past their
-/// budget now and then; during it nothing fails. (The fault's end used to set every class to
+/// budget now and then; during it almost nothing fails. (The fault's end used to set every class to
 /// the broker-NameServer loss, 0, so nothing failed after it either.)
 #[test]
 fn a_loss_fault_without_class_restores_each_class_to_its_own_loss() {
@@ -132,7 +132,10 @@ fn a_loss_fault_without_class_restores_each_class_to_its_own_loss() {
     let (before, during, after) = (window(60, 120), window(125, 180), window(185, 240));
     println!("attempts, failed attempts: before {before:?}, during {during:?}, after {after:?}");
     assert!(before.1 > 100, "0.3 loss fails some attempts before the fault: {before:?}");
-    assert_eq!(during.1, 0, "no loss, no failure during the fault: {during:?}");
+    // Nothing sent during the fault is lost; what fails then waits in order behind a message
+    // sent before it and still being retransmitted (RTO doubling: 0.3^8 of them take 51 s).
+    let rate = |(attempts, failed): (u64, u64)| failed as f64 / attempts.max(1) as f64;
+    assert!(rate(during) * 100.0 < rate(before), "no loss, (almost) no failure during the fault: {during:?}");
     assert!(after.1 > 100, "the 0.3 loss is back after the fault: {after:?}");
     let ratio = after.1 as f64 / before.1 as f64;
     assert!((0.5..2.0).contains(&ratio), "after {after:?} is like before {before:?}");

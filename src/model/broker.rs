@@ -283,7 +283,7 @@ impl Broker {
             return;
         }
         if to == End::Server && !matches!(msg, Msg::Close { .. } | Msg::Send { .. }) {
-            let (master, service_us) = (self.broker_id == MASTER_ID, self.service_time.sample(ctx.rng()));
+            let (master, service_us) = (self.broker_id == MASTER_ID, self.service_time.sample(ctx.requester_rng(chan)));
             let served = self.store.on_message(ctx, chan, msg, master, service_us);
             assert!(served, "broker got {msg:?}");
             return;
@@ -316,7 +316,7 @@ impl Broker {
                 }
             }
             (End::Server, Msg::Send { slot, attempt, queue }) => {
-                let service_us = self.service_time.sample(ctx.rng());
+                let service_us = self.service_time.sample(ctx.requester_rng(chan));
                 if self.broker_id != MASTER_ID {
                     // A route older than a failover: SERVICE_NOT_AVAILABLE, the producer retries.
                     assert!(

@@ -27,6 +27,8 @@ pub(super) struct Shared<'w> {
     pub tracer: &'w mut Option<Tracer>,
     /// Per channel: an idle check is scheduled at its server end.
     pub idle_armed: &'w mut Vec<bool>,
+    /// Per node: the stream a server draws from on that node's behalf (`requester_rng`).
+    pub served: &'w mut [RngStream],
 }
 
 pub struct Ctx<'w> {
@@ -65,6 +67,14 @@ impl<'w> Ctx<'w> {
     #[inline]
     pub fn rng(&mut self) -> &mut RngStream {
         self.rng
+    }
+
+    /// The stream a server draws from on behalf of whoever opened `chan` (a broker's service
+    /// time for a producer's send): what one requester asks never shifts the draws made for
+    /// another, so clients can be simulated apart (`model::split`).
+    #[inline]
+    pub fn requester_rng(&mut self, chan: ChanId) -> &mut RngStream {
+        &mut self.w.served[self.w.net.channel(chan).client as usize]
     }
 
     #[inline]

@@ -87,7 +87,10 @@ impl World {
             },
             FaultAction::Restart { node } => {
                 self.stop(node, CrashMode::Kill);
-                self.sim.schedule_in(0, Event::Start { node });
+                // A client of another part of a split run stays unstarted here.
+                if self.runs(node) {
+                    self.sim.schedule_in(0, Event::Start { node });
+                }
             }
             FaultAction::Pause { node } => self.pause(node),
             FaultAction::Resume { node } => self.resume(node),

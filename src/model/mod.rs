@@ -33,6 +33,7 @@ pub mod nameserver;
 pub mod observe;
 pub mod producer;
 pub mod route;
+pub mod split;
 pub mod store;
 pub mod timing;
 pub mod trace;
@@ -173,6 +174,8 @@ const PURPOSE_BEHAVIOUR: u64 = 1;
 const PURPOSE_START: u64 = 2;
 /// Network streams take `PURPOSE_NETWORK + link class` (three purposes).
 const PURPOSE_NETWORK: u64 = 3;
+/// What servers draw on a node's behalf (`Ctx::requester_rng`).
+const PURPOSE_SERVED: u64 = 6;
 
 /// How often `run_watched` reports progress: a power of two, so the test is a mask, and rare
 /// enough (~1/100 s at tens of millions of events/s) to cost nothing.
@@ -193,11 +196,26 @@ pub struct World {
     tracer: Option<Tracer>,
     /// Messages (not close signals) taken off the queue: the delivered side of conservation.
     data_popped: u64,
+    /// Per node: the stream servers draw from on its behalf.
+    served: Vec<RngStream>,
+    /// The clients this world runs (all of them, but in a part of a split run: `split.rs`);
+    /// the others never start.
+    clients_run: std::ops::Range<u32>,
 }
 
 impl World {
     pub fn new(config: WorldConfig) -> World {
+        let clients = config.layout.clients();
+        World::with_clients(config, 0..clients)
+    }
+
+    /// A world that runs only the clients `clients_run` (by client index) beside the whole
+    /// control plane: one part of a split run (`split.rs`). Every entity keeps its own streams,
+    /// so what the parts share evolves as in the whole run.
+    pub fn with_clients(config: WorldConfig, clients_run: std::ops::Range<u32>) -> World {
         let layout = &config.layout;
+        let first_client = layout.first_client();
+        let runs = |node: usize| node < first_client as usize || clients_run.contains(&(node as u32 - first_client));
         let roles: Vec<Role> = (0..layout.nodes()).map(|n| layout.role(n)).collect();
         let net_rngs = roles
             .iter()
@@ -224,7 +242,9 @@ impl World {
                 };
                 let start_us =
                     offset_us + stream_rng(config.seed, stream_id(role, PURPOSE_START)).gen_range(0..=window_us);
-                sim.schedule_at(start_us, Event::Start { node: node as NodeIdx });
+                if runs(node) {
+                    sim.schedule_at(start_us, Event::Start { node: node as NodeIdx });
+                }
                 Proc {
                     life: Life::NotStarted,
                     epoch: 0,
@@ -262,12 +282,16 @@ impl World {
                     let producers = &config.producers[group];
                     ClientProc {
                         instance: ClientInstance::new(client, producers.topic),
-                        app: App::Producer(Producer::new(client, group as u16, producers, groups)),
+                        // Sized for the broker groups at its start (`on_start`): a client that
+                        // has not started (or never starts, in a part of a split run) holds
+                        // nothing per group.
+                        app: App::Producer(Producer::new(client, group as u16, producers, 0)),
                     }
                 }
             })
             .collect();
         let metrics = Metrics::new(&config);
+        let served = roles.iter().map(|&r| stream_rng(config.seed, stream_id(r, PURPOSE_SERVED))).collect();
         World {
             config,
             sim,
@@ -281,6 +305,16 @@ impl World {
             idle_armed: Vec::new(),
             tracer: None,
             data_popped: 0,
+            served,
+            clients_run,
+        }
+    }
+
+    /// Whether this world runs `node` (every NameServer and broker; its part's clients).
+    pub(crate) fn runs(&self, node: NodeIdx) -> bool {
+        match self.config.layout.role(node) {
+            Role::Client { index } => self.clients_run.contains(&index),
+            _ => true,
         }
     }
 
@@ -297,7 +331,14 @@ impl World {
 
     /// `run`, calling `progress(now_us, events)` every `PROGRESS_EVERY_EVENTS` events (for a
     /// progress bar): it only observes, and nothing it returns reaches the model.
-    pub fn run_watched(mut self, progress: &dyn Fn(SimTime, u64)) -> RunReport {
+    pub fn run_watched(self, progress: &dyn Fn(SimTime, u64)) -> RunReport {
+        let (config, metrics, info) = self.run_measured(progress);
+        metrics.report(&config, info)
+    }
+
+    /// `run_watched` up to the report: the measurements and the run's counts, which a split
+    /// run merges before it reports (split.rs).
+    pub(crate) fn run_measured(mut self, progress: &dyn Fn(SimTime, u64)) -> (WorldConfig, Metrics, RunInfo) {
         let end_us = self.config.duration_us;
         while let Some(event) = self.sim.next_until(end_us) {
             if event.is_data() {
@@ -311,17 +352,13 @@ impl World {
         self.sim.finish_at(end_us);
         let violations = self.check_invariants();
         assert!(violations.is_empty(), "end-of-run invariants violated: {}", violations.join("; "));
-        self.report()
-    }
-
-    fn report(self) -> RunReport {
         let info = RunInfo {
             end_us: self.sim.now(),
             events: self.sim.events_processed(),
             messages: self.net.messages_sent,
             messages_lost: self.net.messages_lost,
         };
-        self.metrics.report(&self.config, info)
+        (self.config, self.metrics, info)
     }
 
     pub fn handle(&mut self, event: Event) {
@@ -377,14 +414,26 @@ impl World {
     /// Runs `f` on `node`'s role with a context for that process.
     fn dispatch<R>(&mut self, node: NodeIdx, f: impl FnOnce(RoleMut<'_>, &mut Ctx<'_>) -> R) -> R {
         let World {
-            config, sim, net, procs, nameservers, brokers, clients, routes, metrics, idle_armed, tracer, ..
+            config,
+            sim,
+            net,
+            procs,
+            nameservers,
+            brokers,
+            clients,
+            routes,
+            metrics,
+            idle_armed,
+            tracer,
+            served,
+            ..
         } = self;
         let role = match config.layout.role(node) {
             Role::NameServer { index } => RoleMut::NameServer(&mut nameservers[index as usize]),
             Role::Broker { index } => RoleMut::Broker(&mut brokers[index as usize]),
             Role::Client { index } => RoleMut::Client(&mut clients[index as usize]),
         };
-        let shared = Shared { config, sim, net, routes, observer: metrics, tracer, idle_armed };
+        let shared = Shared { config, sim, net, routes, observer: metrics, tracer, idle_armed, served };
         let mut ctx = Ctx::new(node, &mut procs[node as usize], shared);
         f(role, &mut ctx)
     }
@@ -449,7 +498,19 @@ impl World {
         let (closes, timers): (Vec<Event>, Vec<Event>) =
             rest.into_iter().partition(|e| matches!(e, Event::Deliver { .. }));
         if matches!(self.config.layout.role(node), Role::NameServer { .. }) {
-            requests.shuffle(&mut proc.rng);
+            // The brokers' requests race in a seeded order; the clients' queries follow in
+            // arrival order, so how many clients asked never changes how the brokers' race
+            // is drawn (clients can be simulated apart: split.rs).
+            let net = &self.net;
+            let layout = &self.config.layout;
+            let from_client = |e: &Event| match e {
+                Event::Deliver { chan, .. } => matches!(layout.role(net.channel(*chan).client), Role::Client { .. }),
+                _ => false,
+            };
+            let (mut brokers, clients): (Vec<Event>, Vec<Event>) = requests.into_iter().partition(|e| !from_client(e));
+            brokers.shuffle(&mut proc.rng);
+            requests = brokers;
+            requests.extend(clients);
         }
         self.dispatch(node, |_, ctx| {
             ctx.refresh_state();

@@ -12,7 +12,7 @@ use crate::net::NodeIdx;
 use super::route::RouteId;
 
 /// Process state of a node as the timeline shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NodeState {
     Down,
     Up,
