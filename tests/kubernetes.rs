@@ -1,8 +1,9 @@
 //! deploy/kubernetes/ without a cluster: every pod of the Indexed Job is played by running the
 //! image's entry script (shard.sh) with its JOB_COMPLETION_INDEX and the Job's environment, then
 //! the merge Job's command; the result must be the unsharded sweep's bytes. Also checks that the
-//! numbers the manifests repeat (shards, paths) agree. The Dockerfile itself needs a registry and
-//! a container runtime, so no test here builds it.
+//! numbers the manifests repeat (shards, paths) agree. The image itself takes minutes to build
+//! and needs a container builder, so no test here builds it: deploy/kubernetes/build-image.sh
+//! builds it and runs the same pods in it (deploy/README.md says what was verified by hand).
 
 #[path = "common/files.rs"]
 mod common;
