@@ -51,7 +51,8 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Runs a command once; prints "wall_s cpu_s sends" (CPU = user + system, from GNU time).
+# Runs a command once; prints "wall_s cpu_s sends" (CPU = user + system, from GNU time) and
+# keeps what the command printed in $tmp/out.
 timed() {
   local out=$tmp/out times=$tmp/times
   /usr/bin/time -f '%e %U %S' -o "$times" "$@" >"$out"
@@ -67,24 +68,29 @@ median() {
 }
 
 # Times `runs` runs; prints "median_wall_s median_cpu_s sends" (sends of the first run: with
-# one seed both models send the same number every time).
+# one seed both models send the same number every time) and keeps the power-off's line of the
+# summary in $tmp/fault-$label.
 measure() {
-  local runs=$1
-  shift
+  local label=$1 runs=$2
+  shift 2
   local results=$tmp/results
   : >"$results"
   for ((i = 0; i < runs; i++)); do
     timed "$@" >>"$results"
   done
+  grep '^broker-a ' "$tmp/out" >"$tmp/fault-$label" || true
   echo "$(median 1 <"$results") $(median 2 <"$results") $(head -1 "$results" | cut -d' ' -f3)"
 }
+
+# The machine is shared: the load around the measurements says how far to trust them.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf '%-9s  %-8s  %4s  %9s  %9s  %9s  %15s\n' producers model runs wall_s cpu_s sends sends_per_cpu_s
 for n in "${fleets[@]}"; do
   runs=${simpy_runs:-$((n <= 500 ? 3 : 1))}
-  read -r rs_wall rs_cpu rs_sends < <(measure "$routesim_runs" \
+  read -r rs_wall rs_cpu rs_sends < <(measure routesim "$routesim_runs" \
     "$routesim" run "scenarios/bench/simpy-$n.yaml" --no-charts --out "$tmp/routesim-$n")
-  read -r py_wall py_cpu py_sends < <(measure "$runs" python3 benches/simpy/routing.py --producers "$n" --seed 1)
+  read -r py_wall py_cpu py_sends < <(measure simpy "$runs" python3 benches/simpy/routing.py --producers "$n" --seed 1)
   for row in "routesim $routesim_runs $rs_wall $rs_cpu $rs_sends" "simpy $runs $py_wall $py_cpu $py_sends"; do
     read -r model r wall cpu sends <<<"$row"
     awk -v n="$n" -v m="$model" -v r="$r" -v w="$wall" -v c="$cpu" -v s="$sends" \
@@ -93,4 +99,8 @@ for n in "${fleets[@]}"; do
   awk -v n="$n" -v rw="$rs_wall" -v rc="$rs_cpu" -v rs="$rs_sends" -v pw="$py_wall" -v pc="$py_cpu" -v ps="$py_sends" \
     'BEGIN { printf "%-9s  routesim faster: %.0fx wall, %.0fx CPU, %.0fx sends per CPU-second\n",
              n, pw / rw, pc / rc, (rs / rc) / (ps / pc) }'
+  # The same seed draws differently in the two models: they agree in distribution, not here.
+  echo "           routesim: $(cat "$tmp/fault-routesim")"
+  echo "           simpy:    $(cat "$tmp/fault-simpy")"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -102,8 +102,10 @@ class Channel:
 
     def send(self, to, deliver, *message, after=0.0):
         """Puts a message on the wire towards `to`, leaving `after` seconds from now; when it
-        arrives (if the channel is still open there), `deliver(*message)` hands it over."""
-        if to.powered_off:
+        arrives (if the channel is still open there), `deliver(*message)` hands it over. A
+        powered-off host neither sends nor receives (its timers may still run here: they act
+        through this)."""
+        if to.powered_off or self.peer(to).powered_off:
             return
         env = self.net.env
         arrival = max(env.now + after + self.net.delay(), self.last_arrival[to])
