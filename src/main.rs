@@ -115,6 +115,13 @@ pub enum Failure {
 }
 
 fn main() -> ExitCode {
+    // A reader that closes stdout early (`routesim run X --json | head`) ends the process
+    // quietly, as it ends any Unix filter, rather than a panic in `println!`. Outputs are
+    // written before anything is printed about them, so nothing is lost.
+    // SAFETY: resetting a signal to its default action before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     // Ctrl-C or SIGTERM: remove what is half-written, say so, exit 130.
     if let Err(e) = output::remove_temporaries_on_interrupt() {
