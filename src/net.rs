@@ -15,7 +15,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 
-use crate::engine::{RngStream, SimTime, US_PER_MS};
+use crate::engine::{RngStream, SimTime, US_PER_MS, round_us};
 
 pub type NodeIdx = u32;
 pub type ChanId = u32;
@@ -91,7 +91,7 @@ impl LatencySampler {
         let us = match *self {
             LatencySampler::Constant(us) => us,
             LatencySampler::Uniform(lo, hi) => rng.gen_range(lo..=hi),
-            LatencySampler::LogNormal(ref d) => d.sample(rng).round() as u64,
+            LatencySampler::LogNormal(ref d) => round_us(d.sample(rng)),
         };
         us.min(LATENCY_US_MAX)
     }
@@ -325,6 +325,13 @@ impl Net {
                 Connect::Open(chan)
             }
         }
+    }
+
+    /// True when nothing put on `chan` towards `to` is still on its way at `now_us`, and that
+    /// end is open: a message sent now is the only one in flight that way.
+    pub fn idle_towards(&self, chan: ChanId, to: End, now_us: SimTime) -> bool {
+        let c = &self.channels[chan as usize];
+        c.open[to as usize] && c.last_arrival_us[to as usize] <= now_us
     }
 
     /// Puts a message on `chan` towards end `to`. The sending end must be open.

@@ -10,7 +10,7 @@ mod time;
 
 pub use queue::EventQueue;
 pub use rng::{RngStream, stream_rng};
-pub use time::{SimTime, US_PER_MS, US_PER_S, secs};
+pub use time::{SimTime, US_PER_MS, US_PER_S, round_us, secs};
 
 use std::cell::Cell;
 

@@ -29,10 +29,20 @@ pub(super) struct Shared<'w> {
     pub idle_armed: &'w mut Vec<bool>,
     /// Per node: the stream a server draws from on that node's behalf (`requester_rng`).
     pub served: &'w mut [RngStream],
+    /// Requests already decided (see `transmit`), to be handled as of their arrival once the
+    /// sender's handler returns: (arrival, channel, request).
+    pub decided: &'w mut Vec<(SimTime, ChanId, Msg)>,
+    /// When the next fault is due, or the run ends; and whether a broker's answer to a send
+    /// reads none of its state (it does when messages are kept: replication).
+    pub horizon_us: SimTime,
+    pub sends_decided: bool,
 }
 
 pub struct Ctx<'w> {
     node: NodeIdx,
+    /// The handler's virtual time: the clock's, but for a decided request's handling, its
+    /// arrival (`World::handle_decided`).
+    now_us: SimTime,
     epoch: u32,
     life: &'w mut Life,
     backlog: &'w mut Vec<Event>,
@@ -43,12 +53,20 @@ pub struct Ctx<'w> {
 impl<'w> Ctx<'w> {
     pub(super) fn new(node: NodeIdx, proc: &'w mut super::Proc, w: Shared<'w>) -> Ctx<'w> {
         let super::Proc { life, epoch, rng, backlog } = proc;
-        Ctx { node, epoch: *epoch, life, backlog, rng, w }
+        Ctx { node, now_us: w.sim.now(), epoch: *epoch, life, backlog, rng, w }
+    }
+
+    /// A context for handling, at `at_us` (not before the clock), a request decided earlier.
+    pub(super) fn at(node: NodeIdx, at_us: SimTime, proc: &'w mut super::Proc, w: Shared<'w>) -> Ctx<'w> {
+        assert!(at_us >= w.sim.now(), "a decided request is handled at its arrival, not before the clock");
+        let mut ctx = Ctx::new(node, proc, w);
+        ctx.now_us = at_us;
+        ctx
     }
 
     #[inline]
     pub fn now(&self) -> SimTime {
-        self.w.sim.now()
+        self.now_us
     }
 
     /// This process's node (its address).
@@ -100,8 +118,7 @@ impl<'w> Ctx<'w> {
 
     #[inline(always)]
     pub fn observe(&mut self, observation: Observation) {
-        let now_us = self.w.sim.now();
-        self.w.observer.observe(now_us, observation, self.w.routes);
+        self.w.observer.observe(self.now_us, observation, self.w.routes);
     }
 
     /// Hands a record to the trace, if one is kept.
@@ -132,7 +149,7 @@ impl<'w> Ctx<'w> {
     /// Opens a channel to `server`, as a TCP handshake would end.
     #[inline]
     pub fn connect(&mut self, server: NodeIdx, class: LinkClass) -> Connect {
-        self.w.net.connect(self.w.sim.now(), self.node, server, class)
+        self.w.net.connect(self.now_us, self.node, server, class)
     }
 
     /// The address at the other end of `chan`.
@@ -143,15 +160,37 @@ impl<'w> Ctx<'w> {
     }
 
     /// Sends `msg` on `chan` towards `to`, `delay_us` from now (a server's service time).
+    ///
+    /// A producer's send whose handling is already decided is not queued: it goes to a broker
+    /// that is up, on a channel with nothing else in flight towards it, arrives before the
+    /// next fault and the end of the run, and the broker's answer reads none of its state (no
+    /// replication). Nothing
+    /// can then change between now and its arrival that its handling would see, so the world
+    /// handles it as of its arrival as soon as this handler returns: one event per send
+    /// fewer, the same outcome (its draws come at another point of the requester's streams).
     #[inline]
     pub fn transmit(&mut self, chan: ChanId, to: End, msg: Msg, delay_us: SimTime) {
-        transmit(self.w.sim, self.w.net, chan, to, msg, delay_us);
+        let now_us = self.now_us + delay_us;
+        let decidable = self.w.sends_decided
+            && matches!(msg, Msg::Send { .. })
+            && to == End::Server
+            && self.w.net.idle_towards(chan, to, now_us)
+            && self.w.net.host(self.w.net.channel(chan).node(to)) == Host::Up;
+        match self.w.net.transmit(now_us, chan, to) {
+            Transit::Arrives(at_us) if decidable && at_us < self.w.horizon_us => {
+                self.w.decided.push((at_us, chan, msg))
+            }
+            Transit::Arrives(at_us) => self.w.sim.schedule_at(at_us, Event::Deliver { chan, to, msg }),
+            Transit::Lost | Transit::Held => {}
+        }
     }
 
     /// Closes `chan` at end `at`; the other end learns of it when the signal arrives.
     #[inline]
     pub fn close(&mut self, chan: ChanId, at: End) {
-        close(self.w.sim, self.w.net, chan, at);
+        if let Some(Transit::Arrives(at_us)) = self.w.net.close(self.now_us, chan, at) {
+            self.w.sim.schedule_at(at_us, Event::Deliver { chan, to: at.other(), msg: Msg::Close { reset: false } });
+        }
     }
 
     /// True when this process's end of `chan` is open.
@@ -244,19 +283,6 @@ impl<'w> Ctx<'w> {
     pub(super) fn refresh_state(&mut self) {
         let state = super::node_state(*self.life, self.w.net.partitioned(self.node));
         self.observe(Observation::ProcessState { node: self.node, state });
-    }
-}
-
-pub(super) fn transmit(sim: &mut Sim<Event>, net: &mut Net, chan: ChanId, to: End, msg: Msg, delay_us: SimTime) {
-    let now_us = sim.now() + delay_us;
-    if let Transit::Arrives(at_us) = net.transmit(now_us, chan, to) {
-        sim.schedule_at(at_us, Event::Deliver { chan, to, msg });
-    }
-}
-
-pub(super) fn close(sim: &mut Sim<Event>, net: &mut Net, chan: ChanId, at: End) {
-    if let Some(Transit::Arrives(at_us)) = net.close(sim.now(), chan, at) {
-        sim.schedule_at(at_us, Event::Deliver { chan, to: at.other(), msg: Msg::Close { reset: false } });
     }
 }
 

@@ -58,6 +58,8 @@ pub fn detection_window_us(spec: &FaultSpec, config: &WorldConfig) -> Option<(Si
 
 impl World {
     pub(super) fn apply_fault(&mut self, index: usize) {
+        // Faults strike in time order: from now on the next one bounds the decided sends.
+        self.faults_applied += 1;
         let action = self.config.faults[index].action.clone();
         let record = TraceRecord {
             at_us: self.sim.now(),

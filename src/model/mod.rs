@@ -201,6 +201,15 @@ pub struct World {
     /// The clients this world runs (all of them, but in a part of a split run: `split.rs`);
     /// the others never start.
     clients_run: std::ops::Range<u32>,
+    /// Sends decided as they were sent (`Ctx::transmit`), waiting for their handler.
+    decided: Vec<(SimTime, ChanId, Msg)>,
+    /// The faults' times in order, then the end of the run, and how many faults have struck:
+    /// a send decided as it is sent must arrive before `horizons_us[faults_applied]`.
+    horizons_us: Vec<SimTime>,
+    faults_applied: usize,
+    /// A broker's answer to a send reads none of its state (no replication): sends may be
+    /// decided as they are sent.
+    sends_decided: bool,
 }
 
 impl World {
@@ -292,6 +301,11 @@ impl World {
             .collect();
         let metrics = Metrics::new(&config);
         let served = roles.iter().map(|&r| stream_rng(config.seed, stream_id(r, PURPOSE_SERVED))).collect();
+        let mut horizons_us: Vec<SimTime> = config.faults.iter().map(|f| f.at_us).collect();
+        horizons_us.sort_unstable();
+        // What arrives at the end or later is never handled.
+        horizons_us.push(config.duration_us);
+        let sends_decided = !config.replication_active();
         World {
             config,
             sim,
@@ -307,6 +321,10 @@ impl World {
             data_popped: 0,
             served,
             clients_run,
+            decided: Vec::new(),
+            horizons_us,
+            faults_applied: 0,
+            sends_decided,
         }
     }
 
@@ -316,6 +334,13 @@ impl World {
             Role::Client { index } => self.clients_run.contains(&index),
             _ => true,
         }
+    }
+
+    /// Queues every send for its broker, never deciding one as it is sent (`Ctx::transmit`):
+    /// what decided sends save, to compare against (tests/decided.rs).
+    pub fn queue_every_send(mut self) -> World {
+        self.sends_decided = false;
+        self
     }
 
     /// Sends every record the filter accepts to the tracer's sink.
@@ -413,6 +438,20 @@ impl World {
 
     /// Runs `f` on `node`'s role with a context for that process.
     fn dispatch<R>(&mut self, node: NodeIdx, f: impl FnOnce(RoleMut<'_>, &mut Ctx<'_>) -> R) -> R {
+        let (role, mut ctx) = self.role_and_context(node, None);
+        let result = f(role, &mut ctx);
+        if !self.decided.is_empty() {
+            self.handle_decided();
+        }
+        result
+    }
+
+    /// `node`'s role and a context for it, at the clock's time or (a decided send's handling)
+    /// at `at_us`. Inlined: on the hot path, the context is then built where it is used
+    /// rather than copied out (a `memcpy` per event otherwise).
+    #[inline(always)]
+    fn role_and_context(&mut self, node: NodeIdx, at_us: Option<SimTime>) -> (RoleMut<'_>, Ctx<'_>) {
+        let horizon_us = self.horizons_us[self.faults_applied];
         let World {
             config,
             sim,
@@ -426,6 +465,8 @@ impl World {
             idle_armed,
             tracer,
             served,
+            decided,
+            sends_decided,
             ..
         } = self;
         let role = match config.layout.role(node) {
@@ -433,9 +474,42 @@ impl World {
             Role::Broker { index } => RoleMut::Broker(&mut brokers[index as usize]),
             Role::Client { index } => RoleMut::Client(&mut clients[index as usize]),
         };
-        let shared = Shared { config, sim, net, routes, observer: metrics, tracer, idle_armed, served };
-        let mut ctx = Ctx::new(node, &mut procs[node as usize], shared);
-        f(role, &mut ctx)
+        let shared = Shared {
+            config,
+            sim,
+            net,
+            routes,
+            observer: metrics,
+            tracer,
+            idle_armed,
+            served,
+            decided,
+            horizon_us,
+            // A decided send's answer is never itself decided (it goes to a client).
+            sends_decided: *sends_decided && at_us.is_none(),
+        };
+        let proc = &mut procs[node as usize];
+        let ctx = match at_us {
+            None => Ctx::new(node, proc, shared),
+            Some(at_us) => Ctx::at(node, at_us, proc, shared),
+        };
+        (role, ctx)
+    }
+
+    /// Handles the sends decided by the handler that just ran, in the order sent, each by its
+    /// broker as of its arrival (`Ctx::transmit` says why that is the same outcome).
+    fn handle_decided(&mut self) {
+        // Taken and put back, so its allocation serves every handler's decided sends.
+        let mut decided = std::mem::take(&mut self.decided);
+        for (at_us, chan, msg) in decided.drain(..) {
+            self.data_popped += 1;
+            let node = self.net.channel(chan).server;
+            let (RoleMut::Broker(broker), mut ctx) = self.role_and_context(node, Some(at_us)) else {
+                unreachable!("only sends to brokers are decided")
+            };
+            broker.on_message(&mut ctx, chan, End::Server, msg);
+        }
+        self.decided = decided;
     }
 
     fn observe(&mut self, observation: Observation) {

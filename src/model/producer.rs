@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
 
-use crate::engine::{SimTime, US_PER_S};
+use crate::engine::{SimTime, US_PER_S, round_us};
 use crate::net::{ChanId, Connect, End, LinkClass};
 
 use super::client::{ClientInstance, RouteNews};
@@ -169,7 +169,7 @@ impl Producer {
         }
         let exp = Exp::new(rate_per_s).expect("rate checked positive");
         let gap_s: f64 = exp.sample(ctx.rng());
-        let gap_us = ((gap_s * US_PER_S as f64).round() as SimTime).max(1);
+        let gap_us = round_us(gap_s * US_PER_S as f64).max(1);
         ctx.set_timer_in(gap_us, Timer::Producer(ProducerTimer::SendArrival));
     }
 

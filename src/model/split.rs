@@ -75,7 +75,8 @@ pub fn run(
     let mut jobs: Vec<Option<Range<u32>>> = ranges.into_iter().map(Some).collect();
     jobs.push(None);
     let mut done = run_jobs(&config, jobs, threads, progress);
-    let Some(Done::Control(control, info)) = done.pop() else { unreachable!("the last job is the control world") };
+    let Some(Done::Control(control)) = done.pop() else { unreachable!("the last job is the control world") };
+    let (control, info) = *control;
     let parts = done.into_iter().map(|d| match d {
         Done::Part(part) => part,
         Done::Control(..) => unreachable!("one control world"),
@@ -115,7 +116,8 @@ pub fn merge(config: WorldConfig, parts: Vec<PartMeasures>) -> Result<RunReport,
 /// What a world of a split run hands back.
 enum Done {
     Part(PartMeasures),
-    Control(Metrics, RunInfo),
+    /// Boxed: a world's measurements are much larger than a part's.
+    Control(Box<(Metrics, RunInfo)>),
 }
 
 /// Runs one world per job, in parallel, results in job order: `Some(clients)` a part, `None`
@@ -138,7 +140,7 @@ fn run_jobs(
                 watch.finished(world);
                 match job {
                     Some(clients) => Done::Part(metrics.part_measures(clients, &info)),
-                    None => Done::Control(metrics, info),
+                    None => Done::Control(Box::new((metrics, info))),
                 }
             })
             .collect()
