@@ -2,6 +2,9 @@
 //! same report, byte for byte, as the whole run, on every shipped scenario that may split and
 //! over several seeds; a scenario that may not split says why and runs whole.
 
+#[path = "common/files.rs"]
+mod common;
+
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
@@ -49,35 +52,49 @@ fn first_difference(a: &str, b: &str) -> String {
     format!("whole: …{}…\nsplit: …{}…", &a[from..(at + 200).min(a.len())], &b[from..(at + 200).min(b.len())])
 }
 
+/// Asserts that `config` split `parts` ways on `threads` threads gives the whole run's bytes,
+/// for each of `seeds`.
+fn assert_splits_like_whole(
+    name: &str,
+    config: &routesim::model::config::WorldConfig,
+    seeds: &[u64],
+    splits: &[(usize, usize)],
+) {
+    for &seed in seeds {
+        let mut config = config.clone();
+        config.seed = seed;
+        let whole = bytes(&routesim::simulate(config.clone()));
+        for &(parts, threads) in splits {
+            let split = bytes(&routesim::simulate_split(config.clone(), n(parts), n(threads), &|_, _| ()));
+            assert!(
+                whole == split,
+                "{name} seed {seed}, {parts} parts on {threads} threads:\n{}",
+                first_difference(&whole, &split)
+            );
+        }
+    }
+}
+
 #[test]
 fn a_split_run_gives_the_whole_runs_bytes_on_every_shipped_scenario_that_may_split() {
     let mut split_ones = 0;
     for name in shipped() {
         let config = scenario(&name);
-        if split::refusal(&config).is_some() {
+        // The fleet-size scenario has a test of its own (it takes seconds).
+        if split::refusal(&config).is_some() || config.layout.clients() > 1_000 {
             continue;
         }
         split_ones += 1;
-        // The fleet-size scenario once (it takes seconds); the others over two seeds and
-        // more ways to split.
-        let large = config.layout.clients() > 1_000;
-        let seeds = if large { vec![config.seed] } else { vec![config.seed, config.seed + 1] };
-        let splits: &[(usize, usize)] = if large { &[(3, 2)] } else { &[(2, 2), (5, 1)] };
-        for seed in seeds {
-            let mut config = config.clone();
-            config.seed = seed;
-            let whole = bytes(&routesim::simulate(config.clone()));
-            for &(parts, threads) in splits {
-                let split = bytes(&routesim::simulate_split(config.clone(), n(parts), n(threads), &|_, _| ()));
-                assert!(
-                    whole == split,
-                    "{name} seed {seed}, {parts} parts on {threads} threads:\n{}",
-                    first_difference(&whole, &split)
-                );
-            }
-        }
+        assert_splits_like_whole(&name, &config, &[config.seed, config.seed + 1], &[(2, 2), (5, 1)]);
     }
     assert!(split_ones >= 8, "only {split_ones} shipped scenarios may split");
+}
+
+#[test]
+fn the_large_fleet_splits_like_the_whole_run() {
+    let config = scenario("large-fleet.yaml");
+    assert!(split::refusal(&config).is_none());
+    assert_splits_like_whole("large-fleet.yaml", &config, &[config.seed], &[(3, 2)]);
 }
 
 #[test]
@@ -101,4 +118,78 @@ fn parts_cover_every_client_once_in_order() {
             assert!(ranges.windows(2).all(|w| w[0].end == w[1].start && !w[0].is_empty()));
         }
     }
+}
+
+/// `run --shard K/N` on each shard, in any order, then `run --merge`: the files of the
+/// unsharded run, byte for byte (charts and page included); a merge missing a shard, or
+/// given a shard of another seed, is refused; a run that cannot split is refused a shard.
+#[test]
+fn sharded_runs_merge_into_the_unsharded_runs_files() {
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+    let routesim = || Command::cargo_bin("routesim").expect("binary built");
+    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/broker-kill.yaml");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |name: &str| tmp.path().join(name);
+    routesim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(dir("whole"))
+        .args(["--threads", "1", "-q"])
+        .assert()
+        .success();
+    for k in [2, 0, 1] {
+        let shard = format!("{k}/3");
+        let out = dir(&format!("shard-{k}"));
+        routesim()
+            .arg("run")
+            .arg(&scenario)
+            .args(["--shard", &shard, "--threads", "2", "-q"])
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+    }
+    let shards: Vec<PathBuf> = (0..3).map(|k| dir(&format!("shard-{k}"))).collect();
+    routesim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(dir("merged"))
+        .arg("-q")
+        .assert()
+        .success();
+    assert_eq!(common::files(&dir("merged")), common::files(&dir("whole")));
+    routesim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--merge")
+        .args(&shards[..2])
+        .arg("--out")
+        .arg(dir("partial"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing shard 2/3").and(predicate::str::contains("--shard 2/3")));
+    routesim()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--seed", "9", "--merge"])
+        .args(&shards)
+        .arg("--out")
+        .arg(dir("other-seed"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a shard of another run: seed 1 against 9"));
+    let consumers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/consumer-rebalance.yaml");
+    routesim()
+        .arg("run")
+        .arg(&consumers)
+        .args(["--shard", "0/2", "--out"])
+        .arg(dir("consumers"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be sharded: its consumers read what its producers send"));
 }
