@@ -624,8 +624,8 @@ pub fn write_partial_file(dir: &Path, partial: &impl Serialize) -> Result<(), Ou
 }
 
 /// Reads the `partial.json` of shard directory `dir`, which must be in format `format`
-/// (`routesim-sweep-partial/1`, `routesim-tune-partial/1`): a sweep's shard given to a tune's
-/// merge, or the reverse, is named as such rather than as a malformed file.
+/// (`routesim-sweep-partial/1`, `routesim-tune-partial/1`, `routesim-run-partial/1`): a sweep's
+/// shard given to a tune's merge, or the reverse, is named as such rather than as a malformed file.
 pub fn read_partial<T: DeserializeOwned>(dir: &Path, format: &str) -> Result<T, String> {
     #[derive(Deserialize)]
     struct Format {
@@ -634,7 +634,8 @@ pub fn read_partial<T: DeserializeOwned>(dir: &Path, format: &str) -> Result<T, 
     let path = dir.join(PARTIAL_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         format!(
-            "{}: {e} (is this a directory written by `routesim sweep --shard` or `routesim tune --shard`?)",
+            "{}: {e} (is this a directory written by `routesim sweep --shard`, `routesim tune --shard` or \
+             `routesim run --shard`?)",
             path.display()
         )
     })?;
@@ -643,7 +644,7 @@ pub fn read_partial<T: DeserializeOwned>(dir: &Path, format: &str) -> Result<T, 
     if found.format != format {
         return Err(format!(
             "{}: format `{}`, expected `{format}` (`routesim merge` joins the shards of a sweep, \
-             `routesim tune SCENARIO ... --merge` those of a tune)",
+             `routesim tune SCENARIO ... --merge` those of a tune, `routesim run SCENARIO --merge` those of a run)",
             path.display(),
             found.format
         ));
