@@ -457,9 +457,8 @@ impl Metrics {
                 && !holds_any(routes, route, &f.subjects)
             {
                 f.convergence_us[slot as usize] = now_us - f.at_us;
-                if f.slowest_client.is_none_or(|(at_us, c, _)| (now_us, client) > (at_us, c)) {
-                    f.slowest_client = Some((now_us, client, ns));
-                }
+                // A client converges once per fault, so the tuple's order is (time, client).
+                f.slowest_client = f.slowest_client.max(Some((now_us, client, ns)));
             }
         }
     }
@@ -604,11 +603,7 @@ impl Metrics {
                     f.added_latency_us.saturating_record_n(value_us, count);
                 }
                 f.last_attempt = f.last_attempt.max(p.last_attempt);
-                if let Some((at_us, client, _)) = p.slowest_client
-                    && f.slowest_client.is_none_or(|(t, c, _)| (at_us, client) > (t, c))
-                {
-                    f.slowest_client = p.slowest_client;
-                }
+                f.slowest_client = f.slowest_client.max(p.slowest_client);
                 for (client, convergence) in p.clients.into_iter().zip(p.convergence_us) {
                     f.client_slot[client as usize] = f.clients.len() as u32;
                     f.clients.push(client);

@@ -68,8 +68,7 @@ struct Partial {
 /// The clients shard `shard` simulates: the `shard.index`-th of `shard.count` equal ranges
 /// (empty when there are fewer clients than shards).
 pub fn shard_clients(clients: u32, shard: Shard) -> Range<u32> {
-    let bound = |k: u64| (u64::from(clients) * k / shard.count) as u32;
-    bound(shard.index)..bound(shard.index + 1)
+    split::part_range(clients, shard.index, shard.count)
 }
 
 /// Simulates shard `shard` of `config`'s run, its clients split over `threads` threads. An

@@ -223,8 +223,7 @@ impl World {
     /// so what the parts share evolves as in the whole run.
     pub fn with_clients(config: WorldConfig, clients_run: std::ops::Range<u32>) -> World {
         let layout = &config.layout;
-        let first_client = layout.first_client();
-        let runs = |node: usize| node < first_client as usize || clients_run.contains(&(node as u32 - first_client));
+        let runs = |node: usize| runs_node(&clients_run, layout.role(node as NodeIdx));
         let roles: Vec<Role> = (0..layout.nodes()).map(|n| layout.role(n)).collect();
         let net_rngs = roles
             .iter()
@@ -330,10 +329,7 @@ impl World {
 
     /// Whether this world runs `node` (every NameServer and broker; its part's clients).
     pub(crate) fn runs(&self, node: NodeIdx) -> bool {
-        match self.config.layout.role(node) {
-            Role::Client { index } => self.clients_run.contains(&index),
-            _ => true,
-        }
+        runs_node(&self.clients_run, self.config.layout.role(node))
     }
 
     /// Queues every send for its broker, never deciding one as it is sent (`Ctx::transmit`):
@@ -611,6 +607,15 @@ impl World {
             let state = node_state(self.procs[node as usize].life, self.net.partitioned(node));
             self.observe(Observation::ProcessState { node, state });
         }
+    }
+}
+
+/// Whether a world running the clients `clients_run` runs a process of `role`: every
+/// NameServer and broker, and its own clients.
+fn runs_node(clients_run: &std::ops::Range<u32>, role: Role) -> bool {
+    match role {
+        Role::Client { index } => clients_run.contains(&index),
+        _ => true,
     }
 }
 

@@ -50,11 +50,17 @@ pub fn refusal(config: &WorldConfig) -> Option<&'static str> {
     }
 }
 
+/// The `k`-th of `parts` equal ranges of `clients` clients (empty when there are fewer
+/// clients than parts): how both a split run and a shard of one (`run --shard`) cut them.
+pub fn part_range(clients: u32, k: u64, parts: u64) -> Range<u32> {
+    let bound = |k: u64| (u64::from(clients) * k / parts) as u32;
+    bound(k)..bound(k + 1)
+}
+
 /// The client ranges of `parts` parts (fewer when there are fewer clients), in client order.
 pub fn part_ranges(clients: u32, parts: NonZeroUsize) -> Vec<Range<u32>> {
-    let parts = (parts.get() as u32).min(clients).max(1);
-    let bound = |k: u32| (u64::from(clients) * u64::from(k) / u64::from(parts)) as u32;
-    (0..parts).map(|k| bound(k)..bound(k + 1)).collect()
+    let parts = (parts.get() as u64).min(u64::from(clients)).max(1);
+    (0..parts).map(|k| part_range(clients, k, parts)).collect()
 }
 
 /// Runs `config` split into `parts` parts on `threads` threads (a whole run when it may not
@@ -71,17 +77,17 @@ pub fn run(
         return World::new(config).run_watched(progress);
     }
     let ranges = part_ranges(config.layout.clients(), parts);
-    // The control world is one more job beside the parts, the last: the smallest.
-    let mut jobs: Vec<Option<Range<u32>>> = ranges.into_iter().map(Some).collect();
-    jobs.push(None);
-    let mut done = run_jobs(&config, jobs, threads, progress);
-    let Some(Done::Control(control)) = done.pop() else { unreachable!("the last job is the control world") };
-    let (control, info) = *control;
-    let parts = done.into_iter().map(|d| match d {
-        Done::Part(part) => part,
-        Done::Control(..) => unreachable!("one control world"),
-    });
-    let (metrics, info) = Metrics::merge_parts(control, info, parts.collect()).expect("the parts of one run merge");
+    // The control world is one more world beside the parts, watched last.
+    let watch = Watch::new(ranges.len() + 1);
+    let control_world = ranges.len();
+    let control = || {
+        let done = run_world(&config, 0..0, &|now_us, events| watch.report(control_world, now_us, events, progress));
+        watch.finished(control_world);
+        done
+    };
+    let ((control, info), parts) =
+        pool(threads).install(|| rayon::join(control, || measure(&config, ranges, &watch, progress)));
+    let (metrics, info) = Metrics::merge_parts(control, info, parts).expect("the parts of one run merge");
     metrics.report(&config, info)
 }
 
@@ -93,58 +99,50 @@ pub fn measure_parts(
     threads: NonZeroUsize,
     progress: &(dyn Fn(SimTime, u64) + Sync),
 ) -> Vec<PartMeasures> {
-    let jobs = ranges.into_iter().map(Some).collect();
-    let parts = run_jobs(config, jobs, threads, progress).into_iter().map(|d| match d {
-        Done::Part(part) => part,
-        Done::Control(..) => unreachable!("no control world was asked for"),
-    });
-    parts.collect()
+    let watch = Watch::new(ranges.len());
+    pool(threads).install(|| measure(config, ranges, &watch, progress))
 }
 
 /// The report of the run whose parts (every client once) are `parts`: the control world runs
 /// here, and the parts merge into it. An error names parts that do not belong together.
 pub fn merge(config: WorldConfig, parts: Vec<PartMeasures>) -> Result<RunReport, String> {
     let clients = config.layout.clients();
-    let (_, control, info) = World::with_clients(config.clone(), 0..0).run_measured(&|_, _| ());
     if parts.iter().any(|p| p.clients.end > clients) {
         return Err(format!("a part holds clients beyond the scenario's {clients}"));
     }
+    let (control, info) = run_world(&config, 0..0, &|_, _| ());
     let (metrics, info) = Metrics::merge_parts(control, info, parts)?;
     Ok(metrics.report(&config, info))
 }
 
-/// What a world of a split run hands back.
-enum Done {
-    Part(PartMeasures),
-    /// Boxed: a world's measurements are much larger than a part's.
-    Control(Box<(Metrics, RunInfo)>),
+fn pool(threads: NonZeroUsize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new().num_threads(threads.get()).build().expect("a thread pool")
 }
 
-/// Runs one world per job, in parallel, results in job order: `Some(clients)` a part, `None`
-/// the control world (no client).
-fn run_jobs(
+/// One world of `config` running the clients `clients` (none: the control world), to its end.
+fn run_world(config: &WorldConfig, clients: Range<u32>, progress: &dyn Fn(SimTime, u64)) -> (Metrics, RunInfo) {
+    let (_, metrics, info) = World::with_clients(config.clone(), clients).run_measured(progress);
+    (metrics, info)
+}
+
+/// The parts holding the clients `ranges`, in parallel on the current pool, in range order;
+/// part `k` reports its progress as world `k` of `watch`.
+fn measure(
     config: &WorldConfig,
-    jobs: Vec<Option<Range<u32>>>,
-    threads: NonZeroUsize,
+    ranges: Vec<Range<u32>>,
+    watch: &Watch,
     progress: &(dyn Fn(SimTime, u64) + Sync),
-) -> Vec<Done> {
-    let watch = Watch::new(jobs.len());
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.get()).build().expect("a thread pool");
-    pool.install(|| {
-        jobs.into_par_iter()
-            .enumerate()
-            .map(|(world, job)| {
-                let report = |now_us, events| watch.report(world, now_us, events, progress);
-                let clients = job.clone().unwrap_or(0..0);
-                let (_, metrics, info) = World::with_clients(config.clone(), clients).run_measured(&report);
-                watch.finished(world);
-                match job {
-                    Some(clients) => Done::Part(metrics.part_measures(clients, &info)),
-                    None => Done::Control(Box::new((metrics, info))),
-                }
-            })
-            .collect()
-    })
+) -> Vec<PartMeasures> {
+    ranges
+        .into_par_iter()
+        .enumerate()
+        .map(|(world, clients)| {
+            let (metrics, info) =
+                run_world(config, clients.clone(), &|now_us, events| watch.report(world, now_us, events, progress));
+            watch.finished(world);
+            metrics.part_measures(clients, &info)
+        })
+        .collect()
 }
 
 /// The worlds' progress, summed for one callback.
