@@ -51,6 +51,9 @@ pub struct Broker {
     started: bool,
     /// False while a restarted DLedger broker waits to learn its role: it registers then.
     registering: bool,
+    /// The run's brokers keep messages (`WorldConfig::replication_active`, a scan of every
+    /// group's settings): asked once here, not on every send.
+    keeps_messages: bool,
 }
 
 impl Broker {
@@ -79,6 +82,7 @@ impl Broker {
             controller_chan: None,
             started: false,
             registering: true,
+            keeps_messages: config.replication_active(),
         }
     }
 
@@ -147,7 +151,7 @@ impl Broker {
         if self.broker_id == MASTER_ID
             || self.master_addr == self.addr
             || self.ha_chan.is_some()
-            || !ctx.config().replication_active()
+            || !self.keeps_messages
         {
             return;
         }
@@ -327,7 +331,7 @@ impl Broker {
                     return;
                 }
                 // Messages are kept (as counts) only when someone reads or copies them.
-                if ctx.config().replication_active() {
+                if self.keeps_messages {
                     let topic = ctx.config().client_topic(ctx.peer(chan)).expect("sends come from clients");
                     self.store.append(ctx, self.group, (topic, queue));
                     self.store.acknowledge(ctx, (topic, queue), Waiting::new(chan, slot, attempt), service_us);
