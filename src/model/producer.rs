@@ -7,6 +7,8 @@
 
 use std::collections::VecDeque;
 
+use rustc_hash::FxHashMap;
+
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
 
@@ -48,8 +50,12 @@ pub struct Producer {
     producer_group: u16,
     /// Its topic's route as its `TopicPublishInfo` holds it (set by the client instance).
     route: RouteId,
-    /// Per broker group: the channel to its master, and that master's address.
-    broker_chans: Vec<Option<(ChanId, BrokerAddr)>>,
+    /// By broker group: the open channel to its master, and that master's address. A map,
+    /// not a table of every group: a producer walks the route's queues in order, so it holds
+    /// channels only to the groups it sent to within the idle close (~30 of 1,000 in
+    /// bench-large), and a table per producer would be most of a large fleet's memory. Only
+    /// looked up, never iterated: its order reaches nothing.
+    broker_chans: FxHashMap<u16, (ChanId, BrokerAddr)>,
     queue_counter: u32,
     /// Per broker group, with the latency fault strategy on: isolated until then.
     isolated_until_us: Vec<SimTime>,
@@ -73,7 +79,7 @@ impl Producer {
             client,
             producer_group,
             route: NO_ROUTE,
-            broker_chans: vec![None; broker_groups],
+            broker_chans: FxHashMap::default(),
             queue_counter: 0,
             isolated_until_us: if config.latency_fault.is_some() { vec![0; broker_groups] } else { Vec::new() },
             sends: Vec::new(),
@@ -139,7 +145,9 @@ impl Producer {
                 // A reset is an error every version handles at once; a plain close fails
                 // pending requests at once only with `fail_fast_on_peer_close` (5.x).
                 let fail_fast = reset || ctx.config().timing.fail_fast_on_peer_close;
-                self.broker_chan_lost(chan);
+                let layout = &ctx.config().layout;
+                let addr = layout.broker_addr(ctx.peer(chan)).expect("a producer's channels go to brokers");
+                self.broker_chan_lost(chan, layout.broker_position(addr).0);
                 if fail_fast {
                     self.fail_fast(ctx, inst, chan);
                 }
@@ -266,11 +274,11 @@ impl Producer {
         let broker_node = ctx.config().layout.broker_node(master);
         ctx.trace_attempt(TraceKind::Attempt, self.client, attempt, broker_node);
         let budget_us = timeout_us - elapsed_us;
-        let chan = match self.broker_chans[usize::from(group)] {
-            Some((chan, addr)) if addr == master => Some(chan),
+        let chan = match self.broker_chans.get(&group) {
+            Some(&(chan, addr)) if addr == master => Some(chan),
             _ => match ctx.connect(broker_node, LinkClass::ClientBroker) {
                 Connect::Open(chan) => {
-                    self.broker_chans[usize::from(group)] = Some((chan, master));
+                    self.broker_chans.insert(group, (chan, master));
                     Some(chan)
                 }
                 Connect::Refused { after_us } => {
@@ -379,17 +387,17 @@ impl Producer {
             // clientCloseSocketIfTimeout closes the channel.
             if let Some(chan) = send.chan {
                 ctx.close(chan, End::Client);
-                self.broker_chan_lost(chan);
+                self.broker_chan_lost(chan, send.broker_group);
                 self.attempt_failed(ctx, inst, slot);
             }
         }
     }
 
-    fn broker_chan_lost(&mut self, chan: ChanId) {
-        for slot in &mut self.broker_chans {
-            if slot.is_some_and(|(c, _)| c == chan) {
-                *slot = None;
-            }
+    /// `chan`, to a broker of `group`, closed: forgotten if it is still the group's channel
+    /// (a channel to a group's former master may close after the producer moved on).
+    fn broker_chan_lost(&mut self, chan: ChanId, group: u16) {
+        if self.broker_chans.get(&group).is_some_and(|&(c, _)| c == chan) {
+            self.broker_chans.remove(&group);
         }
     }
 
