@@ -18,7 +18,30 @@ use rand_distr::{Distribution, LogNormal};
 use crate::engine::{RngStream, SimTime, US_PER_MS, round_us};
 
 pub type NodeIdx = u32;
-pub type ChanId = u32;
+
+/// A channel: its slot in the network's table and its serial number. A slot is reused once
+/// the channel in it is closed at both ends and nothing on the way or waiting can name it
+/// (`Net::reclaim`), so a fleet that reconnects all day holds only the channels it has; the
+/// serial, unique for the run, tells a reused slot's channel from the one a stale reference
+/// means (an `is_open` of it is false, a `close` does nothing), and orders channels by creation,
+/// as they were ordered when ids were never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChanId {
+    slot: u32,
+    serial: u32,
+}
+
+impl Ord for ChanId {
+    fn cmp(&self, other: &ChanId) -> std::cmp::Ordering {
+        self.serial.cmp(&other.serial)
+    }
+}
+
+impl PartialOrd for ChanId {
+    fn partial_cmp(&self, other: &ChanId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// Labels for groups of links that share latency and loss settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,6 +135,9 @@ pub struct NetConfig {
     pub rto_min_us: u64,
 }
 
+/// How many dead channels in a row that must still wait end a `reclaim`.
+const RECLAIM_WAITING_MAX: u32 = 16;
+
 /// Linux `tcp_retries2` = 15: past that many retransmissions the kernel gives up.
 const RETRANSMITS_MAX: u32 = 15;
 pub const RTO_MIN_US_LINUX: u64 = 200 * US_PER_MS;
@@ -150,6 +176,12 @@ pub struct Channel {
     pub server: NodeIdx,
     pub class: LinkClass,
     open: [bool; 2],
+    /// An idle check of the server end is pending (`Net::arm_idle`).
+    idle_armed: bool,
+    /// Close signals held by a partition (`held_closes`): it cannot be reclaimed meanwhile.
+    held: u8,
+    /// Which channel holds the slot (`ChanId::serial`).
+    serial: u32,
     last_arrival_us: [SimTime; 2],
     /// Last read or write at the server end, for its idle timeout.
     pub server_activity_us: SimTime,
@@ -217,8 +249,14 @@ pub struct Net {
     /// each other, `model::split`), and a broker's traffic to clients does not shift its delays
     /// to NameServers.
     rngs: Vec<[RngStream; 3]>,
+    /// By slot; a slot is reused once its channel is reclaimed.
     channels: Vec<Channel>,
-    node_channels: Vec<Vec<ChanId>>,
+    /// Slots free for the next connect.
+    free_slots: Vec<u32>,
+    /// Channels closed at both ends, oldest first, waiting for `reclaim`.
+    dead: std::collections::VecDeque<ChanId>,
+    /// Channels opened so far: the next serial.
+    opened: u32,
     partitions: Vec<Partition>,
     held_closes: Vec<(ChanId, End)>,
     /// Messages put on the wire (data and resets; close signals are not counted).
@@ -239,7 +277,9 @@ impl Net {
             hosts: vec![Host::Up; nodes],
             rngs,
             channels: Vec::new(),
-            node_channels: vec![Vec::new(); nodes],
+            free_slots: Vec::new(),
+            dead: std::collections::VecDeque::new(),
+            opened: 0,
             partitions: Vec::new(),
             held_closes: Vec::new(),
             messages_sent: 0,
@@ -248,8 +288,44 @@ impl Net {
         }
     }
 
+    /// A live channel (not reclaimed: asserted, release builds too, since a stale id would
+    /// silently name another pair of nodes).
+    #[inline]
     pub fn channel(&self, chan: ChanId) -> &Channel {
-        &self.channels[chan as usize]
+        let c = &self.channels[chan.slot as usize];
+        assert_eq!(c.serial, chan.serial, "channel {chan:?} used after it was reclaimed");
+        c
+    }
+
+    #[inline]
+    fn channel_mut(&mut self, chan: ChanId) -> &mut Channel {
+        let c = &mut self.channels[chan.slot as usize];
+        assert_eq!(c.serial, chan.serial, "channel {chan:?} used after it was reclaimed");
+        c
+    }
+
+    /// The channel `chan` names, or `None` once it is reclaimed (closed at both ends).
+    #[inline]
+    fn live(&self, chan: ChanId) -> Option<&Channel> {
+        self.channels.get(chan.slot as usize).filter(|c| c.serial == chan.serial)
+    }
+
+    /// True when `chan`'s end `end` is open; false too once the channel is reclaimed.
+    #[inline]
+    pub fn is_open(&self, chan: ChanId, end: End) -> bool {
+        self.live(chan).is_some_and(|c| c.open[end as usize])
+    }
+
+    /// True when `node`'s end of `chan` is open (false once reclaimed).
+    #[inline]
+    pub fn is_open_at(&self, chan: ChanId, node: NodeIdx) -> bool {
+        self.live(chan).is_some_and(|c| c.open[if c.client == node { End::Client } else { End::Server } as usize])
+    }
+
+    /// Channels in use: open at an end, or closed and not yet reclaimed (for `bench`'s notes
+    /// and tests).
+    pub fn channels_held(&self) -> usize {
+        self.channels.len() - self.free_slots.len()
     }
 
     pub fn host(&self, node: NodeIdx) -> Host {
@@ -311,18 +387,30 @@ impl Net {
             }
             // A paused process's kernel still completes the handshake (the listen backlog).
             Host::Up | Host::Paused => {
-                let chan = ChanId::try_from(self.channels.len()).expect("fewer than 2^32 channels");
-                self.channels.push(Channel {
+                let serial = self.opened;
+                self.opened = self.opened.checked_add(1).expect("fewer than 2^32 channels in a run");
+                let channel = Channel {
                     client,
                     server,
                     class,
                     open: [true, true],
+                    idle_armed: false,
+                    held: 0,
+                    serial,
                     last_arrival_us: [now_us, now_us],
                     server_activity_us: now_us,
-                });
-                self.node_channels[client as usize].push(chan);
-                self.node_channels[server as usize].push(chan);
-                Connect::Open(chan)
+                };
+                let slot = match self.free_slots.pop() {
+                    Some(slot) => {
+                        self.channels[slot as usize] = channel;
+                        slot
+                    }
+                    None => {
+                        self.channels.push(channel);
+                        u32::try_from(self.channels.len() - 1).expect("fewer than 2^32 channels at once")
+                    }
+                };
+                Connect::Open(ChanId { slot, serial })
             }
         }
     }
@@ -330,13 +418,13 @@ impl Net {
     /// True when nothing put on `chan` towards `to` is still on its way at `now_us`, and that
     /// end is open: a message sent now is the only one in flight that way.
     pub fn idle_towards(&self, chan: ChanId, to: End, now_us: SimTime) -> bool {
-        let c = &self.channels[chan as usize];
+        let c = self.channel(chan);
         c.open[to as usize] && c.last_arrival_us[to as usize] <= now_us
     }
 
     /// Puts a message on `chan` towards end `to`. The sending end must be open.
     pub fn transmit(&mut self, now_us: SimTime, chan: ChanId, to: End) -> Transit {
-        let c = &self.channels[chan as usize];
+        let c = self.channel(chan);
         assert!(c.open[to.other() as usize], "send on a channel closed at the sender");
         let (from, dest) = (c.node(to.other()), c.node(to));
         self.messages_sent += 1;
@@ -350,27 +438,28 @@ impl Net {
     /// When a message put on `chan` now reaches end `to`: one delay drawn from the stream of
     /// the channel's connecting node, and never before what was sent earlier the same way.
     fn arrival(&mut self, now_us: SimTime, chan: ChanId, to: End) -> SimTime {
-        let (opener, class) = (self.channels[chan as usize].client, self.channels[chan as usize].class);
+        let (opener, class) = (self.channel(chan).client, self.channel(chan).class);
         let delay_us = self.delay_us(opener, class);
-        let last = &mut self.channels[chan as usize].last_arrival_us[to as usize];
+        let last = &mut self.channel_mut(chan).last_arrival_us[to as usize];
         *last = (*last).max(now_us + delay_us);
         *last
     }
 
     /// Closes `chan` at end `at` and sends the close signal to the other end.
-    /// Returns `None` when that end was already closed.
+    /// Returns `None` when that end was already closed (or the channel reclaimed).
     pub fn close(&mut self, now_us: SimTime, chan: ChanId, at: End) -> Option<Transit> {
-        let c = &mut self.channels[chan as usize];
-        if !c.open[at as usize] {
+        if !self.is_open(chan, at) {
             return None;
         }
-        c.open[at as usize] = false;
+        self.close_end(chan, at);
+        let c = self.channel(chan);
         let to = at.other();
         let (from, dest) = (c.node(at), c.node(to));
         if !c.open[to as usize] || self.hosts[dest as usize] == Host::PoweredOff {
             return Some(Transit::Lost);
         }
         if !self.reachable(from, dest) {
+            self.channel_mut(chan).held += 1;
             self.held_closes.push((chan, to));
             return Some(Transit::Held);
         }
@@ -381,7 +470,7 @@ impl Net {
     /// end. Nothing is sent if that host cannot answer (powered off, or its process paused
     /// with the socket still open), the other end is closed, or the path is cut.
     pub fn reset(&mut self, now_us: SimTime, chan: ChanId, at: End) -> Option<Transit> {
-        let c = &self.channels[chan as usize];
+        let c = self.live(chan)?;
         let to = at.other();
         let (from, dest) = (c.node(at), c.node(to));
         let answers = matches!(self.hosts[from as usize], Host::Up | Host::ProcessDead);
@@ -396,25 +485,82 @@ impl Net {
     /// Marks end `at` closed without telling anyone: a powered-off host, or the receiving end
     /// of a close signal.
     pub fn close_silently(&mut self, chan: ChanId, at: End) {
-        self.channels[chan as usize].open[at as usize] = false;
+        if self.is_open(chan, at) {
+            self.close_end(chan, at);
+        }
     }
 
-    /// The channels with an open end at `node`, in creation order. Forgets fully closed ones.
-    pub fn open_channels(&mut self, node: NodeIdx) -> Vec<(ChanId, End)> {
-        let channels = &self.channels;
-        let list = &mut self.node_channels[node as usize];
-        list.retain(|&chan| channels[chan as usize].open.iter().any(|&open| open));
-        list.iter()
-            .filter_map(|&chan| {
-                let c = &channels[chan as usize];
+    /// Marks the open end `at` closed; a channel closed at both ends waits to be reclaimed.
+    fn close_end(&mut self, chan: ChanId, at: End) {
+        let c = self.channel_mut(chan);
+        c.open[at as usize] = false;
+        if !c.open[at.other() as usize] {
+            self.dead.push_back(chan);
+        }
+    }
+
+    /// Frees the slots of channels closed at both ends that nothing can name any more: no
+    /// message or close signal on its way (every arrival is before `now_us`, the clock's time
+    /// between two events), no close signal held by a partition, no end at a paused host
+    /// (whose backlog may hold a delivery), no idle check pending. What still names such a
+    /// channel (a NameServer's table, a request's record) only compares it or asks whether it
+    /// is open, which stays false. Oldest first; one that must wait goes to the back, and a
+    /// run of those ends the call (they are the newest).
+    pub fn reclaim(&mut self, now_us: SimTime) {
+        let mut waiting_in_a_row = 0;
+        while waiting_in_a_row < RECLAIM_WAITING_MAX
+            && let Some(chan) = self.dead.pop_front()
+        {
+            let c = self.channel(chan);
+            let busy = c.last_arrival_us.iter().any(|&at| at >= now_us)
+                || c.held > 0
+                || c.idle_armed
+                || [c.client, c.server].iter().any(|&n| self.hosts[n as usize] == Host::Paused);
+            if busy {
+                waiting_in_a_row += 1;
+                self.dead.push_back(chan);
+            } else {
+                waiting_in_a_row = 0;
+                self.channels[chan.slot as usize].serial = u32::MAX;
+                self.free_slots.push(chan.slot);
+            }
+        }
+    }
+
+    /// The channels with an open end at `node`, in creation order (a scan of every channel:
+    /// only a crash or shutdown asks).
+    pub fn open_channels(&self, node: NodeIdx) -> Vec<(ChanId, End)> {
+        let mut open: Vec<(ChanId, End)> = (self.channels.iter().enumerate())
+            .filter(|(_, c)| c.serial != u32::MAX && (c.client == node || c.server == node))
+            .filter_map(|(slot, c)| {
                 let end = if c.client == node { End::Client } else { End::Server };
+                let chan = ChanId { slot: slot as u32, serial: c.serial };
                 c.open[end as usize].then_some((chan, end))
             })
-            .collect()
+            .collect();
+        open.sort_unstable_by_key(|&(chan, _)| chan);
+        open
     }
 
     pub fn touch_server(&mut self, chan: ChanId, now_us: SimTime) {
-        self.channels[chan as usize].server_activity_us = now_us;
+        self.channel_mut(chan).server_activity_us = now_us;
+    }
+
+    /// Marks an idle check of `chan`'s server end pending; false when one already is.
+    pub fn arm_idle(&mut self, chan: ChanId) -> bool {
+        let c = self.channel_mut(chan);
+        !std::mem::replace(&mut c.idle_armed, true)
+    }
+
+    /// The pending idle check of `chan` fired: false when the channel was already reclaimed.
+    pub fn disarm_idle(&mut self, chan: ChanId) -> bool {
+        match self.channels.get_mut(chan.slot as usize).filter(|c| c.serial == chan.serial) {
+            Some(c) => {
+                c.idle_armed = false;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Cuts the links between two groups of nodes.
@@ -430,12 +576,14 @@ impl Net {
         let held = std::mem::take(&mut self.held_closes);
         let mut released = Vec::new();
         for (chan, to) in held {
-            let c = &self.channels[chan as usize];
+            let c = self.channel(chan);
             let (from, dest) = (c.node(to.other()), c.node(to));
             if !c.open[to as usize] || self.hosts[dest as usize] == Host::PoweredOff {
+                self.channel_mut(chan).held -= 1;
                 continue;
             }
             if self.reachable(from, dest) {
+                self.channel_mut(chan).held -= 1;
                 released.push((chan, to, self.arrival(now_us, chan, to)));
             } else {
                 self.held_closes.push((chan, to));
@@ -510,6 +658,47 @@ mod tests {
         assert_eq!(n.connect(0, 0, 1, LinkClass::BrokerNs), Connect::TimedOut);
         n.set_host(1, Host::Paused);
         assert!(matches!(n.connect(0, 0, 1, LinkClass::BrokerNs), Connect::Open(_)));
+    }
+
+    #[test]
+    fn a_channel_closed_at_both_ends_gives_its_slot_up_once_nothing_names_it() {
+        let mut n = net(3, Latency::Constant { us: 500 }, 0.0);
+        let Connect::Open(old) = n.connect(0, 0, 1, LinkClass::ClientBroker) else { panic!() };
+        assert!(matches!(n.transmit(100, old, End::Server), Transit::Arrives(600)));
+        n.close_silently(old, End::Client);
+        n.close_silently(old, End::Server);
+        // The message sent at 100 is still on its way until 600: the slot stays taken.
+        n.reclaim(600);
+        assert_eq!(n.channels_held(), 1);
+        n.reclaim(601);
+        assert_eq!(n.channels_held(), 0);
+        let Connect::Open(new) = n.connect(700, 2, 1, LinkClass::ClientBroker) else { panic!() };
+        assert_ne!(old, new, "a reused slot is another channel");
+        assert!(old < new, "channels order by creation");
+        // What still names the old channel sees it closed, and closing it again does nothing.
+        assert!(!n.is_open(old, End::Server) && !n.is_open_at(old, 1));
+        assert_eq!(n.close(800, old, End::Server), None);
+        assert!(n.is_open(new, End::Server));
+        assert_eq!(n.channel(new).client, 2);
+        assert_eq!(n.open_channels(1), vec![(new, End::Server)]);
+    }
+
+    #[test]
+    fn a_held_close_or_a_paused_end_keeps_a_dead_channel() {
+        let mut n = net(2, Latency::Constant { us: 500 }, 0.0);
+        let Connect::Open(chan) = n.connect(0, 0, 1, LinkClass::BrokerNs) else { panic!() };
+        n.partition(1, vec![Side::First, Side::Second], false);
+        assert_eq!(n.close(10, chan, End::Client), Some(Transit::Held));
+        n.close_silently(chan, End::Server);
+        n.reclaim(1_000);
+        assert_eq!(n.channels_held(), 1, "its close signal is held by the partition");
+        assert!(n.heal(2_000, 1).is_empty(), "the other end closed meanwhile");
+        n.set_host(1, Host::Paused);
+        n.reclaim(3_000);
+        assert_eq!(n.channels_held(), 1, "a paused host's backlog may name it");
+        n.set_host(1, Host::Up);
+        n.reclaim(3_000);
+        assert_eq!(n.channels_held(), 0);
     }
 
     #[test]

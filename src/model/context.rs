@@ -25,8 +25,6 @@ pub(super) struct Shared<'w> {
     pub routes: &'w mut RouteStore,
     pub observer: &'w mut Metrics,
     pub tracer: &'w mut Option<Tracer>,
-    /// Per channel: an idle check is scheduled at its server end.
-    pub idle_armed: &'w mut Vec<bool>,
     /// Per node: the stream a server draws from on that node's behalf (`requester_rng`).
     pub served: &'w mut [RngStream],
     /// Requests already decided (see `transmit`), to be handled as of their arrival once the
@@ -193,11 +191,11 @@ impl<'w> Ctx<'w> {
         }
     }
 
-    /// True when this process's end of `chan` is open.
+    /// True when this process's end of `chan` is open (false too for a channel long closed
+    /// at both ends, whose id a role may still hold).
     #[inline]
     pub fn is_open(&self, chan: ChanId) -> bool {
-        let c = self.w.net.channel(chan);
-        c.is_open(if c.client == self.node { End::Client } else { End::Server })
+        self.w.net.is_open_at(chan, self.node)
     }
 
     /// Records a read or write at the server end of `chan` (for its idle timeout).
@@ -213,12 +211,7 @@ impl<'w> Ctx<'w> {
         if idle_us == 0 {
             return;
         }
-        let i = chan as usize;
-        if self.w.idle_armed.len() <= i {
-            self.w.idle_armed.resize(i + 1, false);
-        }
-        if !self.w.idle_armed[i] {
-            self.w.idle_armed[i] = true;
+        if self.w.net.arm_idle(chan) {
             let at_us = self.w.net.channel(chan).server_activity_us.saturating_add(idle_us);
             self.set_timer_at(at_us.max(self.now()), timer);
         }
@@ -226,8 +219,7 @@ impl<'w> Ctx<'w> {
 
     /// Handles an idle check of `chan`; true when it closed the channel for idleness.
     pub fn idle_check(&mut self, chan: ChanId, idle_us: SimTime, timer: Timer) -> bool {
-        self.w.idle_armed[chan as usize] = false;
-        if !self.w.net.channel(chan).is_open(End::Server) {
+        if !self.w.net.disarm_idle(chan) || !self.w.net.is_open(chan, End::Server) {
             return false;
         }
         let deadline_us = self.w.net.channel(chan).server_activity_us.saturating_add(idle_us);

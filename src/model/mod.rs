@@ -181,6 +181,10 @@ const PURPOSE_SERVED: u64 = 6;
 /// enough (~1/100 s at tens of millions of events/s) to cost nothing.
 pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 
+/// How often the network frees the slots of channels closed at both ends (`Net::reclaim`):
+/// a power of two dividing `PROGRESS_EVERY_EVENTS`.
+const RECLAIM_EVERY_EVENTS: u64 = 1 << 10;
+
 pub struct World {
     config: WorldConfig,
     sim: Sim<Event>,
@@ -191,8 +195,6 @@ pub struct World {
     clients: Vec<ClientProc>,
     routes: RouteStore,
     metrics: Metrics,
-    /// Per channel: an idle check is scheduled at its server end.
-    idle_armed: Vec<bool>,
     tracer: Option<Tracer>,
     /// Messages (not close signals) taken off the queue: the delivered side of conservation.
     data_popped: u64,
@@ -315,7 +317,6 @@ impl World {
             clients,
             routes: RouteStore::default(),
             metrics,
-            idle_armed: Vec::new(),
             tracer: None,
             data_popped: 0,
             served,
@@ -366,8 +367,12 @@ impl World {
                 self.data_popped += 1;
             }
             self.handle(event);
-            if self.sim.events_processed().is_multiple_of(PROGRESS_EVERY_EVENTS) {
-                progress(self.sim.now(), self.sim.events_processed());
+            if self.sim.events_processed().is_multiple_of(RECLAIM_EVERY_EVENTS) {
+                // Between two events: no handler holds a channel it is about to let go of.
+                self.net.reclaim(self.sim.now());
+                if self.sim.events_processed().is_multiple_of(PROGRESS_EVERY_EVENTS) {
+                    progress(self.sim.now(), self.sim.events_processed());
+                }
             }
         }
         self.sim.finish_at(end_us);
@@ -458,7 +463,6 @@ impl World {
             clients,
             routes,
             metrics,
-            idle_armed,
             tracer,
             served,
             decided,
@@ -477,7 +481,6 @@ impl World {
             routes,
             observer: metrics,
             tracer,
-            idle_armed,
             served,
             decided,
             horizon_us,
