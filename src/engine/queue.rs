@@ -3,7 +3,10 @@
 //! Equal times pop in the order they were pushed, so a run never depends on the queue's
 //! internal layout. Virtual time only moves forward and most events land within a few seconds
 //! of now, so the queue is a timing wheel (a calendar queue): `BUCKETS` buckets of
-//! `BUCKET_US` each cover the next ~4 s; later events wait in a binary heap. When a bucket's
+//! `BUCKET_US` each cover the next ~4 s. Later events wait in a second, coarser wheel of
+//! `BLOCKS` blocks of one wheel's span each (~4.8 h: a 120 s idle check per channel is a
+//! large fleet's most common far event), whose block is spread over the first wheel when its
+//! turn comes; only events past that wait in a binary heap. When a bucket's
 //! turn comes its events are sorted once and popped from the end. Events pushed into the
 //! bucket already being popped (a 0.5 ms network delay lands inside a 1.024 ms bucket) go to a
 //! small binary heap beside it, so no push moves other events in memory; pop takes the
@@ -22,6 +25,8 @@ const BUCKET_US: SimTime = 1 << 10;
 /// Buckets in the wheel: 4096 x 1.024 ms = 4.2 s, past the 3 s request timeouts.
 const BUCKETS: usize = 1 << 12;
 const WHEEL_US: SimTime = BUCKET_US * BUCKETS as SimTime;
+/// Blocks (of `WHEEL_US` each) in the coarse wheel: 4096 x 4.2 s = 4.8 h.
+const BLOCKS: u64 = 1 << 12;
 
 /// An event with its ordering key.
 struct Entry<E> {
@@ -69,7 +74,11 @@ pub struct EventQueue<E> {
     /// Future buckets of the wheel, unsorted; bucket of time t: (t / BUCKET_US) % BUCKETS.
     wheel: Vec<Vec<Entry<E>>>,
     in_wheel: usize,
-    /// Events at or past the end of the wheel.
+    /// Events past the wheel's end in the next `BLOCKS - 1` blocks, unsorted; block of time t:
+    /// t / WHEEL_US, slot: block % BLOCKS. The current block's slot is empty.
+    blocks: Vec<Vec<Entry<E>>>,
+    in_blocks: usize,
+    /// Events past the coarse wheel.
     overflow: BinaryHeap<Later<E>>,
     next_seq: u64,
 }
@@ -88,6 +97,8 @@ impl<E> EventQueue<E> {
             late: BinaryHeap::new(),
             wheel: (0..BUCKETS).map(|_| Vec::new()).collect(),
             in_wheel: 0,
+            blocks: (0..BLOCKS).map(|_| Vec::new()).collect(),
+            in_blocks: 0,
             overflow: BinaryHeap::new(),
             next_seq: 0,
         }
@@ -101,11 +112,42 @@ impl<E> EventQueue<E> {
         self.next_seq += 1;
         if at_us < self.base_us + BUCKET_US {
             self.late.push(Later(entry));
-        } else if at_us < self.base_us + WHEEL_US {
-            self.wheel[bucket_of(at_us)].push(entry);
+        } else {
+            self.file(entry);
+        }
+    }
+
+    /// Puts an event at or past the current bucket's end where it waits: the wheel, a block of
+    /// the coarse wheel, or the overflow.
+    #[inline]
+    fn file(&mut self, entry: Entry<E>) {
+        if entry.at_us < self.base_us + WHEEL_US {
+            self.wheel[bucket_of(entry.at_us)].push(entry);
             self.in_wheel += 1;
+        } else if entry.at_us / WHEEL_US < self.base_us / WHEEL_US + BLOCKS {
+            self.blocks[block_slot(entry.at_us)].push(entry);
+            self.in_blocks += 1;
         } else {
             self.overflow.push(Later(entry));
+        }
+    }
+
+    /// The wheel entered a new block: that block's events move to the wheel (it covers the
+    /// whole block now), and the overflow's events the coarse wheel now reaches move in.
+    fn enter_block(&mut self) {
+        let block = std::mem::take(&mut self.blocks[block_slot(self.base_us)]);
+        self.in_blocks -= block.len();
+        for entry in block {
+            debug_assert!(entry.at_us >= self.base_us && entry.at_us < self.base_us + WHEEL_US);
+            self.wheel[bucket_of(entry.at_us)].push(entry);
+            self.in_wheel += 1;
+        }
+        while let Some(Later(first)) = self.overflow.peek() {
+            if first.at_us / WHEEL_US >= self.base_us / WHEEL_US + BLOCKS {
+                break;
+            }
+            let Later(entry) = self.overflow.pop().expect("peeked");
+            self.file(entry);
         }
     }
 
@@ -144,30 +186,27 @@ impl<E> EventQueue<E> {
     fn advance(&mut self) -> bool {
         debug_assert!(self.current.is_empty() && self.late.is_empty());
         loop {
-            if self.in_wheel == 0 {
-                // Nothing within the wheel: jump straight to the overflow's first bucket.
+            let block_before = self.base_us / WHEEL_US;
+            if self.in_wheel > 0 {
+                self.base_us += BUCKET_US;
+            } else if self.in_blocks > 0 {
+                // Nothing within the wheel: jump to the start of the next block holding events.
+                let next = (block_before + 1..block_before + BLOCKS)
+                    .find(|&b| !self.blocks[(b % BLOCKS) as usize].is_empty())
+                    .expect("in_blocks counts the coarse wheel's events");
+                self.base_us = next * WHEEL_US;
+            } else {
+                // Nor in the coarse wheel: jump straight to the overflow's first bucket.
                 let Some(Later(first)) = self.overflow.peek() else { return false };
                 self.base_us = first.at_us - first.at_us % BUCKET_US;
-            } else {
-                self.base_us += BUCKET_US;
+            }
+            if self.base_us / WHEEL_US != block_before {
+                self.enter_block();
             }
             // The drained bucket's memory goes with its events: the slot starts empty again,
             // now covering the wheel's new last bucket.
             self.current = std::mem::take(&mut self.wheel[bucket_of(self.base_us)]);
             self.in_wheel -= self.current.len();
-            // Events that the wheel's new last bucket now covers leave the overflow.
-            while let Some(Later(first)) = self.overflow.peek() {
-                if first.at_us >= self.base_us + WHEEL_US {
-                    break;
-                }
-                let Later(entry) = self.overflow.pop().expect("peeked");
-                if entry.at_us < self.base_us + BUCKET_US {
-                    self.current.push(entry);
-                } else {
-                    self.wheel[bucket_of(entry.at_us)].push(entry);
-                    self.in_wheel += 1;
-                }
-            }
             if !self.current.is_empty() {
                 self.current.sort_unstable_by_key(|e| Reverse(e.key()));
                 return true;
@@ -177,13 +216,13 @@ impl<E> EventQueue<E> {
 
     /// Every pending event, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &E> {
-        let wheel = self.wheel.iter().flatten();
+        let wheel = self.wheel.iter().chain(&self.blocks).flatten();
         let heaps = self.late.iter().chain(self.overflow.iter()).map(|Later(e)| e);
         self.current.iter().chain(wheel).chain(heaps).map(|e| &e.event)
     }
 
     pub fn len(&self) -> usize {
-        self.current.len() + self.late.len() + self.in_wheel + self.overflow.len()
+        self.current.len() + self.late.len() + self.in_wheel + self.in_blocks + self.overflow.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -200,6 +239,11 @@ enum Source {
 #[inline]
 fn bucket_of(at_us: SimTime) -> usize {
     ((at_us / BUCKET_US) as usize) % BUCKETS
+}
+
+#[inline]
+fn block_slot(at_us: SimTime) -> usize {
+    ((at_us / WHEEL_US) % BLOCKS) as usize
 }
 
 #[cfg(test)]
@@ -265,6 +309,8 @@ mod tests {
                     0 => 0,
                     1..=5 => rng.gen_range(0..3 * BUCKET_US),
                     6..=8 => rng.gen_range(0..WHEEL_US),
+                    // Past the wheel, and (rarely) past the coarse wheel too.
+                    _ if rng.gen_bool(0.02) => rng.gen_range(0..3 * BLOCKS * WHEEL_US),
                     _ => rng.gen_range(0..20 * WHEEL_US),
                 };
                 q.push(now + delay, i);
@@ -322,6 +368,7 @@ mod tests {
             2 => (0..4 * BUCKET_US).prop_map(Op::Push),
             1 => (0..2 * WHEEL_US).prop_map(Op::Push),
             1 => (0..30 * WHEEL_US).prop_map(Op::Push),
+            1 => (0..2 * BLOCKS * WHEEL_US).prop_map(Op::Push),
             4 => Just(Op::Pop),
         ]
     }
