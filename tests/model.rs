@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{fault, run};
+use routesim::model::trace::{TraceFilter, TraceKind, TraceRecord, TraceSink, Tracer};
 use routesim::report::FaultSummary;
 use routesim::scenario;
 
@@ -327,4 +328,70 @@ fn what_if_refresh_on_failure_converges_a_sending_client_within_one_send_budget(
         let base = fault(&run(&plain, seed), "broker-a").stale_window_s.unwrap();
         assert!(f.stale_window_s.unwrap() < base, "seed {seed}: refresh does not shorten the window");
     }
+}
+
+/// Collects trace records for a test (the sink must be 'static).
+struct Collect(std::sync::Arc<std::sync::Mutex<Vec<TraceRecord>>>);
+
+impl TraceSink for Collect {
+    fn record(&mut self, record: &TraceRecord) {
+        self.0.lock().unwrap().push(*record);
+    }
+}
+
+/// `routesim::simulate_traced` keeping attempts and idle closes.
+fn traced(text: &str, seed: u64) -> Vec<TraceRecord> {
+    let mut s = scenario::from_text(Path::new("test.yaml"), text).unwrap();
+    s.world.seed = seed;
+    let records = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let filter = TraceFilter { nodes: Vec::new(), kinds: vec![TraceKind::Attempt, TraceKind::IdleClose] };
+    routesim::simulate_traced(s.world, Tracer { filter, sink: Box::new(Collect(records.clone())) });
+    std::mem::take(&mut *records.lock().unwrap())
+}
+
+#[test]
+fn a_broker_closes_a_producers_channel_120s_after_its_last_request() {
+    // One producer sending about every 100 s over 4 groups: most gaps between two sends to one
+    // broker pass 120 s, and each such gap holds exactly one idle close, 120 s after the
+    // request before it arrived (MODEL.md 4: an idle channel is closed after 120 s).
+    let with = |idle: &str| scenario_text(&format!("  broker_channel_idle: {idle}"), 1, 0.01, "  []", "3h");
+    let mut closes = 0;
+    for seed in 1..=20 {
+        let records = traced(&with("120s"), seed);
+        let brokers: std::collections::BTreeSet<u32> = records.iter().filter_map(|r| r.peer).collect();
+        for broker in brokers {
+            let attempts: Vec<f64> = (records.iter())
+                .filter(|r| r.kind == TraceKind::Attempt && r.peer == Some(broker))
+                .map(|r| r.at_us as f64 / 1e6)
+                .collect();
+            let idle: Vec<f64> = (records.iter())
+                .filter(|r| r.kind == TraceKind::IdleClose && r.node == Some(broker))
+                .map(|r| r.at_us as f64 / 1e6)
+                .collect();
+            for pair in attempts.windows(2) {
+                let inside = idle.iter().filter(|&&t| t > pair[0] && t <= pair[1]).count();
+                let expected = usize::from(pair[1] - pair[0] > 120.0 + NET_SLACK_S);
+                if pair[1] - pair[0] > 120.0 + NET_SLACK_S || pair[1] - pair[0] < 120.0 {
+                    assert_eq!(
+                        inside, expected,
+                        "seed {seed}: attempts at {} and {}: closes {idle:?}",
+                        pair[0], pair[1]
+                    );
+                }
+            }
+            for &t in &idle {
+                let last = attempts.iter().rev().find(|&&a| a < t).expect("a close follows a request");
+                assert!(
+                    (120.0..=120.0 + NET_SLACK_S).contains(&(t - last)),
+                    "seed {seed}: close at {t}, request at {last}"
+                );
+            }
+            closes += idle.len();
+        }
+        // With the idle close off, no broker closes anything.
+        if seed <= 3 {
+            assert!(traced(&with("off"), seed).iter().all(|r| r.kind != TraceKind::IdleClose));
+        }
+    }
+    assert!(closes > 500, "{closes} idle closes over 20 seeds");
 }

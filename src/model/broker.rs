@@ -193,6 +193,15 @@ impl Broker {
                 let news = self.elector_mut().on_timer(ctx, timer);
                 self.role_news(ctx, news);
             }
+            BrokerTimer::IdleCheck { chan } => {
+                let idle_us = ctx.config().timing.broker_channel_idle_us;
+                let peer = ctx.peer(chan);
+                if ctx.idle_check(chan, idle_us, Timer::Broker(timer)) {
+                    ctx.trace(TraceKind::IdleClose, Some(peer), "closed");
+                    // ClientHousekeepingService handles an idle close as a close.
+                    self.store.channel_closed(ctx, chan);
+                }
+            }
             BrokerTimer::HoldCheck => self.store.hold_check(ctx),
             BrokerTimer::ClientScan => self.store.client_scan(ctx),
             BrokerTimer::HaPush => self.store.push(ctx),
@@ -286,6 +295,9 @@ impl Broker {
             }
             return;
         }
+        if to == End::Server && is_client_request(&msg) {
+            self.client_activity(ctx, chan);
+        }
         if to == End::Server && !matches!(msg, Msg::Close { .. } | Msg::Send { .. }) {
             let (master, service_us) = (self.broker_id == MASTER_ID, self.service_time.sample(ctx.requester_rng(chan)));
             let served = self.store.on_message(ctx, chan, msg, master, service_us);
@@ -342,6 +354,18 @@ impl Broker {
             // A client closed its channel: a consumer's entries go (and its group hears).
             (End::Server, Msg::Close { .. }) => self.store.channel_closed(ctx, chan),
             other => unreachable!("broker got {other:?}"),
+        }
+    }
+
+    /// A client's request at the server end of `chan`: the remoting server's
+    /// `IdleStateHandler` (`serverChannelMaxIdleTimeSeconds`) closes a channel that carries
+    /// nothing for that long, so a producer that has moved on to other groups' queues does
+    /// not keep a channel to every broker it ever sent to.
+    fn client_activity(&mut self, ctx: &mut Ctx, chan: ChanId) {
+        let idle_us = ctx.config().timing.broker_channel_idle_us;
+        if idle_us != 0 {
+            ctx.touch_server(chan);
+            ctx.arm_idle_check(chan, idle_us, Timer::Broker(BrokerTimer::IdleCheck { chan }));
         }
     }
 
@@ -464,4 +488,18 @@ impl Broker {
         ctx.observe(Observation::ShuttingDown { broker: self.addr, shutting_down: false });
         ctx.stop_process(CrashMode::Kill);
     }
+}
+
+/// What a client (producer or consumer) asks a broker's remoting server; the HA channel and
+/// DLedger's are other servers, with heartbeats of their own.
+fn is_client_request(msg: &Msg) -> bool {
+    matches!(
+        msg,
+        Msg::Send { .. }
+            | Msg::ConsumerHeartbeat { .. }
+            | Msg::ConsumerList { .. }
+            | Msg::QueryOffset { .. }
+            | Msg::CommitOffset { .. }
+            | Msg::Pull { .. }
+    )
 }

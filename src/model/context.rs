@@ -161,8 +161,8 @@ impl<'w> Ctx<'w> {
     ///
     /// A producer's send whose handling is already decided is not queued: it goes to a broker
     /// that is up, on a channel with nothing else in flight towards it, arrives before the
-    /// next fault and the end of the run, and the broker's answer reads none of its state (no
-    /// replication). Nothing can then change between now and its arrival that its handling
+    /// next fault, the end of the run and the broker's idle close of the channel, and the
+    /// broker's answer reads none of its state (no replication). Nothing can then change between now and its arrival that its handling
     /// would see, so the world handles it as of its arrival as soon as this handler returns:
     /// one event per send fewer, the same outcome (its draws come at another point of the
     /// requester's streams).
@@ -175,12 +175,21 @@ impl<'w> Ctx<'w> {
             && self.w.net.idle_towards(chan, to, now_us)
             && self.w.net.host(self.w.net.channel(chan).node(to)) == Host::Up;
         match self.w.net.transmit(now_us, chan, to) {
-            Transit::Arrives(at_us) if decidable && at_us < self.w.horizon_us => {
+            Transit::Arrives(at_us)
+                if decidable && at_us < self.w.horizon_us && !self.idle_close_before(chan, at_us) =>
+            {
                 self.w.decided.push((at_us, chan, msg))
             }
             Transit::Arrives(at_us) => self.w.sim.schedule_at(at_us, Event::Deliver { chan, to, msg }),
             Transit::Lost | Transit::Held => {}
         }
+    }
+
+    /// Whether the broker's idle close may shut the server end of `chan` before `at_us`.
+    #[inline]
+    fn idle_close_before(&self, chan: ChanId, at_us: SimTime) -> bool {
+        let idle_us = self.w.config.timing.broker_channel_idle_us;
+        idle_us != 0 && self.w.net.channel(chan).server_activity_us.saturating_add(idle_us) <= at_us
     }
 
     /// Closes `chan` at end `at`; the other end learns of it when the signal arrives.

@@ -224,6 +224,10 @@ pub enum BrokerTimer {
     ControllerHeartbeat,
     /// The DLedger elector's state machine.
     Elector(ElectorTimer),
+    /// Netty's `IdleStateHandler` on the server end of a client's channel.
+    IdleCheck {
+        chan: ChanId,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -106,6 +106,9 @@ pub struct Timing {
     pub broker_expiry_us: SimTime,
     /// `serverChannelMaxIdleTimeSeconds` on the NameServer; 0 disables the idle close.
     pub nameserver_channel_idle_us: SimTime,
+    /// `serverChannelMaxIdleTimeSeconds` on the broker's remoting server: its idle close of
+    /// the channels clients (producers, consumers) opened to it; 0 disables it.
+    pub broker_channel_idle_us: SimTime,
     /// `pollNameServerInterval`.
     pub client_route_poll_us: SimTime,
     pub client_route_poll_initial_delay_us: SimTime,
@@ -189,6 +192,7 @@ impl Timing {
             nameserver_scan_initial_delay_us: if v5 { SCAN_INITIAL_DELAY_US_5X } else { SCAN_INITIAL_DELAY_US_4X },
             broker_expiry_us: BROKER_CHANNEL_EXPIRED_TIME_US,
             nameserver_channel_idle_us: SERVER_CHANNEL_MAX_IDLE_TIME_US,
+            broker_channel_idle_us: SERVER_CHANNEL_MAX_IDLE_TIME_US,
             client_route_poll_us: POLL_NAME_SERVER_INTERVAL_US,
             client_route_poll_initial_delay_us: POLL_NAME_SERVER_INITIAL_DELAY_US,
             client_api_timeout_us: MQ_CLIENT_API_TIMEOUT_US,

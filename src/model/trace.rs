@@ -34,10 +34,12 @@ pub enum TraceKind {
     AttemptFailed,
     /// A send completed (`ok` or not).
     Send,
+    /// A broker closed a client's channel that carried no request for `broker_channel_idle`.
+    IdleClose,
 }
 
 impl TraceKind {
-    pub const ALL: [TraceKind; 13] = [
+    pub const ALL: [TraceKind; 14] = [
         TraceKind::Fault,
         TraceKind::Process,
         TraceKind::Register,
@@ -51,6 +53,7 @@ impl TraceKind {
         TraceKind::Attempt,
         TraceKind::AttemptFailed,
         TraceKind::Send,
+        TraceKind::IdleClose,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +71,7 @@ impl TraceKind {
             TraceKind::Attempt => "attempt",
             TraceKind::AttemptFailed => "attempt-failed",
             TraceKind::Send => "send",
+            TraceKind::IdleClose => "idle-close",
         }
     }
 

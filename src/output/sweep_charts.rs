@@ -467,6 +467,7 @@ fn is_default(path: &str, value: &str) -> bool {
     let default_us = match path {
         "timing.broker_heartbeat" => t.broker_register_period_us,
         "timing.nameserver_channel_idle" => t.nameserver_channel_idle_us,
+        "timing.broker_channel_idle" => t.broker_channel_idle_us,
         "timing.nameserver_scan" => t.nameserver_scan_us,
         "timing.broker_expiry" => t.broker_expiry_us,
         "timing.client_route_poll" => t.client_route_poll_us,

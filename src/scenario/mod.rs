@@ -533,6 +533,9 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
     if let Some(idle) = raw.nameserver_channel_idle {
         t.nameserver_channel_idle_us = idle.0;
     }
+    if let Some(idle) = raw.broker_channel_idle {
+        t.broker_channel_idle_us = idle.0;
+    }
     check(
         (REGISTER_NAME_SERVER_PERIOD_US_MIN..=REGISTER_NAME_SERVER_PERIOD_US_MAX)
             .contains(&t.broker_register_period_us),
@@ -577,18 +580,19 @@ fn validate_timing(raw: &raw::RawTiming) -> Result<Timing, Invalid> {
         "timing.dledger_vote_interval_max",
         || "must be at least `dledger_vote_interval_min` (the vote wait is drawn between the two)".into(),
     )?;
-    if t.nameserver_channel_idle_us != 0 {
-        check(
-            (IDLE_US_MIN..=DURATION_US_MAX).contains(&t.nameserver_channel_idle_us),
-            "timing.nameserver_channel_idle",
-            || {
+    for (idle_us, field) in [
+        (t.nameserver_channel_idle_us, "timing.nameserver_channel_idle"),
+        (t.broker_channel_idle_us, "timing.broker_channel_idle"),
+    ] {
+        if idle_us != 0 {
+            check((IDLE_US_MIN..=DURATION_US_MAX).contains(&idle_us), field, || {
                 format!(
                     "must be from {} to {} (serverChannelMaxIdleTimeSeconds is in whole seconds), or `off`",
                     show_us(IDLE_US_MIN),
                     show_us(DURATION_US_MAX)
                 )
-            },
-        )?;
+            })?;
+        }
     }
     Ok(t)
 }

@@ -44,6 +44,7 @@ pub struct RawTiming {
     pub nameserver_scan_initial_delay: Option<Dur>,
     pub broker_expiry: Option<Dur>,
     pub nameserver_channel_idle: Option<IdleDur>,
+    pub broker_channel_idle: Option<IdleDur>,
     pub client_route_poll: Option<Dur>,
     pub client_route_poll_initial_delay: Option<Dur>,
     pub client_api_timeout: Option<Dur>,
