@@ -101,10 +101,10 @@ pub struct Metrics {
     shutting_down: Vec<bool>,
     /// Per client: its attempts in flight routed to a fault's subject, (attempt, fault). A
     /// client has few sends in flight, so a short list beats a map on the hot path.
-    stale_in_flight: Vec<Vec<(u32, u16)>>,
+    stale_in_flight: ClientLists,
     /// Per client: its sends in flight with a failed stale attempt, (send, the fault of the
     /// first).
-    touched: Vec<Vec<(u32, u16)>>,
+    touched: ClientLists,
     /// What consumers see (empty without consumers); per fault the queues it watches.
     consume: ConsumeMeter,
     consume_subjects: Vec<WindowSubjects>,
@@ -202,8 +202,8 @@ impl Metrics {
             last_update_us: vec![0; ns_brokers],
             client_route: vec![NO_ROUTE; clients],
             shutting_down: vec![false; layout.brokers() as usize],
-            stale_in_flight: vec![Vec::new(); clients],
-            touched: vec![Vec::new(); clients],
+            stale_in_flight: ClientLists::new(clients),
+            touched: ClientLists::new(clients),
             consume: consume_meter(config),
             consume_subjects: config.faults.iter().map(|f| consume_subjects(config, &f.action)).collect(),
             groups: GroupMeter::new(config),
@@ -254,7 +254,7 @@ impl Metrics {
                     let f = &mut self.faults[usize::from(fault)];
                     f.stale_attempts += 1;
                     f.last_attempt = f.last_attempt.max(Some((now_us, client)));
-                    self.stale_in_flight[client as usize].push((attempt, fault));
+                    self.stale_in_flight.push(client, (attempt, fault));
                 }
             }
             Observation::AttemptFailed { client, attempt, send } => {
@@ -262,16 +262,15 @@ impl Metrics {
                 if let Some(s) = self.second(now_us) {
                     s.failed_attempts += 1;
                 }
-                if let Some(fault) = take(&mut self.stale_in_flight[client as usize], attempt) {
+                if let Some(fault) = self.stale_in_flight.take(client, attempt) {
                     self.faults[usize::from(fault)].failed_attempts += 1;
-                    let touched = &mut self.touched[client as usize];
-                    if !touched.iter().any(|&(s, _)| s == send) {
-                        touched.push((send, fault));
+                    if !self.touched.holds(client, send) {
+                        self.touched.push(client, (send, fault));
                     }
                 }
             }
             Observation::AttemptSucceeded { client, attempt, broker, started_us } => {
-                take(&mut self.stale_in_flight[client as usize], attempt);
+                self.stale_in_flight.take(client, attempt);
                 self.groups.write_succeeded(now_us, broker, started_us);
             }
             Observation::MasterListed { ns, group, broker } => self.groups.master_listed(now_us, ns, group, broker),
@@ -304,7 +303,7 @@ impl Metrics {
                 self.consume.pull_failed(now_us, group, (topic, queue.0, queue.1));
             }
             Observation::SendDone { client, send, ok, start_us, final_attempt_start_us } => {
-                let touched = take(&mut self.touched[client as usize], send);
+                let touched = self.touched.take(client, send);
                 self.send_done(now_us, ok, start_us, final_attempt_start_us, touched);
             }
         }
@@ -312,7 +311,7 @@ impl Metrics {
 
     /// Whether attempt `attempt` of `client`, in flight, is routed to a fault's subject.
     pub fn attempt_is_stale(&self, client: u32, attempt: u32) -> bool {
-        self.stale_in_flight[client as usize].iter().any(|&(a, _)| a == attempt)
+        self.stale_in_flight.holds(client, attempt)
     }
 
     fn key(&self, ns: u32, broker: u32) -> usize {
@@ -858,11 +857,42 @@ impl Metrics {
     }
 }
 
-/// Removes `key`'s entry from a short list, returning its fault.
-#[inline]
-fn take(list: &mut Vec<(u32, u16)>, key: u32) -> Option<u16> {
-    let i = list.iter().position(|&(k, _)| k == key)?;
-    Some(list.swap_remove(i).1)
+/// Per client, a short list of (key, fault) pairs (an attempt or send id, and the fault it
+/// counts against), with their total: almost every send finds every list empty, and the
+/// total answers that without reading the client's list (a cache miss per send in a large
+/// fleet).
+#[derive(Clone, Debug)]
+struct ClientLists {
+    lists: Vec<Vec<(u32, u16)>>,
+    entries: usize,
+}
+
+impl ClientLists {
+    fn new(clients: usize) -> ClientLists {
+        ClientLists { lists: vec![Vec::new(); clients], entries: 0 }
+    }
+
+    fn push(&mut self, client: u32, entry: (u32, u16)) {
+        self.lists[client as usize].push(entry);
+        self.entries += 1;
+    }
+
+    #[inline]
+    fn holds(&self, client: u32, key: u32) -> bool {
+        self.entries > 0 && self.lists[client as usize].iter().any(|&(k, _)| k == key)
+    }
+
+    /// Removes `key`'s entry from `client`'s list, returning its fault.
+    #[inline]
+    fn take(&mut self, client: u32, key: u32) -> Option<u16> {
+        if self.entries == 0 {
+            return None;
+        }
+        let list = &mut self.lists[client as usize];
+        let i = list.iter().position(|&(k, _)| k == key)?;
+        self.entries -= 1;
+        Some(list.swap_remove(i).1)
+    }
 }
 
 fn holds_any(routes: &RouteStore, route: RouteId, subjects: &[u32]) -> bool {
