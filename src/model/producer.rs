@@ -56,6 +56,9 @@ pub struct Producer {
     /// bench-large), and a table per producer would be most of a large fleet's memory. Only
     /// looked up, never iterated: its order reaches nothing.
     broker_chans: FxHashMap<u16, (ChanId, BrokerAddr)>,
+    /// The entry of `broker_chans` used last: the round-robin sends a group's queues in a
+    /// row, so most sends find their channel here without reading the map.
+    last_chan: Option<(u16, ChanId, BrokerAddr)>,
     queue_counter: u32,
     /// Per broker group, with the latency fault strategy on: isolated until then.
     isolated_until_us: Vec<SimTime>,
@@ -80,6 +83,7 @@ impl Producer {
             producer_group,
             route: NO_ROUTE,
             broker_chans: FxHashMap::default(),
+            last_chan: None,
             queue_counter: 0,
             isolated_until_us: if config.latency_fault.is_some() { vec![0; broker_groups] } else { Vec::new() },
             sends: Vec::new(),
@@ -274,11 +278,19 @@ impl Producer {
         let broker_node = ctx.config().layout.broker_node(master);
         ctx.trace_attempt(TraceKind::Attempt, self.client, attempt, broker_node);
         let budget_us = timeout_us - elapsed_us;
-        let chan = match self.broker_chans.get(&group) {
-            Some(&(chan, addr)) if addr == master => Some(chan),
+        let known = match self.last_chan {
+            Some((g, chan, addr)) if g == group => Some((chan, addr)),
+            _ => self.broker_chans.get(&group).copied(),
+        };
+        let chan = match known {
+            Some((chan, addr)) if addr == master => {
+                self.last_chan = Some((group, chan, addr));
+                Some(chan)
+            }
             _ => match ctx.connect(broker_node, LinkClass::ClientBroker) {
                 Connect::Open(chan) => {
                     self.broker_chans.insert(group, (chan, master));
+                    self.last_chan = Some((group, chan, master));
                     Some(chan)
                 }
                 Connect::Refused { after_us } => {
@@ -398,6 +410,9 @@ impl Producer {
     fn broker_chan_lost(&mut self, chan: ChanId, group: u16) {
         if self.broker_chans.get(&group).is_some_and(|&(c, _)| c == chan) {
             self.broker_chans.remove(&group);
+        }
+        if self.last_chan.is_some_and(|(_, c, _)| c == chan) {
+            self.last_chan = None;
         }
     }
 
