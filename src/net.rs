@@ -43,6 +43,30 @@ impl PartialOrd for ChanId {
     }
 }
 
+/// A node's random streams: one per link class, drawn on the channels it opens, and the one
+/// its peers draw from on its behalf (`Net::served_rng`: a server's service time for its
+/// request). Aligned so the client-broker stream and the served one share a cache line: a
+/// request and its answer draw from that line alone.
+#[derive(Clone, Debug)]
+#[repr(C, align(64))]
+pub struct NodeStreams {
+    pub broker_ns: RngStream,
+    pub client_ns: RngStream,
+    pub client_broker: RngStream,
+    pub served: RngStream,
+}
+
+impl NodeStreams {
+    #[inline]
+    fn link(&mut self, class: LinkClass) -> &mut RngStream {
+        match class {
+            LinkClass::BrokerNs => &mut self.broker_ns,
+            LinkClass::ClientNs => &mut self.client_ns,
+            LinkClass::ClientBroker => &mut self.client_broker,
+        }
+    }
+}
+
 /// Labels for groups of links that share latency and loss settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LinkClass {
@@ -248,7 +272,7 @@ pub struct Net {
     /// delays to another, nor its own traffic's (so a run's clients can be simulated apart from
     /// each other, `model::split`), and a broker's traffic to clients does not shift its delays
     /// to NameServers.
-    rngs: Vec<[RngStream; 3]>,
+    rngs: Vec<NodeStreams>,
     /// By slot; a slot is reused once its channel is reclaimed.
     channels: Vec<Channel>,
     /// Slots free for the next connect.
@@ -268,7 +292,7 @@ pub struct Net {
 }
 
 impl Net {
-    pub fn new(config: &NetConfig, rngs: Vec<[RngStream; 3]>) -> Net {
+    pub fn new(config: &NetConfig, rngs: Vec<NodeStreams>) -> Net {
         let nodes = rngs.len();
         Net {
             samplers: std::array::from_fn(|i| LatencySampler::new(&config.links[i].latency)),
@@ -357,9 +381,16 @@ impl Net {
         self.partitions.iter().any(|p| p.side[node as usize] != Side::None)
     }
 
+    /// The stream `node`'s peers draw from on its behalf (a server's service time for its
+    /// request): what one requester asks never shifts the draws made for another.
+    #[inline]
+    pub fn served_rng(&mut self, node: NodeIdx) -> &mut RngStream {
+        &mut self.rngs[node as usize].served
+    }
+
     /// One network delay from `from` to `to` on a link of `class`, retransmissions included.
     pub fn delay_us(&mut self, from: NodeIdx, class: LinkClass) -> u64 {
-        let rng = &mut self.rngs[from as usize][class as usize];
+        let rng = self.rngs[from as usize].link(class);
         let mut us = self.samplers[class as usize].sample(rng);
         let loss = self.loss[class as usize];
         if loss > 0.0 {
@@ -605,9 +636,17 @@ mod tests {
     fn net(nodes: u32, latency: Latency, loss: f64) -> Net {
         let link = LinkConfig { latency, loss };
         let config = NetConfig { links: [link.clone(), link.clone(), link], rto_min_us: RTO_MIN_US_LINUX };
+        let stream = |n: u32, c: u64| stream_rng(1, u64::from(n) * 4 + c);
         Net::new(
             &config,
-            (0..nodes).map(|n| std::array::from_fn(|c| stream_rng(1, u64::from(n) * 3 + c as u64))).collect(),
+            (0..nodes)
+                .map(|n| NodeStreams {
+                    broker_ns: stream(n, 0),
+                    client_ns: stream(n, 1),
+                    client_broker: stream(n, 2),
+                    served: stream(n, 3),
+                })
+                .collect(),
         )
     }
 

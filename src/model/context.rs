@@ -25,8 +25,6 @@ pub(super) struct Shared<'w> {
     pub routes: &'w mut RouteStore,
     pub observer: &'w mut Metrics,
     pub tracer: &'w mut Option<Tracer>,
-    /// Per node: the stream a server draws from on that node's behalf (`requester_rng`).
-    pub served: &'w mut [RngStream],
     /// Requests already decided (see `transmit`), to be handled as of their arrival once the
     /// sender's handler returns: (arrival, channel, request).
     pub decided: &'w mut Vec<(SimTime, ChanId, Msg)>,
@@ -90,7 +88,8 @@ impl<'w> Ctx<'w> {
     /// another, so clients can be simulated apart (`model::split`).
     #[inline]
     pub fn requester_rng(&mut self, chan: ChanId) -> &mut RngStream {
-        &mut self.w.served[self.w.net.channel(chan).client as usize]
+        let requester = self.w.net.channel(chan).client;
+        self.w.net.served_rng(requester)
     }
 
     #[inline]

@@ -43,7 +43,7 @@ use rand::seq::SliceRandom;
 
 use crate::engine::{RngStream, Sim, SimTime, stream_rng};
 use crate::metrics::{Metrics, RunInfo};
-use crate::net::{ChanId, End, Host, Net, NodeIdx, Transit};
+use crate::net::{ChanId, End, Host, LinkClass, Net, NodeIdx, NodeStreams, Transit};
 use crate::report::RunReport;
 
 use broker::Broker;
@@ -198,8 +198,6 @@ pub struct World {
     tracer: Option<Tracer>,
     /// Messages (not close signals) taken off the queue: the delivered side of conservation.
     data_popped: u64,
-    /// Per node: the stream servers draw from on its behalf.
-    served: Vec<RngStream>,
     /// The clients this world runs (all of them, but in a part of a split run: `split.rs`);
     /// the others never start.
     clients_run: std::ops::Range<u32>,
@@ -227,10 +225,14 @@ impl World {
         let layout = &config.layout;
         let runs = |node: usize| runs_node(&clients_run, layout.role(node as NodeIdx));
         let roles: Vec<Role> = (0..layout.nodes()).map(|n| layout.role(n)).collect();
+        let stream = |r: Role, purpose: u64| stream_rng(config.seed, stream_id(r, purpose));
         let net_rngs = roles
             .iter()
-            .map(|&r| {
-                std::array::from_fn(|class| stream_rng(config.seed, stream_id(r, PURPOSE_NETWORK + class as u64)))
+            .map(|&r| NodeStreams {
+                broker_ns: stream(r, PURPOSE_NETWORK + LinkClass::BrokerNs as u64),
+                client_ns: stream(r, PURPOSE_NETWORK + LinkClass::ClientNs as u64),
+                client_broker: stream(r, PURPOSE_NETWORK + LinkClass::ClientBroker as u64),
+                served: stream(r, PURPOSE_SERVED),
             })
             .collect();
         let mut net = Net::new(&config.net, net_rngs);
@@ -301,7 +303,6 @@ impl World {
             })
             .collect();
         let metrics = Metrics::new(&config);
-        let served = roles.iter().map(|&r| stream_rng(config.seed, stream_id(r, PURPOSE_SERVED))).collect();
         let mut horizons_us: Vec<SimTime> = config.faults.iter().map(|f| f.at_us).collect();
         horizons_us.sort_unstable();
         // What arrives at the end or later is never handled.
@@ -319,7 +320,6 @@ impl World {
             metrics,
             tracer: None,
             data_popped: 0,
-            served,
             clients_run,
             decided: Vec::new(),
             horizons_us,
@@ -464,7 +464,6 @@ impl World {
             routes,
             metrics,
             tracer,
-            served,
             decided,
             sends_decided,
             ..
@@ -481,7 +480,6 @@ impl World {
             routes,
             observer: metrics,
             tracer,
-            served,
             decided,
             horizon_us,
             // A decided send's answer is never itself decided (it goes to a client).
