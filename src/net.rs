@@ -31,6 +31,22 @@ pub struct ChanId {
     serial: u32,
 }
 
+impl ChanId {
+    /// Its slot alone (`ChanSlot`).
+    #[inline]
+    pub fn slot(self) -> ChanSlot {
+        ChanSlot(self.slot)
+    }
+}
+
+/// A channel's slot alone: how a pending event names its channel (a delivery, an idle check).
+/// `reclaim` keeps the slot of a channel with an arrival pending, an end at a paused host (whose
+/// backlog holds deliveries) or an idle check pending, so the slot still holds that channel
+/// when the event is handled (`Net::chan_at`); half a `ChanId`, it keeps every event at 24
+/// bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChanSlot(u32);
+
 impl Ord for ChanId {
     fn cmp(&self, other: &ChanId) -> std::cmp::Ordering {
         self.serial.cmp(&other.serial)
@@ -581,6 +597,23 @@ impl Net {
     pub fn arm_idle(&mut self, chan: ChanId) -> bool {
         let c = self.channel_mut(chan);
         !std::mem::replace(&mut c.idle_armed, true)
+    }
+
+    /// The channel in `slot`, named by a pending event (asserted in use, release builds too:
+    /// `reclaim` frees no slot an event still names).
+    #[inline]
+    pub fn chan_at(&self, slot: ChanSlot) -> ChanId {
+        let serial = self.channels[slot.0 as usize].serial;
+        assert_ne!(serial, u32::MAX, "an event names the free slot {}", slot.0);
+        ChanId { slot: slot.0, serial }
+    }
+
+    /// The channel an idle check pending on `slot` is for (asserted pending).
+    #[inline]
+    pub fn idle_channel(&self, slot: ChanSlot) -> ChanId {
+        let chan = self.chan_at(slot);
+        assert!(self.channel(chan).idle_armed, "an idle check fired for slot {} with none pending", slot.0);
+        chan
     }
 
     /// The pending idle check of `chan` fired: false when the channel was already reclaimed.

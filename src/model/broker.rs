@@ -193,7 +193,8 @@ impl Broker {
                 let news = self.elector_mut().on_timer(ctx, timer);
                 self.role_news(ctx, news);
             }
-            BrokerTimer::IdleCheck { chan } => {
+            BrokerTimer::IdleCheck { slot } => {
+                let chan = ctx.idle_channel(slot);
                 let idle_us = ctx.config().timing.broker_channel_idle_us;
                 let peer = ctx.peer(chan);
                 if ctx.idle_check(chan, idle_us, Timer::Broker(timer)) {
@@ -365,7 +366,7 @@ impl Broker {
         let idle_us = ctx.config().timing.broker_channel_idle_us;
         if idle_us != 0 {
             ctx.touch_server(chan);
-            ctx.arm_idle_check(chan, idle_us, Timer::Broker(BrokerTimer::IdleCheck { chan }));
+            ctx.arm_idle_check(chan, idle_us, Timer::Broker(BrokerTimer::IdleCheck { slot: chan.slot() }));
         }
     }
 

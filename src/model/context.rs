@@ -8,7 +8,7 @@
 
 use crate::engine::{RngStream, Sim, SimTime};
 use crate::metrics::Metrics;
-use crate::net::{ChanId, Connect, End, Host, LinkClass, Net, NodeIdx, Transit};
+use crate::net::{ChanId, ChanSlot, Connect, End, Host, LinkClass, Net, NodeIdx, Transit};
 
 use super::config::{CrashMode, WorldConfig};
 use super::message::{Msg, Timer};
@@ -179,7 +179,7 @@ impl<'w> Ctx<'w> {
             {
                 self.w.decided.push((at_us, chan, msg))
             }
-            Transit::Arrives(at_us) => self.w.sim.schedule_at(at_us, Event::Deliver { chan, to, msg }),
+            Transit::Arrives(at_us) => self.w.sim.schedule_at(at_us, Event::Deliver { slot: chan.slot(), to, msg }),
             Transit::Lost | Transit::Held => {}
         }
     }
@@ -195,7 +195,8 @@ impl<'w> Ctx<'w> {
     #[inline]
     pub fn close(&mut self, chan: ChanId, at: End) {
         if let Some(Transit::Arrives(at_us)) = self.w.net.close(self.now_us, chan, at) {
-            self.w.sim.schedule_at(at_us, Event::Deliver { chan, to: at.other(), msg: Msg::Close { reset: false } });
+            let close = Event::Deliver { slot: chan.slot(), to: at.other(), msg: Msg::Close { reset: false } };
+            self.w.sim.schedule_at(at_us, close);
         }
     }
 
@@ -223,6 +224,12 @@ impl<'w> Ctx<'w> {
             let at_us = self.w.net.channel(chan).server_activity_us.saturating_add(idle_us);
             self.set_timer_at(at_us.max(self.now()), timer);
         }
+    }
+
+    /// The channel an idle check of this process names by its slot (`Net::idle_channel`).
+    #[inline]
+    pub fn idle_channel(&self, slot: ChanSlot) -> ChanId {
+        self.w.net.idle_channel(slot)
     }
 
     /// Handles an idle check of `chan`; true when it closed the channel for idleness.

@@ -107,7 +107,8 @@ impl World {
                 };
                 for id in ids {
                     for (chan, to, at_us) in self.net.heal(self.sim.now(), id) {
-                        self.sim.schedule_at(at_us, Event::Deliver { chan, to, msg: Msg::Close { reset: false } });
+                        let close = Event::Deliver { slot: chan.slot(), to, msg: Msg::Close { reset: false } };
+                        self.sim.schedule_at(at_us, close);
                     }
                 }
                 self.refresh_all_node_states();

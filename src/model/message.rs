@@ -5,7 +5,7 @@
 //! The receiver learns nothing else about the sender but the channel it came on (its peer's
 //! address). Request ids let a caller match answers and ignore late ones.
 
-use crate::net::ChanId;
+use crate::net::ChanSlot;
 
 use super::failover::Verdict;
 use super::route::{BrokerAddr, RouteId};
@@ -195,7 +195,7 @@ pub enum NameServerTimer {
     /// The embedded controller's `scanNotActiveBroker` (controller mode).
     ControllerScan,
     /// Netty's `IdleStateHandler` on the server end of a channel.
-    IdleCheck { chan: ChanId },
+    IdleCheck { slot: ChanSlot },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,7 +226,7 @@ pub enum BrokerTimer {
     Elector(ElectorTimer),
     /// Netty's `IdleStateHandler` on the server end of a client's channel.
     IdleCheck {
-        chan: ChanId,
+        slot: ChanSlot,
     },
 }
 

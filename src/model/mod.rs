@@ -43,7 +43,7 @@ use rand::seq::SliceRandom;
 
 use crate::engine::{RngStream, Sim, SimTime, stream_rng};
 use crate::metrics::{Metrics, RunInfo};
-use crate::net::{ChanId, End, Host, LinkClass, Net, NodeIdx, NodeStreams, Transit};
+use crate::net::{ChanId, ChanSlot, End, Host, LinkClass, Net, NodeIdx, NodeStreams, Transit};
 use crate::report::RunReport;
 
 use broker::Broker;
@@ -62,10 +62,23 @@ pub use message::{Msg, Timer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    Start { node: NodeIdx },
-    Timer { node: NodeIdx, epoch: u32, timer: Timer },
-    Deliver { chan: ChanId, to: End, msg: Msg },
-    Fault { index: u32 },
+    Start {
+        node: NodeIdx,
+    },
+    Timer {
+        node: NodeIdx,
+        epoch: u32,
+        timer: Timer,
+    },
+    /// A message or close signal reaching end `to` of the channel in `slot`.
+    Deliver {
+        slot: ChanSlot,
+        to: End,
+        msg: Msg,
+    },
+    Fault {
+        index: u32,
+    },
 }
 
 impl Event {
@@ -408,7 +421,8 @@ impl World {
                     (_, t) => unreachable!("timer {t:?} for another role"),
                 });
             }
-            Event::Deliver { chan, to, msg } => {
+            Event::Deliver { slot, to, msg } => {
+                let chan = self.net.chan_at(slot);
                 let node = self.net.channel(chan).node(to);
                 if self.procs[node as usize].life == Life::Paused {
                     self.procs[node as usize].backlog.push(event);
@@ -421,7 +435,7 @@ impl World {
                         && let Some(Transit::Arrives(at_us)) = self.net.reset(self.sim.now(), chan, to)
                     {
                         let msg = Msg::Close { reset: true };
-                        self.sim.schedule_at(at_us, Event::Deliver { chan, to: to.other(), msg });
+                        self.sim.schedule_at(at_us, Event::Deliver { slot, to: to.other(), msg });
                     }
                     return;
                 }
@@ -575,7 +589,9 @@ impl World {
             let net = &self.net;
             let layout = &self.config.layout;
             let from_client = |e: &Event| match e {
-                Event::Deliver { chan, .. } => matches!(layout.role(net.channel(*chan).client), Role::Client { .. }),
+                Event::Deliver { slot, .. } => {
+                    matches!(layout.role(net.channel(net.chan_at(*slot)).client), Role::Client { .. })
+                }
                 _ => false,
             };
             let (mut brokers, clients): (Vec<Event>, Vec<Event>) = requests.into_iter().partition(|e| !from_client(e));

@@ -110,7 +110,8 @@ impl NameServer {
         match timer {
             NameServerTimer::Scan => self.scan(ctx),
             NameServerTimer::ControllerScan => self.controller.as_mut().expect("hosts the controller").scan(ctx),
-            NameServerTimer::IdleCheck { chan } => {
+            NameServerTimer::IdleCheck { slot } => {
+                let chan = ctx.idle_channel(slot);
                 let idle_us = ctx.config().timing.nameserver_channel_idle_us;
                 if ctx.idle_check(chan, idle_us, Timer::NameServer(timer)) {
                     self.channel_destroyed(ctx, chan, Removal::IdleClose);
@@ -138,7 +139,7 @@ impl NameServer {
         ctx.observe(Observation::NameServerRequest { ns: self.index });
         ctx.touch_server(chan);
         let idle_us = ctx.config().timing.nameserver_channel_idle_us;
-        ctx.arm_idle_check(chan, idle_us, Timer::NameServer(NameServerTimer::IdleCheck { chan }));
+        ctx.arm_idle_check(chan, idle_us, Timer::NameServer(NameServerTimer::IdleCheck { slot: chan.slot() }));
         let peer = ctx.peer(chan);
         let reply = match msg {
             Msg::LightHeartbeat => {
