@@ -28,10 +28,22 @@ pub type NodeIdx = u32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ChanId {
     slot: u32,
-    serial: u32,
+    /// The serial's high and low halves: 32-bit aligned, so the id is 12 bytes in the tables
+    /// that hold one (a producer's map of channels), not 16.
+    serial: [u32; 2],
 }
 
 impl ChanId {
+    #[inline]
+    fn new(slot: u32, serial: u64) -> ChanId {
+        ChanId { slot, serial: [(serial >> 32) as u32, serial as u32] }
+    }
+
+    #[inline]
+    fn serial(self) -> u64 {
+        (u64::from(self.serial[0]) << 32) | u64::from(self.serial[1])
+    }
+
     /// Its slot alone (`ChanSlot`).
     #[inline]
     pub fn slot(self) -> ChanSlot {
@@ -49,7 +61,7 @@ pub struct ChanSlot(u32);
 
 impl Ord for ChanId {
     fn cmp(&self, other: &ChanId) -> std::cmp::Ordering {
-        self.serial.cmp(&other.serial)
+        self.serial().cmp(&other.serial())
     }
 }
 
@@ -175,6 +187,9 @@ pub struct NetConfig {
     pub rto_min_us: u64,
 }
 
+/// The serial of a slot no channel holds.
+const FREE: u64 = u64::MAX;
+
 /// How many dead channels in a row that must still wait end a `reclaim`.
 const RECLAIM_WAITING_MAX: u32 = 16;
 
@@ -220,8 +235,8 @@ pub struct Channel {
     idle_armed: bool,
     /// Close signals held by a partition (`held_closes`): it cannot be reclaimed meanwhile.
     held: u8,
-    /// Which channel holds the slot (`ChanId::serial`).
-    serial: u32,
+    /// Which channel holds the slot (`ChanId::serial`); `FREE` when none does.
+    serial: u64,
     last_arrival_us: [SimTime; 2],
     /// Last read or write at the server end, for its idle timeout.
     pub server_activity_us: SimTime,
@@ -295,8 +310,9 @@ pub struct Net {
     free_slots: Vec<u32>,
     /// Channels closed at both ends, oldest first, waiting for `reclaim`.
     dead: std::collections::VecDeque<ChanId>,
-    /// Channels opened so far: the next serial.
-    opened: u32,
+    /// Channels opened so far: the next serial (64 bits: a million producers reconnecting for
+    /// 30 days open far more than 2^32).
+    opened: u64,
     partitions: Vec<Partition>,
     held_closes: Vec<(ChanId, End)>,
     /// Messages put on the wire (data and resets; close signals are not counted).
@@ -333,21 +349,21 @@ impl Net {
     #[inline]
     pub fn channel(&self, chan: ChanId) -> &Channel {
         let c = &self.channels[chan.slot as usize];
-        assert_eq!(c.serial, chan.serial, "channel {chan:?} used after it was reclaimed");
+        assert_eq!(c.serial, chan.serial(), "channel {chan:?} used after it was reclaimed");
         c
     }
 
     #[inline]
     fn channel_mut(&mut self, chan: ChanId) -> &mut Channel {
         let c = &mut self.channels[chan.slot as usize];
-        assert_eq!(c.serial, chan.serial, "channel {chan:?} used after it was reclaimed");
+        assert_eq!(c.serial, chan.serial(), "channel {chan:?} used after it was reclaimed");
         c
     }
 
     /// The channel `chan` names, or `None` once it is reclaimed (closed at both ends).
     #[inline]
     fn live(&self, chan: ChanId) -> Option<&Channel> {
-        self.channels.get(chan.slot as usize).filter(|c| c.serial == chan.serial)
+        self.channels.get(chan.slot as usize).filter(|c| c.serial == chan.serial())
     }
 
     /// True when `chan`'s end `end` is open; false too once the channel is reclaimed.
@@ -362,8 +378,7 @@ impl Net {
         self.live(chan).is_some_and(|c| c.open[if c.client == node { End::Client } else { End::Server } as usize])
     }
 
-    /// Channels in use: open at an end, or closed and not yet reclaimed (for `bench`'s notes
-    /// and tests).
+    /// Channels in use: open at an end, or closed and not yet reclaimed.
     pub fn channels_held(&self) -> usize {
         self.channels.len() - self.free_slots.len()
     }
@@ -435,7 +450,7 @@ impl Net {
             // A paused process's kernel still completes the handshake (the listen backlog).
             Host::Up | Host::Paused => {
                 let serial = self.opened;
-                self.opened = self.opened.checked_add(1).expect("fewer than 2^32 channels in a run");
+                self.opened += 1;
                 let channel = Channel {
                     client,
                     server,
@@ -457,7 +472,7 @@ impl Net {
                         u32::try_from(self.channels.len() - 1).expect("fewer than 2^32 channels at once")
                     }
                 };
-                Connect::Open(ChanId { slot, serial })
+                Connect::Open(ChanId::new(slot, serial))
             }
         }
     }
@@ -568,7 +583,7 @@ impl Net {
                 self.dead.push_back(chan);
             } else {
                 waiting_in_a_row = 0;
-                self.channels[chan.slot as usize].serial = u32::MAX;
+                self.channels[chan.slot as usize].serial = FREE;
                 self.free_slots.push(chan.slot);
             }
         }
@@ -578,10 +593,10 @@ impl Net {
     /// only a crash or shutdown asks).
     pub fn open_channels(&self, node: NodeIdx) -> Vec<(ChanId, End)> {
         let mut open: Vec<(ChanId, End)> = (self.channels.iter().enumerate())
-            .filter(|(_, c)| c.serial != u32::MAX && (c.client == node || c.server == node))
+            .filter(|(_, c)| c.serial != FREE && (c.client == node || c.server == node))
             .filter_map(|(slot, c)| {
                 let end = if c.client == node { End::Client } else { End::Server };
-                let chan = ChanId { slot: slot as u32, serial: c.serial };
+                let chan = ChanId::new(slot as u32, c.serial);
                 c.open[end as usize].then_some((chan, end))
             })
             .collect();
@@ -604,8 +619,8 @@ impl Net {
     #[inline]
     pub fn chan_at(&self, slot: ChanSlot) -> ChanId {
         let serial = self.channels[slot.0 as usize].serial;
-        assert_ne!(serial, u32::MAX, "an event names the free slot {}", slot.0);
-        ChanId { slot: slot.0, serial }
+        assert_ne!(serial, FREE, "an event names the free slot {}", slot.0);
+        ChanId::new(slot.0, serial)
     }
 
     /// The channel an idle check pending on `slot` is for (asserted pending).
@@ -618,7 +633,7 @@ impl Net {
 
     /// The pending idle check of `chan` fired: false when the channel was already reclaimed.
     pub fn disarm_idle(&mut self, chan: ChanId) -> bool {
-        match self.channels.get_mut(chan.slot as usize).filter(|c| c.serial == chan.serial) {
+        match self.channels.get_mut(chan.slot as usize).filter(|c| c.serial == chan.serial()) {
             Some(c) => {
                 c.idle_armed = false;
                 true
@@ -753,6 +768,14 @@ mod tests {
         assert!(n.is_open(new, End::Server));
         assert_eq!(n.channel(new).client, 2);
         assert_eq!(n.open_channels(1), vec![(new, End::Server)]);
+    }
+
+    #[test]
+    fn channel_ids_order_by_serial_past_32_bits() {
+        let (low, high) = (ChanId::new(7, u64::from(u32::MAX)), ChanId::new(3, 1 << 32));
+        assert!(low < high, "the serial's halves compare as one number");
+        assert_eq!(high.serial(), 1 << 32);
+        assert_ne!(ChanId::new(3, 5), ChanId::new(3, 6), "a reused slot is another channel");
     }
 
     #[test]
