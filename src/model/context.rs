@@ -161,10 +161,10 @@ impl<'w> Ctx<'w> {
     /// A producer's send whose handling is already decided is not queued: it goes to a broker
     /// that is up, on a channel with nothing else in flight towards it, arrives before the
     /// next fault, the end of the run and the broker's idle close of the channel, and the
-    /// broker's answer reads none of its state (no replication). Nothing can then change between now and its arrival that its handling
-    /// would see, so the world handles it as of its arrival as soon as this handler returns:
-    /// one event per send fewer, the same outcome (its draws come at another point of the
-    /// requester's streams).
+    /// broker's answer reads none of its state (no replication). Nothing can then change
+    /// between now and its arrival that its handling would see, so the world handles it as of
+    /// its arrival as soon as this handler returns: one event per send fewer, the same
+    /// outcome (its draws come at another point of the requester's streams).
     #[inline]
     pub fn transmit(&mut self, chan: ChanId, to: End, msg: Msg, delay_us: SimTime) {
         let now_us = self.now_us + delay_us;
