@@ -631,15 +631,9 @@ impl Net {
         chan
     }
 
-    /// The pending idle check of `chan` fired: false when the channel was already reclaimed.
-    pub fn disarm_idle(&mut self, chan: ChanId) -> bool {
-        match self.channels.get_mut(chan.slot as usize).filter(|c| c.serial == chan.serial()) {
-            Some(c) => {
-                c.idle_armed = false;
-                true
-            }
-            None => false,
-        }
+    /// The pending idle check of `chan` fired.
+    pub fn disarm_idle(&mut self, chan: ChanId) {
+        self.channel_mut(chan).idle_armed = false;
     }
 
     /// Cuts the links between two groups of nodes.

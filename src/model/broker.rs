@@ -194,10 +194,9 @@ impl Broker {
                 self.role_news(ctx, news);
             }
             BrokerTimer::IdleCheck { slot } => {
-                let chan = ctx.idle_channel(slot);
                 let idle_us = ctx.config().timing.broker_channel_idle_us;
-                let peer = ctx.peer(chan);
-                if ctx.idle_check(chan, idle_us, Timer::Broker(timer)) {
+                if let Some(chan) = ctx.idle_check(slot, idle_us, Timer::Broker(timer)) {
+                    let peer = ctx.peer(chan);
                     ctx.trace(TraceKind::IdleClose, Some(peer), "closed");
                     // ClientHousekeepingService handles an idle close as a close.
                     self.store.channel_closed(ctx, chan);

@@ -226,24 +226,22 @@ impl<'w> Ctx<'w> {
         }
     }
 
-    /// The channel an idle check of this process names by its slot (`Net::idle_channel`).
-    #[inline]
-    pub fn idle_channel(&self, slot: ChanSlot) -> ChanId {
-        self.w.net.idle_channel(slot)
-    }
-
-    /// Handles an idle check of `chan`; true when it closed the channel for idleness.
-    pub fn idle_check(&mut self, chan: ChanId, idle_us: SimTime, timer: Timer) -> bool {
-        if !self.w.net.disarm_idle(chan) || !self.w.net.is_open(chan, End::Server) {
-            return false;
+    /// Handles the idle check pending on the channel in `slot`: the channel it closed for
+    /// idleness, if it did (`None` when the channel had closed meanwhile or carried something
+    /// since: then it is re-armed from that activity).
+    pub fn idle_check(&mut self, slot: ChanSlot, idle_us: SimTime, timer: Timer) -> Option<ChanId> {
+        let chan = self.w.net.idle_channel(slot);
+        self.w.net.disarm_idle(chan);
+        if !self.w.net.is_open(chan, End::Server) {
+            return None;
         }
         let deadline_us = self.w.net.channel(chan).server_activity_us.saturating_add(idle_us);
         if self.now() < deadline_us {
             self.arm_idle_check(chan, idle_us, timer);
-            return false;
+            return None;
         }
         self.close(chan, End::Server);
-        true
+        Some(chan)
     }
 
     /// Closes the server ends of this process's channels and refuses new connections: a

@@ -111,9 +111,8 @@ impl NameServer {
             NameServerTimer::Scan => self.scan(ctx),
             NameServerTimer::ControllerScan => self.controller.as_mut().expect("hosts the controller").scan(ctx),
             NameServerTimer::IdleCheck { slot } => {
-                let chan = ctx.idle_channel(slot);
                 let idle_us = ctx.config().timing.nameserver_channel_idle_us;
-                if ctx.idle_check(chan, idle_us, Timer::NameServer(timer)) {
+                if let Some(chan) = ctx.idle_check(slot, idle_us, Timer::NameServer(timer)) {
                     self.channel_destroyed(ctx, chan, Removal::IdleClose);
                 }
             }
