@@ -15,7 +15,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 
-use crate::engine::{RngStream, SimTime, US_PER_MS, round_us};
+use crate::engine::{RngStream, SimTime, US_PER_MS, prefetch, round_us};
 
 pub type NodeIdx = u32;
 
@@ -621,6 +621,29 @@ impl Net {
         let serial = self.channels[slot.0 as usize].serial;
         assert_ne!(serial, FREE, "an event names the free slot {}", slot.0);
         ChanId::new(slot.0, serial)
+    }
+
+    /// Prefetches (`engine::prefetch`) the channel in `slot`: a hint, it reads nothing.
+    #[inline]
+    pub fn prefetch_channel(&self, slot: ChanSlot) {
+        if let Some(c) = self.channels.get(slot.0 as usize) {
+            prefetch(c, 2);
+        }
+    }
+
+    /// The node at end `to` of whatever channel holds `slot` now, for a prefetch hint only (no
+    /// check that the slot still holds the channel an event meant).
+    #[inline]
+    pub fn hint_node(&self, slot: ChanSlot, to: End) -> Option<NodeIdx> {
+        self.channels.get(slot.0 as usize).map(|c| c.node(to))
+    }
+
+    /// Prefetches `node`'s streams.
+    #[inline]
+    pub fn prefetch_streams(&self, node: NodeIdx) {
+        if let Some(streams) = self.rngs.get(node as usize) {
+            prefetch(streams, 2);
+        }
     }
 
     /// The channel an idle check pending on `slot` is for (asserted pending).

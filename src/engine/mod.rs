@@ -4,10 +4,12 @@
 //! `E`; the engine owns the clock and the queue and hands events back in a defined order:
 //! by time, then by the order they were scheduled.
 
+mod prefetch;
 mod queue;
 mod rng;
 mod time;
 
+pub use prefetch::prefetch;
 pub use queue::EventQueue;
 pub use rng::{RngStream, stream_rng};
 pub use time::{SimTime, US_PER_MS, US_PER_S, round_us, secs};
@@ -93,6 +95,12 @@ impl<E> Sim<E> {
         self.now_us = at_us;
         self.events_processed += 1;
         Some(event)
+    }
+
+    /// A pending event a few pops ahead (see `EventQueue::peek_sorted_ahead`): a prefetch hint.
+    #[inline]
+    pub fn peek_ahead(&self, ahead: usize) -> Option<&E> {
+        self.queue.peek_sorted_ahead(ahead)
     }
 
     /// Moves the clock to `end_us` once the run is over, so final accounting sees the end time.
