@@ -188,6 +188,19 @@ pub enum Timer {
     Consumer(ConsumerTimer),
 }
 
+impl Timer {
+    /// The channel this timer is about, if any (an idle check): a prefetch hint.
+    #[inline]
+    pub fn channel(&self) -> Option<ChanSlot> {
+        match self {
+            Timer::NameServer(NameServerTimer::IdleCheck { slot }) | Timer::Broker(BrokerTimer::IdleCheck { slot }) => {
+                Some(*slot)
+            }
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameServerTimer {
     /// `scanNotActiveBroker`.

@@ -27,6 +27,7 @@ pub mod context;
 pub mod controller;
 pub mod failover;
 pub mod fault;
+mod group_table;
 mod invariants;
 pub mod message;
 pub mod nameserver;
@@ -135,10 +136,18 @@ impl ClientProc {
 
     /// See `Producer::prefetch`.
     #[inline]
-    fn prefetch(&self) -> Option<ChanSlot> {
+    fn prefetch(&self, routes: &RouteStore) -> Option<ChanSlot> {
         match &self.app {
-            App::Producer(p) => p.prefetch(),
+            App::Producer(p) => p.prefetch(routes),
             App::Consumer(_) => None,
+        }
+    }
+
+    /// See `Producer::prefetch_group`.
+    #[inline]
+    fn prefetch_group(&self, group: u16) {
+        if let App::Producer(p) = &self.app {
+            p.prefetch_group(group);
         }
     }
 
@@ -424,20 +433,30 @@ impl World {
     #[inline]
     fn prefetch_ahead(&self) {
         match self.sim.peek_ahead(PREFETCH_AHEAD) {
-            Some(Event::Timer { node, .. }) => self.prefetch_node(*node),
+            Some(Event::Timer { node, timer, .. }) => {
+                self.prefetch_node(*node);
+                if let Some(slot) = timer.channel() {
+                    self.net.prefetch_channel(slot);
+                }
+            }
             Some(Event::Deliver { slot, .. }) => self.net.prefetch_channel(*slot),
             _ => {}
         }
         match self.sim.peek_ahead(PREFETCH_AHEAD / 2) {
-            Some(Event::Deliver { slot, to, .. }) => {
-                if let Some(node) = self.net.hint_node(*slot, *to) {
-                    self.prefetch_node(node);
+            Some(Event::Deliver { slot, to, msg }) => {
+                let Some(node) = self.net.hint_node(*slot, *to) else { return };
+                self.prefetch_node(node);
+                // A broker's close of a producer's channel: the producer looks up its group.
+                if let Msg::Close { .. } = msg
+                    && let Some(client) = self.hint_client(node)
+                    && let Some(server) = self.net.hint_node(*slot, to.other())
+                    && let Some(addr) = self.config.layout.broker_addr(server)
+                {
+                    client.prefetch_group(self.config.layout.broker_position(addr).0);
                 }
             }
             Some(Event::Timer { node, .. }) => {
-                if let Some(index) = node.checked_sub(self.config.layout.first_client())
-                    && let Some(slot) = self.clients.get(index as usize).and_then(ClientProc::prefetch)
-                {
+                if let Some(slot) = self.hint_client(*node).and_then(|c| c.prefetch(&self.routes)) {
                     self.net.prefetch_channel(slot);
                 }
             }
@@ -451,11 +470,16 @@ impl World {
             prefetch(proc, 2);
         }
         self.net.prefetch_streams(node);
-        if let Some(index) = node.checked_sub(self.config.layout.first_client())
-            && let Some(client) = self.clients.get(index as usize)
-        {
+        if let Some(client) = self.hint_client(node) {
             prefetch(client, 9);
         }
+    }
+
+    /// The client process at `node`, if it is one (for prefetch hints).
+    #[inline]
+    fn hint_client(&self, node: NodeIdx) -> Option<&ClientProc> {
+        let index = node.checked_sub(self.config.layout.first_client())?;
+        self.clients.get(index as usize)
     }
 
     pub fn handle(&mut self, event: Event) {

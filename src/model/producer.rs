@@ -7,7 +7,6 @@
 
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use rand::Rng;
@@ -19,9 +18,10 @@ use crate::net::{ChanId, ChanSlot, Connect, End, LinkClass};
 use super::client::{ClientInstance, RouteNews};
 use super::config::{CLIENT_ASYNC_SEMAPHORE_VALUE, ProducerGroup, SendMode};
 use super::context::Ctx;
+use super::group_table::GroupTable;
 use super::message::{Msg, ProducerTimer, Timer};
 use super::observe::Observation;
-use super::route::{BrokerAddr, NO_ROUTE, RouteId};
+use super::route::{BrokerAddr, NO_ROUTE, RouteId, RouteStore};
 use super::timing::LatencyFaultTable;
 use super::trace::TraceKind;
 
@@ -55,12 +55,13 @@ pub struct Producer {
     producer_group: u16,
     /// Its topic's route as its `TopicPublishInfo` holds it (set by the client instance).
     route: RouteId,
-    /// By broker group: the open channel to its master, and that master's address. A map,
-    /// not a table of every group: a producer walks the route's queues in order, so it holds
-    /// channels only to the groups it sent to within the idle close (~30 of 1,000 in
-    /// bench-large), and a table per producer would be most of a large fleet's memory. Only
-    /// looked up, never iterated: its order reaches nothing.
-    broker_chans: FxHashMap<u16, (ChanId, BrokerAddr)>,
+    /// By broker group: the open channel to its master, and that master's address. A hash
+    /// table, not an array of every group: a producer walks the route's queues in order, so it
+    /// holds channels only to the groups it sent to within the idle close (~30 of 1,000 in
+    /// bench-large), and an array per producer would be most of a large fleet's memory. Its own
+    /// table rather than a map so the world can prefetch the slot a lookup starts at
+    /// (`Producer::prefetch`).
+    broker_chans: GroupTable<(ChanId, BrokerAddr)>,
     /// The entry of `broker_chans` used last: the round-robin sends a group's queues in a
     /// row, so most sends find their channel here without reading the map.
     last_chan: Option<(u16, ChanId, BrokerAddr)>,
@@ -85,14 +86,32 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// Prefetches (`engine::prefetch`) the memory its next event reads outside its own record
-    /// (its deadlines), and names the channel it will most likely send on next.
+    /// Prefetches (`engine::prefetch`) the memory its next event reads outside its own record:
+    /// its deadlines and where the lookup of the group it will most likely send to next starts
+    /// (the round-robin's next queue); names the channel it will most likely send on.
     #[inline]
-    pub fn prefetch(&self) -> Option<ChanSlot> {
+    pub fn prefetch(&self, routes: &RouteStore) -> Option<ChanSlot> {
         if let Some(front) = self.deadlines.front() {
             prefetch(front, 2);
         }
+        if let Some(route) = routes.get(self.route)
+            && !route.write_queues.is_empty()
+        {
+            let next = self.queue_counter.wrapping_add(1) as usize % route.write_queues.len();
+            let group = route.write_queues[next];
+            if self.last_chan.is_none_or(|(g, _, _)| g != group) {
+                self.prefetch_group(group);
+            }
+        }
         self.last_chan.map(|(_, chan, _)| chan.slot())
+    }
+
+    /// Prefetches where the lookup of `group`'s channel starts (a close from that group).
+    #[inline]
+    pub fn prefetch_group(&self, group: u16) {
+        if let Some(home) = self.broker_chans.home(group) {
+            prefetch(home, 2);
+        }
     }
 
     pub fn new(client: u32, producer_group: u16, config: &ProducerGroup, broker_groups: usize) -> Producer {
@@ -100,7 +119,7 @@ impl Producer {
             client,
             producer_group,
             route: NO_ROUTE,
-            broker_chans: FxHashMap::default(),
+            broker_chans: GroupTable::default(),
             last_chan: None,
             queue_counter: 0,
             isolated_until_us: if config.latency_fault.is_some() { vec![0; broker_groups] } else { Vec::new() },
@@ -298,7 +317,7 @@ impl Producer {
         let budget_us = timeout_us - elapsed_us;
         let known = match self.last_chan {
             Some((g, chan, addr)) if g == group => Some((chan, addr)),
-            _ => self.broker_chans.get(&group).copied(),
+            _ => self.broker_chans.get(group),
         };
         let chan = match known {
             Some((chan, addr)) if addr == master => {
@@ -426,8 +445,8 @@ impl Producer {
     /// `chan`, to a broker of `group`, closed: forgotten if it is still the group's channel
     /// (a channel to a group's former master may close after the producer moved on).
     fn broker_chan_lost(&mut self, chan: ChanId, group: u16) {
-        if self.broker_chans.get(&group).is_some_and(|&(c, _)| c == chan) {
-            self.broker_chans.remove(&group);
+        if self.broker_chans.get(group).is_some_and(|(c, _)| c == chan) {
+            self.broker_chans.remove(group);
         }
         if self.last_chan.is_some_and(|(_, c, _)| c == chan) {
             self.last_chan = None;
