@@ -18,6 +18,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use super::prefetch::prefetch;
 use super::time::SimTime;
 
 /// Width of one bucket: a few network delays.
@@ -25,6 +26,8 @@ const BUCKET_US: SimTime = 1 << 10;
 /// Buckets in the wheel: 4096 x 1.024 ms = 4.2 s, past the 3 s request timeouts.
 const BUCKETS: usize = 1 << 12;
 const WHEEL_US: SimTime = BUCKET_US * BUCKETS as SimTime;
+/// Events filed together (`EventQueue::staged`).
+const STAGED: usize = 16;
 /// Blocks (of `WHEEL_US` each) in the coarse wheel: 4096 x 4.2 s = 4.8 h.
 const BLOCKS: u64 = 1 << 12;
 
@@ -80,6 +83,11 @@ pub struct EventQueue<E> {
     in_blocks: usize,
     /// Events past the coarse wheel.
     overflow: BinaryHeap<Later<E>>,
+    /// Events pushed past the current bucket, not yet filed: filed `STAGED` at a time, so the
+    /// cache misses on their scattered buckets overlap instead of stalling one push each.
+    /// Where an event waits changes nothing but when its memory is touched: every bucket is
+    /// sorted when its turn comes, and `advance` files these first.
+    staged: Vec<Entry<E>>,
     next_seq: u64,
 }
 
@@ -100,6 +108,7 @@ impl<E> EventQueue<E> {
             blocks: (0..BLOCKS).map(|_| Vec::new()).collect(),
             in_blocks: 0,
             overflow: BinaryHeap::new(),
+            staged: Vec::with_capacity(STAGED),
             next_seq: 0,
         }
     }
@@ -113,8 +122,30 @@ impl<E> EventQueue<E> {
         if at_us < self.base_us + BUCKET_US {
             self.late.push(Later(entry));
         } else {
+            self.staged.push(entry);
+            if self.staged.len() == STAGED {
+                self.file_staged();
+            }
+        }
+    }
+
+    /// Files the staged events: first asks for the place in each one's bucket where its push
+    /// will write, then pushes them.
+    #[inline(never)]
+    fn file_staged(&mut self) {
+        for entry in &self.staged {
+            if entry.at_us < self.base_us + WHEEL_US {
+                let bucket = &mut self.wheel[bucket_of(entry.at_us)];
+                if let Some(free) = bucket.spare_capacity_mut().first() {
+                    prefetch(free, 1);
+                }
+            }
+        }
+        let mut staged = std::mem::take(&mut self.staged);
+        for entry in staged.drain(..) {
             self.file(entry);
         }
+        self.staged = staged;
     }
 
     /// Puts an event at or past the current bucket's end where it waits: the wheel, a block of
@@ -194,6 +225,7 @@ impl<E> EventQueue<E> {
     /// Moves to the next bucket holding events and sorts it; false when the queue is empty.
     fn advance(&mut self) -> bool {
         debug_assert!(self.current.is_empty() && self.late.is_empty());
+        self.file_staged();
         loop {
             let block_before = self.base_us / WHEEL_US;
             if self.in_wheel > 0 {
@@ -227,11 +259,11 @@ impl<E> EventQueue<E> {
     pub fn iter(&self) -> impl Iterator<Item = &E> {
         let wheel = self.wheel.iter().chain(&self.blocks).flatten();
         let heaps = self.late.iter().chain(self.overflow.iter()).map(|Later(e)| e);
-        self.current.iter().chain(wheel).chain(heaps).map(|e| &e.event)
+        self.current.iter().chain(&self.staged).chain(wheel).chain(heaps).map(|e| &e.event)
     }
 
     pub fn len(&self) -> usize {
-        self.current.len() + self.late.len() + self.in_wheel + self.in_blocks + self.overflow.len()
+        self.current.len() + self.staged.len() + self.late.len() + self.in_wheel + self.in_blocks + self.overflow.len()
     }
 
     pub fn is_empty(&self) -> bool {
