@@ -627,7 +627,7 @@ impl Net {
     #[inline]
     pub fn prefetch_channel(&self, slot: ChanSlot) {
         if let Some(c) = self.channels.get(slot.0 as usize) {
-            prefetch(c, 2);
+            prefetch(c);
         }
     }
 
@@ -642,7 +642,7 @@ impl Net {
     #[inline]
     pub fn prefetch_streams(&self, node: NodeIdx) {
         if let Some(streams) = self.rngs.get(node as usize) {
-            prefetch(streams, 2);
+            prefetch(streams);
         }
     }
 

@@ -4,17 +4,17 @@
 
 const LINE: usize = 64;
 
-/// Asks for the cache lines `value` spans (at most `max_lines` of them, from its start). A
-/// no-op where the target has no prefetch instruction.
+/// Asks for the cache lines `value` spans. A no-op where the target has no prefetch
+/// instruction.
 #[inline(always)]
-pub fn prefetch<T>(value: &T, max_lines: usize) {
+pub fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         let start = (value as *const T).cast::<i8>();
         // A value need not start on a line: count the lines its bytes touch.
         let offset = start as usize % LINE;
-        let lines = (offset + size_of::<T>().max(1)).div_ceil(LINE).min(max_lines);
+        let lines = (offset + size_of::<T>().max(1)).div_ceil(LINE);
         let first_line = start.wrapping_sub(offset);
         for line in 0..lines {
             // SAFETY: SSE is part of every x86_64 target, and a prefetch never faults or
@@ -23,5 +23,5 @@ pub fn prefetch<T>(value: &T, max_lines: usize) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (value, max_lines);
+    let _ = value;
 }

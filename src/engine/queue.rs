@@ -137,7 +137,7 @@ impl<E> EventQueue<E> {
             if entry.at_us < self.base_us + WHEEL_US {
                 let bucket = &mut self.wheel[bucket_of(entry.at_us)];
                 if let Some(free) = bucket.spare_capacity_mut().first() {
-                    prefetch(free, 1);
+                    prefetch(free);
                 }
             }
         }

@@ -220,7 +220,7 @@ pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 /// bench-large (4 min, one thread) against 8, 12, 24 and 32: 16 is as fast as any.
 const PREFETCH_AHEAD: usize = 16;
 /// Below this many clients (in a world) their state stays in cache and prefetching costs more
-/// than it saves: `broker-power-off` (200) ran 4% slower with it, 20,000 producers 0.6x.
+/// than it saves: `broker-power-off` (200 producers) ran 1.04x with it, while 100,000 ran 0.75x.
 const PREFETCH_MIN_CLIENTS: usize = 5_000;
 /// How often the network frees the slots of channels closed at both ends (`Net::reclaim`):
 /// a power of two dividing `PROGRESS_EVERY_EVENTS`.
@@ -472,14 +472,17 @@ impl World {
         }
     }
 
+    /// A node's process record, stream line and (a client's) whole record: all of a client's
+    /// record, since a send reads most of its lines (prefetching only its first 5 of 9 was
+    /// slower, 1.16x).
     #[inline]
     fn prefetch_node(&self, node: NodeIdx) {
         if let Some(proc) = self.procs.get(node as usize) {
-            prefetch(proc, 2);
+            prefetch(proc);
         }
         self.net.prefetch_streams(node);
         if let Some(client) = self.hint_client(node) {
-            prefetch(client, 9);
+            prefetch(client);
         }
     }
 

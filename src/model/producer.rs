@@ -92,7 +92,7 @@ impl Producer {
     #[inline]
     pub fn prefetch(&self, routes: &RouteStore) -> Option<ChanSlot> {
         if let Some(front) = self.deadlines.front() {
-            prefetch(front, 2);
+            prefetch(front);
         }
         if let Some(route) = routes.get(self.route)
             && !route.write_queues.is_empty()
@@ -110,7 +110,7 @@ impl Producer {
     #[inline]
     pub fn prefetch_group(&self, group: u16) {
         if let Some(home) = self.broker_chans.home(group) {
-            prefetch(home, 2);
+            prefetch(home);
         }
     }
 
