@@ -63,7 +63,7 @@ pub struct Producer {
     /// (`Producer::prefetch`).
     broker_chans: GroupTable<(ChanId, BrokerAddr)>,
     /// The entry of `broker_chans` used last: the round-robin sends a group's queues in a
-    /// row, so most sends find their channel here without reading the map.
+    /// row, so most sends find their channel here without reading the table.
     last_chan: Option<(u16, ChanId, BrokerAddr)>,
     queue_counter: u32,
     /// Per broker group, with the latency fault strategy on: isolated until then.
