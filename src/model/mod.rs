@@ -151,6 +151,12 @@ impl ClientProc {
         }
     }
 
+    fn on_pause(&mut self, ctx: &mut Ctx) {
+        if let App::Producer(p) = &mut self.app {
+            p.on_pause(ctx);
+        }
+    }
+
     fn on_timer(&mut self, ctx: &mut Ctx, timer: Timer) {
         match (&mut self.app, timer) {
             (_, Timer::Client(t)) => {
@@ -653,9 +659,12 @@ impl World {
         }
         proc.life = Life::Paused;
         self.net.set_host(node, Host::Paused);
-        self.dispatch(node, |_, ctx| {
+        self.dispatch(node, |role, ctx| {
             ctx.refresh_state();
             ctx.trace(TraceKind::Process, None, "paused");
+            if let RoleMut::Client(c) = role {
+                c.on_pause(ctx);
+            }
         });
     }
 
