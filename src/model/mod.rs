@@ -25,6 +25,7 @@ pub mod config;
 pub mod consumer;
 pub mod context;
 pub mod controller;
+mod deadline_queue;
 pub mod failover;
 pub mod fault;
 mod group_table;

@@ -5,8 +5,6 @@
 //! Source: client/.../DefaultMQProducerImpl.java (`sendDefaultImpl`), TopicPublishInfo.java,
 //! latency/MQFaultStrategy.java.
 
-use std::collections::VecDeque;
-
 use smallvec::SmallVec;
 
 use rand::Rng;
@@ -18,6 +16,7 @@ use crate::net::{ChanId, ChanSlot, Connect, End, LinkClass};
 use super::client::{ClientInstance, RouteNews};
 use super::config::{CLIENT_ASYNC_SEMAPHORE_VALUE, ProducerGroup, SendMode};
 use super::context::Ctx;
+use super::deadline_queue::DeadlineQueue;
 use super::group_table::GroupTable;
 use super::message::{Msg, ProducerTimer, Timer};
 use super::observe::Observation;
@@ -81,7 +80,7 @@ pub struct Producer {
     next_send_id: u32,
     /// (deadline, slot, send id) of sends in start order, hence deadline order: every send
     /// has the same budget. One timer per producer walks it instead of one per attempt.
-    deadlines: VecDeque<(SimTime, u32, u32)>,
+    deadlines: DeadlineQueue,
     /// Whether the deadline timer is in the queue. It is left out while the oldest deadline
     /// comes at or after the next arrival: the arrival handles the deadlines then, in the
     /// order the timer would have (an arrival is filed before a timer armed for the same
@@ -94,13 +93,10 @@ pub struct Producer {
 
 impl Producer {
     /// Prefetches (`engine::prefetch`) the memory its next event reads outside its own record:
-    /// its deadlines and where the lookup of the group it will most likely send to next starts
-    /// (the round-robin's next queue); names the channel it will most likely send on.
+    /// where the lookup of the group it will most likely send to next starts (the
+    /// round-robin's next queue); names the channel it will most likely send on.
     #[inline]
     pub fn prefetch(&self, routes: &RouteStore) -> Option<ChanSlot> {
-        if let Some(front) = self.deadlines.front() {
-            prefetch(front);
-        }
         if let Some(route) = routes.get(self.route)
             && !route.write_queues.is_empty()
         {
@@ -137,7 +133,7 @@ impl Producer {
             next_attempt: 0,
             parked_sends: Vec::new(),
             next_send_id: 0,
-            deadlines: VecDeque::new(),
+            deadlines: DeadlineQueue::default(),
             deadline_timer_armed: false,
             next_arrival_us: SimTime::MAX,
         }
