@@ -858,40 +858,49 @@ impl Metrics {
 }
 
 /// Per client, a short list of (key, fault) pairs (an attempt or send id, and the fault it
-/// counts against), with their total: almost every send finds every list empty, and the
-/// total answers that without reading the client's list (a cache miss per send in a large
-/// fleet).
+/// counts against). Almost every send finds its client's list empty, and a bit per client
+/// says so without reading the list (a cache miss per send in a large fleet: the bits of
+/// 100,000 clients fit in 13 KB, their list headers take 2.4 MB).
 #[derive(Clone, Debug)]
 struct ClientLists {
     lists: Vec<Vec<(u32, u16)>>,
-    entries: usize,
+    /// Bit `client` is set when `lists[client]` is not empty.
+    nonempty: Vec<u64>,
 }
 
 impl ClientLists {
     fn new(clients: usize) -> ClientLists {
-        ClientLists { lists: vec![Vec::new(); clients], entries: 0 }
+        ClientLists { lists: vec![Vec::new(); clients], nonempty: vec![0; clients.div_ceil(64)] }
+    }
+
+    #[inline]
+    fn has_entries(&self, client: u32) -> bool {
+        self.nonempty[client as usize / 64] & (1 << (client % 64)) != 0
     }
 
     fn push(&mut self, client: u32, entry: (u32, u16)) {
         self.lists[client as usize].push(entry);
-        self.entries += 1;
+        self.nonempty[client as usize / 64] |= 1 << (client % 64);
     }
 
     #[inline]
     fn holds(&self, client: u32, key: u32) -> bool {
-        self.entries > 0 && self.lists[client as usize].iter().any(|&(k, _)| k == key)
+        self.has_entries(client) && self.lists[client as usize].iter().any(|&(k, _)| k == key)
     }
 
     /// Removes `key`'s entry from `client`'s list, returning its fault.
     #[inline]
     fn take(&mut self, client: u32, key: u32) -> Option<u16> {
-        if self.entries == 0 {
+        if !self.has_entries(client) {
             return None;
         }
         let list = &mut self.lists[client as usize];
         let i = list.iter().position(|&(k, _)| k == key)?;
-        self.entries -= 1;
-        Some(list.swap_remove(i).1)
+        let fault = list.swap_remove(i).1;
+        if list.is_empty() {
+            self.nonempty[client as usize / 64] &= !(1 << (client % 64));
+        }
+        Some(fault)
     }
 }
 
@@ -958,4 +967,38 @@ fn consume_subjects(config: &WorldConfig, action: &crate::model::config::FaultAc
         subjects.consumer_groups.push(group);
     }
     subjects
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::ClientLists;
+
+    #[test]
+    fn client_lists_answer_as_plain_lists_do() {
+        for seed in 0..10 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let clients = rng.gen_range(1..200u32);
+            let mut lists = ClientLists::new(clients as usize);
+            let mut reference: Vec<Vec<(u32, u16)>> = vec![Vec::new(); clients as usize];
+            for _ in 0..5_000 {
+                let (client, key) = (rng.gen_range(0..clients), rng.gen_range(0..8u32));
+                if rng.gen_bool(0.5) {
+                    let entry = (key, rng.r#gen::<u16>());
+                    lists.push(client, entry);
+                    reference[client as usize].push(entry);
+                } else {
+                    let list = &mut reference[client as usize];
+                    let expected = list.iter().position(|&(k, _)| k == key).map(|i| list.swap_remove(i).1);
+                    assert_eq!(lists.take(client, key), expected, "seed {seed}");
+                }
+                let probe = (rng.gen_range(0..clients), rng.gen_range(0..8u32));
+                let held = reference[probe.0 as usize].iter().any(|&(k, _)| k == probe.1);
+                assert_eq!(lists.holds(probe.0, probe.1), held, "seed {seed}");
+                assert_eq!(lists.has_entries(probe.0), !reference[probe.0 as usize].is_empty(), "seed {seed}");
+            }
+        }
+    }
 }
