@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::engine::{self, Sim};
 use crate::model::config::WorldConfig;
 
-pub use scaling::{ScalingPoint, chart as scaling_chart, scaling};
+pub use scaling::{MAX_RUNS as MAX_SCALING_RUNS, ScalingPoint, chart as scaling_chart, scaling};
 
 /// Events pending at once in the fixed queue comparison: about what a 1,000-producer scenario
 /// keeps.

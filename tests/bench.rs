@@ -50,6 +50,9 @@ fn scaling_runs_each_fleet_size_and_draws_the_curve() {
     assert_eq!(points.iter().map(|p| p["producers"].as_u64().unwrap()).collect::<Vec<_>>(), [3, 30]);
     assert!(points.iter().all(|p| p["simulated_s"] == 8.0 && p["cpu_us_per_send"].as_f64().unwrap() > 0.0));
     assert!(points[1]["sends"].as_u64() > points[0]["sends"].as_u64());
+    // Runs this short (milliseconds of CPU) are repeated as often as allowed, the median kept.
+    let most = routesim::bench::MAX_SCALING_RUNS as u64;
+    assert!(points.iter().all(|p| p["runs"].as_u64() == Some(most)), "{points:?}");
     let svg = std::fs::read_to_string(&chart).unwrap();
     assert!(svg.contains("CPU µs per send") && svg.contains("producers"));
 }
