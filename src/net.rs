@@ -13,9 +13,8 @@
 //!   partition is held and released when the partition heals.
 
 use rand::Rng;
-use rand_distr::{Distribution, LogNormal};
 
-use crate::engine::{RngStream, SimTime, US_PER_MS, prefetch, round_us};
+use crate::engine::{LogNormalTable, RngStream, SimTime, US_PER_MS, prefetch, round_us};
 
 pub type NodeIdx = u32;
 
@@ -142,7 +141,7 @@ const LATENCY_US_MAX: u64 = 60_000_000;
 pub enum LatencySampler {
     Constant(u64),
     Uniform(u64, u64),
-    LogNormal(LogNormal<f64>),
+    LogNormal(LogNormalTable),
 }
 
 impl LatencySampler {
@@ -157,7 +156,7 @@ impl LatencySampler {
                 assert!(median_us > 0 && p99_us >= median_us);
                 let mu = (median_us as f64).ln();
                 let sigma = ((p99_us as f64).ln() - mu) / Z_P99;
-                LatencySampler::LogNormal(LogNormal::new(mu, sigma.max(1e-9)).expect("finite parameters"))
+                LatencySampler::LogNormal(LogNormalTable::new(mu, sigma))
             }
         }
     }

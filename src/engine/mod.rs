@@ -4,11 +4,13 @@
 //! `E`; the engine owns the clock and the queue and hands events back in a defined order:
 //! by time, then by the order they were scheduled.
 
+mod lognormal;
 mod prefetch;
 mod queue;
 mod rng;
 mod time;
 
+pub use lognormal::{LogNormalTable, normal_quantile};
 pub use prefetch::prefetch;
 pub use queue::EventQueue;
 pub use rng::{RngStream, stream_rng};
