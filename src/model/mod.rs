@@ -470,8 +470,14 @@ impl World {
                     client.prefetch_group(self.config.layout.broker_position(addr).0);
                 }
             }
-            Some(Event::Timer { node, .. }) => {
-                if let Some(slot) = self.hint_client(*node).and_then(|c| c.prefetch(&self.routes)) {
+            Some(Event::Timer { node, timer, .. }) => {
+                if let Some(slot) = timer.channel() {
+                    // A broker's idle check: an idle close draws its delay from the stream of
+                    // the channel's opener (a client, whose line is cold).
+                    if let Some(opener) = self.net.hint_node(slot, End::Client) {
+                        self.net.prefetch_streams(opener);
+                    }
+                } else if let Some(slot) = self.hint_client(*node).and_then(|c| c.prefetch(&self.routes)) {
                     self.net.prefetch_channel(slot);
                 }
             }
