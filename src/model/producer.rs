@@ -326,7 +326,7 @@ impl Producer {
         // Every group lists the topic's write queues 0.. in a row.
         let queues_per_group = ctx.config().topics[usize::from(cfg.topic)].queues_per_broker;
         let queue = (position % usize::from(queues_per_group)) as u16;
-        let master = route.master(group).expect("a write queue's group has a master");
+        let master = route.write_master(position);
         self.next_attempt = self.next_attempt.wrapping_add(1);
         let attempt = self.next_attempt;
         ctx.observe(Observation::AttemptStarted { client: self.client, attempt, broker: master });

@@ -35,6 +35,10 @@ pub struct Route {
     /// The writable queues, broker by broker, as `topicRouteData2TopicPublishInfo` lists
     /// them: each group hosting the topic with a writable master contributes its write queues.
     pub write_queues: Vec<u16>,
+    /// The master of each write queue's group, by the same position: a send looks it up
+    /// at the position it picked instead of searching `masters` (a chain of dependent
+    /// loads through 1,000 groups, ~3% of a large fleet's run).
+    write_masters: Vec<BrokerAddr>,
     /// (group, its master's address), ordered by group.
     masters: Vec<(u16, BrokerAddr)>,
 }
@@ -43,6 +47,12 @@ impl Route {
     /// The address of `group`'s master (broker id 0) in this route.
     pub fn master(&self, group: u16) -> Option<BrokerAddr> {
         self.masters.binary_search_by_key(&group, |&(g, _)| g).ok().map(|i| self.masters[i].1)
+    }
+
+    /// The master of the group of write queue `position`: `master(write_queues[position])`.
+    #[inline]
+    pub fn write_master(&self, position: usize) -> BrokerAddr {
+        self.write_masters[position]
     }
 
     /// True when the route lists the broker at `addr`, master or slave.
@@ -70,15 +80,13 @@ impl RouteStore {
         }
         let masters: Vec<(u16, BrokerAddr)> =
             key.1.iter().filter(|b| b.broker_id == MASTER_ID).map(|b| (b.group, b.addr)).collect();
-        let write_queues = key
-            .1
-            .iter()
-            .filter(|b| b.broker_id == MASTER_ID && !b.read_only)
-            .flat_map(|b| std::iter::repeat_n(b.group, usize::from(queues_per_group)))
-            .collect();
+        let writable = || key.1.iter().filter(|b| b.broker_id == MASTER_ID && !b.read_only);
+        let per_group = usize::from(queues_per_group);
+        let write_queues = writable().flat_map(|b| std::iter::repeat_n(b.group, per_group)).collect();
+        let write_masters = writable().flat_map(|b| std::iter::repeat_n(b.addr, per_group)).collect();
         let id = RouteId::try_from(self.routes.len()).expect("fewer than 2^32 routes");
         assert!(id != NO_ROUTE);
-        self.routes.push(Route { brokers: key.1.clone(), write_queues, masters });
+        self.routes.push(Route { brokers: key.1.clone(), write_queues, write_masters, masters });
         self.index.insert(key, id);
         id
     }
@@ -106,6 +114,10 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(store.get(a).unwrap().write_queues, vec![0, 0, 0, 0, 1, 1, 1, 1]);
         assert_eq!(store.get(c).unwrap().write_queues, vec![0, 0, 0, 0]);
+        let route = store.get(a).unwrap();
+        for (position, &group) in route.write_queues.iter().enumerate() {
+            assert_eq!(Some(route.write_master(position)), route.master(group));
+        }
         assert!(store.get(c).unwrap().holds(3));
         assert!(!store.get(c).unwrap().holds(2));
         assert_eq!(store.get(c).unwrap().master(1), None);
