@@ -251,8 +251,7 @@ impl Producer {
         if let Some(&(deadline_us, _, _)) = self.deadlines.front()
             && !self.deadline_timer_armed
         {
-            self.deadline_timer_armed = true;
-            ctx.set_timer_at(deadline_us.max(ctx.now()), Timer::Producer(ProducerTimer::SendDeadline));
+            self.set_deadline_timer(ctx, deadline_us.max(ctx.now()));
         }
     }
 
@@ -468,9 +467,13 @@ impl Producer {
             && !self.deadline_timer_armed
             && oldest_us < self.next_arrival_us
         {
-            self.deadline_timer_armed = true;
-            ctx.set_timer_at(oldest_us, Timer::Producer(ProducerTimer::SendDeadline));
+            self.set_deadline_timer(ctx, oldest_us);
         }
+    }
+
+    fn set_deadline_timer(&mut self, ctx: &mut Ctx, at_us: SimTime) {
+        self.deadline_timer_armed = true;
+        ctx.set_timer_at(at_us, Timer::Producer(ProducerTimer::SendDeadline));
     }
 
     /// `chan`, to a broker of `group`, closed: forgotten if it is still the group's channel
