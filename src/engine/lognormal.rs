@@ -69,7 +69,7 @@ impl LogNormalTable {
 /// The standard normal quantile: z with P(Z <= z) = p, for 0 < p < 1. Acklam's rational
 /// approximation (relative error below 1.2e-9): a rational function of p - 1/2 in the
 /// centre, of sqrt(-2 ln p) in the tails.
-pub fn normal_quantile(p: f64) -> f64 {
+fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] = [
         -3.969_683_028_665_376e1,
         2.209_460_984_245_205e2,

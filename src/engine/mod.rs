@@ -10,7 +10,7 @@ mod queue;
 mod rng;
 mod time;
 
-pub use lognormal::{LogNormalTable, normal_quantile};
+pub use lognormal::LogNormalTable;
 pub use prefetch::prefetch;
 pub use queue::EventQueue;
 pub use rng::{RngStream, stream_rng};
