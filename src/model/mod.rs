@@ -370,12 +370,12 @@ impl World {
             metrics,
             tracer: None,
             data_popped: 0,
-            clients_run: clients_run.clone(),
+            prefetching: clients_run.len() >= PREFETCH_MIN_CLIENTS,
+            clients_run,
             decided: Vec::new(),
             horizons_us,
             faults_applied: 0,
             sends_decided,
-            prefetching: clients_run.len() >= PREFETCH_MIN_CLIENTS,
         }
     }
 
