@@ -28,6 +28,9 @@ const BUCKETS: usize = 1 << 12;
 const WHEEL_US: SimTime = BUCKET_US * BUCKETS as SimTime;
 /// Events filed together (`EventQueue::staged`).
 const STAGED: usize = 16;
+/// A drained bucket's memory is kept for the slot's next turn up to this many events (16 KiB
+/// of 40-byte entries at most, 64 MiB over the wheel); larger ones are freed.
+const RECYCLED_CAPACITY_MAX: usize = 400;
 /// Blocks (of `WHEEL_US` each) in the coarse wheel: 4096 x 4.2 s = 4.8 h.
 const BLOCKS: u64 = 1 << 12;
 
@@ -89,6 +92,8 @@ pub struct EventQueue<E> {
     /// sorted when its turn comes, and `advance` files these first.
     staged: Vec<Entry<E>>,
     next_seq: u64,
+    /// Pending events, however they are spread: kept so `len` is one load on every push.
+    len: usize,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -110,6 +115,7 @@ impl<E> EventQueue<E> {
             overflow: BinaryHeap::new(),
             staged: Vec::with_capacity(STAGED),
             next_seq: 0,
+            len: 0,
         }
     }
 
@@ -119,6 +125,7 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, at_us: SimTime, event: E) {
         let entry = Entry { at_us, seq: self.next_seq, event };
         self.next_seq += 1;
+        self.len += 1;
         if at_us < self.base_us + BUCKET_US {
             self.late.push(Later(entry));
         } else {
@@ -188,6 +195,7 @@ impl<E> EventQueue<E> {
             Source::Current => self.current.pop().expect("next_source saw it"),
             Source::Late => self.late.pop().expect("next_source saw it").0,
         };
+        self.len -= 1;
         Some((entry.at_us, entry.event))
     }
 
@@ -244,9 +252,14 @@ impl<E> EventQueue<E> {
             if self.base_us / WHEEL_US != block_before {
                 self.enter_block();
             }
-            // The drained bucket's memory goes with its events: the slot starts empty again,
-            // now covering the wheel's new last bucket.
-            self.current = std::mem::take(&mut self.wheel[bucket_of(self.base_us)]);
+            // The slot, now covering the wheel's new last bucket, starts empty again with the
+            // drained bucket's memory if that is small (no allocation while it refills, the
+            // common case), or none: a burst's memory goes with its events.
+            let mut drained = std::mem::take(&mut self.current);
+            if drained.capacity() > RECYCLED_CAPACITY_MAX {
+                drained = Vec::new();
+            }
+            self.current = std::mem::replace(&mut self.wheel[bucket_of(self.base_us)], drained);
             self.in_wheel -= self.current.len();
             if !self.current.is_empty() {
                 self.current.sort_unstable_by_key(|e| Reverse(e.key()));
@@ -262,8 +275,18 @@ impl<E> EventQueue<E> {
         self.current.iter().chain(&self.staged).chain(wheel).chain(heaps).map(|e| &e.event)
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
-        self.current.len() + self.staged.len() + self.late.len() + self.in_wheel + self.in_blocks + self.overflow.len()
+        debug_assert_eq!(
+            self.len,
+            self.current.len()
+                + self.staged.len()
+                + self.late.len()
+                + self.in_wheel
+                + self.in_blocks
+                + self.overflow.len()
+        );
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
