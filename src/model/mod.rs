@@ -420,7 +420,7 @@ impl World {
             if event.is_data() {
                 self.data_popped += 1;
             }
-            self.handle(event);
+            self.handle(&event);
             if self.sim.events_processed().is_multiple_of(RECLAIM_EVERY_EVENTS) {
                 // Between two events: no handler holds a channel it is about to let go of.
                 self.net.reclaim(self.sim.now());
@@ -506,8 +506,8 @@ impl World {
         self.clients.get(index as usize)
     }
 
-    pub fn handle(&mut self, event: Event) {
-        match event {
+    pub fn handle(&mut self, event: &Event) {
+        match *event {
             Event::Start { node } => self.start(node),
             Event::Fault { index } => self.apply_fault(index as usize),
             Event::Timer { node, epoch, timer } => {
@@ -516,7 +516,7 @@ impl World {
                     return;
                 }
                 if proc.life == Life::Paused {
-                    proc.backlog.push(event);
+                    proc.backlog.push(*event);
                     return;
                 }
                 assert_eq!(proc.life, Life::Running, "only a running process handles timers");
@@ -531,7 +531,7 @@ impl World {
                 let chan = self.net.chan_at(slot);
                 let node = self.net.channel(chan).node(to);
                 if self.procs[node as usize].life == Life::Paused {
-                    self.procs[node as usize].backlog.push(event);
+                    self.procs[node as usize].backlog.push(*event);
                     return;
                 }
                 if !self.net.channel(chan).is_open(to) {
@@ -713,7 +713,7 @@ impl World {
             ctx.trace(TraceKind::Process, None, "resumed");
         });
         for event in requests.into_iter().chain(closes).chain(timers) {
-            self.handle(event);
+            self.handle(&event);
         }
     }
 
