@@ -10,10 +10,12 @@
 //! turn comes its events are sorted once and popped from the end. Events pushed into the
 //! bucket already being popped (a 0.5 ms network delay lands inside a 1.024 ms bucket) go to a
 //! small binary heap beside it, so no push moves other events in memory; pop takes the
-//! smaller key of the two. A bucket's memory leaves with its events: a drained bucket starts
-//! again empty, so the queue holds memory in proportion to its pending events, not to the
-//! busiest millisecond it ever saw. Measured against std's `BinaryHeap` (kept below as the
-//! reference the tests compare with): see README, section Speed.
+//! smaller key of the two. A drained bucket's vector refills the slot it leaves (no allocation
+//! while that slot fills again) only if it is small: a burst's memory leaves with its events,
+//! so the queue holds memory in proportion to its pending events plus a bounded 16 KiB per
+//! slot (64 MiB over the wheel at most), not to the busiest millisecond it ever saw. Measured
+//! against std's `BinaryHeap` (kept below as the reference the tests compare with): see
+//! README, section Speed.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
