@@ -497,6 +497,25 @@ mod tests {
     }
 
     #[test]
+    fn small_drained_buckets_refill_their_slots_and_keep_at_most_the_bound() {
+        // Buckets of 3 to 600 events, drained: the small ones' vectors stay in the wheel for
+        // the slots' next turn, and no slot keeps more than the bound.
+        let mut q = EventQueue::new();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for bucket in 0..200u64 {
+            for i in 0..rng.gen_range(3..600u32) {
+                q.push((bucket + 1) * BUCKET_US + rng.gen_range(0..BUCKET_US), i);
+            }
+        }
+        while q.pop().is_some() {}
+        let capacities: Vec<usize> = q.wheel.iter().map(Vec::capacity).collect();
+        assert!(capacities.iter().all(|&c| c <= RECYCLED_CAPACITY_MAX), "{capacities:?}");
+        let kept = capacities.iter().filter(|&&c| c > 0).count();
+        assert!(kept > 40, "only {kept} slots kept their vector");
+        assert!(q.is_empty());
+    }
+
+    #[test]
     fn a_drained_bucket_gives_its_memory_back() {
         // A burst fills one bucket; once popped, nothing of its size stays reserved.
         let mut q = EventQueue::new();

@@ -506,6 +506,8 @@ impl World {
         self.clients.get(index as usize)
     }
 
+    /// Takes the event by reference: by value, the popped event was copied through the stack
+    /// in pieces the loads that followed could not forward from (half the loop's time).
     pub fn handle(&mut self, event: &Event) {
         match *event {
             Event::Start { node } => self.start(node),
